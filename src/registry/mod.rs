@@ -1,0 +1,193 @@
+//! The domain model: domains, repositories, policies, package groups and tags, and the rules
+//! that govern them. This is the only code that changes state; it knows nothing of HTTP or of
+//! the wire shapes, and storage (`store`) is private to it.
+//!
+//! Writes are serialised by one lock and committed as one atomic, durable batch, so a
+//! check-then-write (e.g. "name not taken, then create") cannot race, and a crash never
+//! leaves half a change.
+
+mod arn;
+mod domains;
+mod policies;
+mod repositories;
+mod store;
+mod tags;
+
+pub use arn::{Arn, ResourceRef};
+pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
+pub use policies::{validate_policy_document, PolicyTarget};
+pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
+pub use store::{
+    DomainRecord, PackageGroupRecord, PolicyRecord, RepositoryRecord, StoreError, TagsRecord,
+    UpstreamRef,
+};
+
+use crate::clock::Clock;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use store::{Key, Kv, SledKv};
+
+/// Limits the service enforces; AWS's defaults, adjustable by configuration.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    pub domains_per_account: usize,
+    pub repositories_per_domain: usize,
+    pub upstreams_per_repository: usize,
+    pub tags_per_resource: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            domains_per_account: 10,
+            repositories_per_domain: 1000,
+            upstreams_per_repository: 10,
+            tags_per_resource: 50,
+        }
+    }
+}
+
+/// The kind of resource an error is about, as the service names it in `resourceType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    Domain,
+    Repository,
+    Package,
+    PackageVersion,
+    Asset,
+    /// Package groups and policies have no `resourceType` value in the model.
+    Unnamed,
+}
+
+/// Why a registry operation was refused. The API layer maps each to the AWS error.
+#[derive(Debug)]
+pub enum Error {
+    NotFound {
+        kind: ResourceKind,
+        id: String,
+        message: String,
+    },
+    Conflict {
+        kind: ResourceKind,
+        id: String,
+        message: String,
+    },
+    QuotaExceeded {
+        kind: ResourceKind,
+        id: String,
+        message: String,
+    },
+    /// Input that passed the model's constraints but breaks a service rule.
+    Invalid(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Who is acting and where: the verified caller's account and the request's region.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
+/// A domain addressed by region, owner and name.
+#[derive(Debug, Clone, Copy)]
+pub struct DomainId<'a> {
+    pub region: &'a str,
+    pub owner: &'a str,
+    pub name: &'a str,
+}
+
+/// A page of a listing, with the sort key of its last item when more follow.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<String>,
+}
+
+/// Paginates an already sorted list of (sort key, item) pairs.
+pub fn paginate<T>(sorted: Vec<(String, T)>, after: Option<&str>, max: usize) -> Page<T> {
+    let mut rest = sorted
+        .into_iter()
+        .skip_while(|(key, _)| after.is_some_and(|a| key.as_str() <= a))
+        .peekable();
+    let mut items = Vec::new();
+    let mut last = None;
+    while items.len() < max {
+        match rest.next() {
+            Some((key, item)) => {
+                last = Some(key);
+                items.push(item);
+            }
+            None => break,
+        }
+    }
+    let next_after = if rest.peek().is_some() { last } else { None };
+    Page { items, next_after }
+}
+
+/// The registry: state and rules, over a durable store.
+pub struct Registry {
+    kv: Box<dyn Kv>,
+    write: Mutex<()>,
+    clock: Arc<Clock>,
+    quotas: Quotas,
+}
+
+impl Registry {
+    /// Opens (or creates) the store in `dir`, refusing one written with an unknown schema.
+    pub fn open(dir: &Path, clock: Arc<Clock>, quotas: Quotas) -> Result<Registry> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+        let kv = SledKv::open(dir)?;
+        let registry = Registry {
+            kv: Box::new(kv),
+            write: Mutex::new(()),
+            clock,
+            quotas,
+        };
+        registry.check_schema()?;
+        Ok(registry)
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        match store::get::<store::SchemaRecord>(&*self.kv, &Key::schema())? {
+            Some(s) if s.version == store::SCHEMA_VERSION => Ok(()),
+            Some(s) => Err(Error::Store(StoreError(format!(
+                "the store has schema version {} but this build understands only {}; \
+                 use a matching codeartifact-local or a new data directory",
+                s.version,
+                store::SCHEMA_VERSION
+            )))),
+            None => {
+                let mut batch = store::Batch::default();
+                batch.put(
+                    &Key::schema(),
+                    &store::SchemaRecord {
+                        version: store::SCHEMA_VERSION,
+                    },
+                );
+                Ok(batch.commit(&*self.kv)?)
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // A panic while holding the lock cannot leave a half-applied batch (batches are
+        // atomic), so a poisoned lock is safe to reuse.
+        self.write
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

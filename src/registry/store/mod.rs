@@ -1,0 +1,107 @@
+//! Persistence for the registry: a narrow key-value interface, the persisted record types and
+//! the key layout. Private to `registry`: nothing outside it may read or write storage, so every
+//! state change goes through the domain model's rules.
+//!
+//! Records are stored as JSON with a record version (`v`), separate from the wire DTOs, so the
+//! API model can change without rewriting stored data.
+
+mod keys;
+mod records;
+mod sled_kv;
+
+pub(super) use keys::Key;
+pub(super) use records::SchemaRecord;
+pub use records::{
+    DomainRecord, PackageGroupRecord, PolicyRecord, RepositoryRecord, TagsRecord, UpstreamRef,
+};
+pub(super) use sled_kv::SledKv;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The schema version this build writes and understands. A store written by a newer build is
+/// refused at open rather than misread.
+pub(super) const SCHEMA_VERSION: u32 = 1;
+
+/// A storage failure: the engine failed, or a stored record could not be decoded.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// One change in an atomic write: put a value, or delete the key.
+pub(super) enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// Key-value pairs in key order, as a scan yields them.
+pub(super) type Pairs<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
+
+/// The whole storage contract the registry relies on. Kept this small so the engine can be
+/// replaced without touching the domain model.
+pub(super) trait Kv: Send + Sync {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every pair whose key starts with `prefix`, in key order, starting strictly after
+    /// `after` when given.
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>) -> Pairs<'_>;
+    /// Applies all ops atomically and durably: when this returns Ok the change survives a
+    /// crash of the process.
+    fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError>;
+}
+
+/// A batch of typed changes, committed together.
+#[derive(Default)]
+pub(super) struct Batch {
+    ops: Vec<Op>,
+}
+
+impl Batch {
+    pub fn put<T: Serialize>(&mut self, key: &Key, value: &T) {
+        let bytes = serde_json::to_vec(value).expect("records always serialize");
+        self.ops.push(Op::Put(key.as_bytes().to_vec(), bytes));
+    }
+
+    pub fn delete(&mut self, key: &Key) {
+        self.ops.push(Op::Delete(key.as_bytes().to_vec()));
+    }
+
+    pub fn commit(self, kv: &dyn Kv) -> Result<(), StoreError> {
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        kv.commit(self.ops)
+    }
+}
+
+/// Reads and decodes one record.
+pub(super) fn get<T: DeserializeOwned>(kv: &dyn Kv, key: &Key) -> Result<Option<T>, StoreError> {
+    kv.get(key.as_bytes())?
+        .map(|bytes| decode(key.as_bytes(), &bytes))
+        .transpose()
+}
+
+/// Decodes every record under a prefix (in key order), after the key `after` when given.
+pub(super) fn scan<'a, T: DeserializeOwned + 'a>(
+    kv: &'a dyn Kv,
+    prefix: &Key,
+    after: Option<&Key>,
+) -> impl Iterator<Item = Result<T, StoreError>> + 'a {
+    kv.scan(prefix.as_bytes(), after.map(Key::as_bytes))
+        .map(|item| item.and_then(|(k, v)| decode(&k, &v)))
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        StoreError(format!(
+            "corrupt record at {}: {e}",
+            String::from_utf8_lossy(key)
+        ))
+    })
+}
