@@ -1,0 +1,238 @@
+//! The control plane: one exhaustive dispatch over the 48 operations, and one file per
+//! resource family. Handlers take the typed input the model binding produced and return the
+//! typed output; they never see HTTP, and they change state only through the registry.
+
+mod domains;
+pub mod error;
+mod pagination;
+mod policies;
+mod repositories;
+mod tags;
+mod tokens;
+
+pub use error::ApiError;
+
+use crate::access;
+use crate::app::App;
+use crate::auth::Caller;
+use crate::registry::{Arn, DomainId, PolicyTarget, ResourceRef, Scope};
+use codeartifact_model::rt::{self, OperationInput, OperationOutput, RawInput, RenderedOutput};
+use codeartifact_model::Operation;
+
+/// Everything a handler may use: the server, the verified caller, the request's region.
+pub struct Cx<'a> {
+    pub app: &'a App,
+    pub caller: &'a Caller,
+    pub region: &'a str,
+}
+
+impl<'a> Cx<'a> {
+    /// The caller's account and region, for account-scoped operations.
+    pub fn scope(&self) -> Scope<'a> {
+        Scope {
+            region: self.region,
+            account: self.caller.account_id(),
+        }
+    }
+
+    /// A domain addressed by a request: its owner defaults to the caller's account.
+    pub fn domain_id(&self, name: &'a str, owner: Option<&'a str>) -> DomainId<'a> {
+        DomainId {
+            region: self.region,
+            owner: owner.unwrap_or(self.caller.account_id()),
+            name,
+        }
+    }
+}
+
+type Handler<I, O> = fn(&Cx<'_>, I) -> Result<O, ApiError>;
+
+/// Binds the input from the request, runs the handler, renders the output.
+fn call<I: OperationInput, O: OperationOutput>(
+    cx: &Cx<'_>,
+    raw: &RawInput<'_>,
+    handler: Handler<I, O>,
+) -> Result<RenderedOutput, ApiError> {
+    let input = rt::bind_input::<I>(raw)?;
+    let output = handler(cx, input)?;
+    Ok(rt::render_output(&output))
+}
+
+/// Runs one operation. Adding an operation to the model makes this match non-exhaustive,
+/// so the compiler lists the place to serve it.
+pub fn dispatch(
+    cx: &Cx<'_>,
+    op: Operation,
+    raw: &RawInput<'_>,
+) -> Result<RenderedOutput, ApiError> {
+    use Operation as O;
+    match op {
+        O::CreateDomain => call(cx, raw, domains::create_domain),
+        O::DescribeDomain => call(cx, raw, domains::describe_domain),
+        O::ListDomains => call(cx, raw, domains::list_domains),
+        O::DeleteDomain => call(cx, raw, domains::delete_domain),
+        O::PutDomainPermissionsPolicy => call(cx, raw, policies::put_domain_policy),
+        O::GetDomainPermissionsPolicy => call(cx, raw, policies::get_domain_policy),
+        O::DeleteDomainPermissionsPolicy => call(cx, raw, policies::delete_domain_policy),
+        O::CreateRepository => call(cx, raw, repositories::create_repository),
+        O::DescribeRepository => call(cx, raw, repositories::describe_repository),
+        O::UpdateRepository => call(cx, raw, repositories::update_repository),
+        O::DeleteRepository => call(cx, raw, repositories::delete_repository),
+        O::ListRepositories => call(cx, raw, repositories::list_repositories),
+        O::ListRepositoriesInDomain => call(cx, raw, repositories::list_repositories_in_domain),
+        O::AssociateExternalConnection => {
+            call(cx, raw, repositories::associate_external_connection)
+        }
+        O::DisassociateExternalConnection => {
+            call(cx, raw, repositories::disassociate_external_connection)
+        }
+        O::GetRepositoryEndpoint => call(cx, raw, repositories::get_repository_endpoint),
+        O::PutRepositoryPermissionsPolicy => call(cx, raw, policies::put_repository_policy),
+        O::GetRepositoryPermissionsPolicy => call(cx, raw, policies::get_repository_policy),
+        O::DeleteRepositoryPermissionsPolicy => call(cx, raw, policies::delete_repository_policy),
+        O::GetAuthorizationToken => call(cx, raw, tokens::get_authorization_token),
+        O::TagResource => call(cx, raw, tags::tag_resource),
+        O::UntagResource => call(cx, raw, tags::untag_resource),
+        O::ListTagsForResource => call(cx, raw, tags::list_tags_for_resource),
+        // Packages, versions, assets and package groups: the next layer (issue 3).
+        O::PublishPackageVersion
+        | O::GetPackageVersionAsset
+        | O::ListPackageVersionAssets
+        | O::DescribePackage
+        | O::DescribePackageVersion
+        | O::ListPackages
+        | O::ListPackageVersions
+        | O::ListPackageVersionDependencies
+        | O::GetPackageVersionReadme
+        | O::UpdatePackageVersionsStatus
+        | O::DisposePackageVersions
+        | O::DeletePackageVersions
+        | O::DeletePackage
+        | O::CopyPackageVersions
+        | O::PutPackageOriginConfiguration
+        | O::CreatePackageGroup
+        | O::DescribePackageGroup
+        | O::UpdatePackageGroup
+        | O::DeletePackageGroup
+        | O::ListPackageGroups
+        | O::ListSubPackageGroups
+        | O::UpdatePackageGroupOriginConfiguration
+        | O::ListAllowedRepositoriesForGroup
+        | O::GetAssociatedPackageGroup
+        | O::ListAssociatedPackages => Err(ApiError::NotImplemented(op.name())),
+    }
+}
+
+/// Access checks: each handler names the action it performs before touching the resource.
+impl Cx<'_> {
+    fn principal(&self) -> access::Principal<'_> {
+        access::Principal {
+            account: self.caller.account_id(),
+            arn: self.caller.principal_arn(),
+        }
+    }
+
+    fn decide(
+        &self,
+        action: &str,
+        resource_arn: &str,
+        resource_account: &str,
+        policy: PolicyTarget<'_>,
+    ) -> Result<(), ApiError> {
+        let request = access::Request {
+            action,
+            resource_arn,
+            resource_account,
+            region: self.region,
+        };
+        let policy = self.app.registry.policy_if_any(policy)?;
+        match access::decide(
+            self.principal(),
+            request,
+            policy.as_ref().map(|p| p.document.as_str()),
+        ) {
+            access::Decision::Allow => Ok(()),
+            decision => Err(ApiError::AccessDenied(access::denial_message(
+                self.principal(),
+                request,
+                decision,
+            ))),
+        }
+    }
+
+    /// A domain-level action, decided by the domain's policy.
+    pub fn authorize_domain(&self, d: DomainId<'_>, action: &str) -> Result<(), ApiError> {
+        self.decide(action, &Arn::domain(d), d.owner, PolicyTarget::Domain(d))
+    }
+
+    /// A repository-level action, decided by the repository's policy. The repository's
+    /// account is its administrator's; a missing repository is left for the handler to
+    /// report (as the domain owner's).
+    pub fn authorize_repository(
+        &self,
+        d: DomainId<'_>,
+        repository: &str,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        let account = match self.app.registry.repository(d, repository) {
+            Ok(record) => record.administrator_account,
+            Err(_) => d.owner.to_string(),
+        };
+        let target = PolicyTarget::Repository(d, repository);
+        self.decide(action, &Arn::repository(d, repository), &account, target)
+    }
+
+    /// Setting or deleting a resource policy: the existing policy is not consulted (so an
+    /// owner cannot lock itself out), which leaves only the owner's own account.
+    pub fn authorize_policy_change(&self, d: DomainId<'_>) -> Result<(), ApiError> {
+        if self.caller.account_id() == d.owner {
+            return Ok(());
+        }
+        Err(ApiError::AccessDenied(format!(
+            "User: {} is not authorized to change resource policies in domain {} because no \
+             identity-based policy allows it",
+            self.caller.principal_arn(),
+            Arn::domain(d)
+        )))
+    }
+
+    /// Tagging is decided by the policy of the tagged resource.
+    pub fn authorize_arn(&self, arn: &str, action: &str) -> Result<(), ApiError> {
+        match ResourceRef::parse(arn) {
+            Some(ResourceRef::Domain {
+                region,
+                owner,
+                domain,
+            })
+            | Some(ResourceRef::PackageGroup {
+                region,
+                owner,
+                domain,
+                ..
+            }) => self.authorize_domain(
+                DomainId {
+                    region: &region,
+                    owner: &owner,
+                    name: &domain,
+                },
+                action,
+            ),
+            Some(ResourceRef::Repository {
+                region,
+                owner,
+                domain,
+                repository,
+            }) => self.authorize_repository(
+                DomainId {
+                    region: &region,
+                    owner: &owner,
+                    name: &domain,
+                },
+                &repository,
+                action,
+            ),
+            // The registry reports a malformed ARN with the service's message.
+            None => Ok(()),
+        }
+    }
+}

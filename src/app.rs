@@ -1,0 +1,299 @@
+//! The whole request pipeline on one screen, and the only place errors become HTTP.
+//!
+//! socket → `server` → [`handle`] → health | repository endpoint | control plane:
+//! authenticate (SigV4) → read the body (bounded) → verify the signature → route by the
+//! model → bind and validate the input → check access → run the handler → render.
+
+use crate::api::{self, ApiError, Cx};
+use crate::auth::sigv4::{self, AuthError};
+use crate::auth::{Identities, TokenKey};
+use crate::clock::Clock;
+use crate::config::EndpointStyle;
+use crate::endpoints;
+use crate::registry::Registry;
+use bytes::Bytes;
+use codeartifact_model::rt::RawInput;
+use codeartifact_model::Operation;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Response bodies: whole buffers today, streams for large downloads.
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// Settings the pipeline needs, resolved from configuration once at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub default_region: String,
+    /// Base URL clients use to reach us, no trailing slash.
+    pub public_base_url: String,
+    pub endpoint_style: EndpointStyle,
+    pub dns_suffix: String,
+    pub max_skew: Duration,
+    pub max_json_body: usize,
+}
+
+/// The server's shared state.
+pub struct App {
+    pub registry: Registry,
+    pub identities: Identities,
+    pub tokens: TokenKey,
+    pub clock: Arc<Clock>,
+    pub settings: Settings,
+}
+
+/// Handles one request. Never fails: every error is rendered as a response.
+pub async fn handle<B>(app: Arc<App>, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let started = Instant::now();
+    let request_id = crate::clock::new_id();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let (mut response, operation) = route(&app, request).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    let error = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok());
+    tracing::info!(
+        request_id,
+        %method,
+        path,
+        operation,
+        status = response.status().as_u16(),
+        error,
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+async fn route<B>(app: &App, request: Request<B>) -> (Response<Body>, &'static str)
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if let Some(target) = endpoints::parse(host, request.uri().path(), &app.settings.dns_suffix) {
+        return (
+            endpoints::serve(app, target, request.headers()),
+            "repository-endpoint",
+        );
+    }
+    if request.uri().path() == "/health" {
+        let body = serde_json::json!({
+            "status": "ok",
+            "service": "codeartifact-local",
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        return (json_response(StatusCode::OK, &body), "health");
+    }
+    match control_plane(app, request).await {
+        Ok((op, response)) => (response, op.name()),
+        Err((op, e)) => (e.into_response(), op.map_or("unknown", Operation::name)),
+    }
+}
+
+/// What stops a control-plane request, before or inside the handler.
+enum Refusal {
+    Auth(AuthError),
+    Api(ApiError),
+    TooLarge(usize),
+    BadBody(String),
+}
+
+impl Refusal {
+    fn into_response(self) -> Response<Body> {
+        match self {
+            Refusal::Auth(e) => error_response(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN),
+                e.error_type(),
+                serde_json::json!({ "__type": e.error_type(), "message": e.message() }),
+                &[],
+            ),
+            Refusal::Api(e) => {
+                let status =
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                error_response(status, e.error_type(), e.body(), &[])
+            }
+            Refusal::TooLarge(limit) => error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                serde_json::json!({
+                    "__type": "RequestEntityTooLargeException",
+                    "message": format!("Request body is larger than the limit of {limit} bytes"),
+                }),
+                &[],
+            ),
+            Refusal::BadBody(why) => error_response(
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                serde_json::json!({
+                    "__type": "ValidationException",
+                    "message": format!("Could not read the request body: {why}"),
+                    "reason": "CANNOT_PARSE",
+                }),
+                &[],
+            ),
+        }
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Api(e)
+    }
+}
+
+type Failure = (Option<Operation>, Refusal);
+
+async fn control_plane<B>(
+    app: &App,
+    request: Request<B>,
+) -> Result<(Operation, Response<Body>), Failure>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = request.into_parts();
+    let op = Operation::route(parts.method.as_str(), parts.uri.path());
+    let fail = |refusal: Refusal| (op, refusal);
+    // Who is calling is settled before the body is read, so strangers cannot make us buffer.
+    let pending = sigv4::parse_authorization(
+        &parts,
+        &app.identities,
+        app.clock.now_system(),
+        app.settings.max_skew,
+    )
+    .map_err(|e| fail(Refusal::Auth(e)))?;
+    let limit = app.settings.max_json_body;
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(fail(Refusal::TooLarge(limit)))
+        }
+        Err(e) => return Err(fail(Refusal::BadBody(e.to_string()))),
+    };
+    let body_sha256 = hex(&Sha256::digest(&body));
+    let claimed = parts
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok());
+    let caller = pending
+        .verify(&parts, claimed.unwrap_or(&body_sha256))
+        .map_err(|e| fail(Refusal::Auth(e)))?;
+    if claimed.is_some_and(|c| c != body_sha256 && c != "UNSIGNED-PAYLOAD") {
+        return Err(fail(Refusal::Auth(AuthError::InvalidSignature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+                .to_string(),
+        ))));
+    }
+    let Some(op) = op else {
+        return Err(fail(Refusal::Api(ApiError::Validation {
+            reason: "UNKNOWN_OPERATION",
+            message: format!("No operation matches {} {}", parts.method, parts.uri.path()),
+        })));
+    };
+    let query = decode_query(parts.uri.query().unwrap_or(""));
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let raw = RawInput {
+        query: &query,
+        header: &header,
+        body: &body,
+    };
+    let cx = Cx {
+        app,
+        caller: &caller,
+        region: caller.region(),
+    };
+    // Handlers commit durably (fsync); keep that off the async workers' hot path.
+    let rendered = tokio::task::block_in_place(|| api::dispatch(&cx, op, &raw))
+        .map_err(|e| (Some(op), Refusal::Api(e)))?;
+    let mut response = Response::new(full(rendered.body));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in rendered.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    Ok((op, response))
+}
+
+/// Splits and percent-decodes a query string. `+` stays a plus sign: SDKs encode spaces as
+/// `%20`, and revisions and tokens are base64 with literal `+`.
+pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// An AWS-shaped error: status, `x-amzn-errortype`, JSON body with `__type` and `message`.
+pub fn error_response(
+    status: StatusCode,
+    error_type: &'static str,
+    body: serde_json::Value,
+    extra: &[(header::HeaderName, HeaderValue)],
+) -> Response<Body> {
+    let mut response = json_response(status, &body);
+    let headers: &mut HeaderMap = response.headers_mut();
+    headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    for (name, value) in extra {
+        headers.append(name.clone(), value.clone());
+    }
+    response
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

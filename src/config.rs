@@ -1,0 +1,135 @@
+//! Command line and environment → [`Config`]. Every flag has an environment variable so the
+//! server can be configured in a container without a command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The port we listen on by default: unused by AWS tools and clear of LocalStack's 4566.
+pub const DEFAULT_PORT: u16 = 4580;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "codeartifact-local",
+    version,
+    about = "AWS CodeArtifact, faithful and offline"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Ask a running server whether it is healthy; exit 0 if so (for container health checks).
+    Healthcheck,
+}
+
+/// How `GetRepositoryEndpoint` shapes the URLs it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndpointStyle {
+    /// `http://HOST:PORT/{format}/d/{domain}-{owner}/{repository}/`: works with no DNS set-up.
+    Path,
+    /// `http://{domain}-{owner}.d.codeartifact.{region}.{dns-suffix}:PORT/{format}/{repository}/`:
+    /// the real service's shape; needs wildcard DNS for the suffix.
+    Host,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_LISTEN", default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
+    pub listen: SocketAddr,
+
+    /// Directory holding the embedded store.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_DATA_DIR",
+        default_value = "codeartifact-data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Region used when a request does not name one, and in health output.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_REGION", default_value = "us-east-1")]
+    pub region: String,
+
+    /// Base URL clients use to reach this server (scheme, host, port), used in repository
+    /// endpoint URLs. Defaults to the listen address (`localhost` when listening on all
+    /// interfaces).
+    #[arg(long, env = "CODEARTIFACT_LOCAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Shape of the URLs `GetRepositoryEndpoint` returns.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_ENDPOINT_STYLE", value_enum, default_value_t = EndpointStyle::Path)]
+    pub endpoint_style: EndpointStyle,
+
+    /// DNS suffix of host-style repository endpoints (`…d.codeartifact.{region}.{suffix}`).
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_DNS_SUFFIX",
+        default_value = "localhost"
+    )]
+    pub dns_suffix: String,
+
+    /// Extra identities: `ACCESS_KEY:SECRET:ACCOUNT[:PRINCIPAL_ARN]`, comma-separated.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_IDENTITIES")]
+    pub identities: Option<String>,
+
+    /// JSON file of identities: `{"identities":[{"accessKeyId","secretAccessKey","accountId","principalArn"}]}`.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_IDENTITIES_FILE")]
+    pub identities_file: Option<PathBuf>,
+
+    /// Do not add the default identity (`test`/`test`, account 000000000000).
+    #[arg(long, env = "CODEARTIFACT_LOCAL_NO_DEFAULT_IDENTITY")]
+    pub no_default_identity: bool,
+
+    /// Largest clock difference accepted in a signed request, in seconds.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_MAX_SKEW_SECONDS",
+        default_value_t = 300
+    )]
+    pub max_skew_seconds: u64,
+
+    /// Largest JSON request body accepted by the control plane, in bytes.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_MAX_JSON_BODY", default_value_t = 1024 * 1024)]
+    pub max_json_body: usize,
+
+    /// Log format.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Domains per account (AWS default 10).
+    #[arg(long, env = "CODEARTIFACT_LOCAL_QUOTA_DOMAINS", default_value_t = 10)]
+    pub quota_domains: usize,
+
+    /// Repositories per domain (AWS default 1000).
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_QUOTA_REPOSITORIES",
+        default_value_t = 1000
+    )]
+    pub quota_repositories: usize,
+}
+
+impl ServeArgs {
+    /// The base URL clients use to reach us, without a trailing slash. `bound` is the
+    /// address actually listened on (the port may have been chosen by the OS).
+    pub fn public_base_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None if bound.ip().is_unspecified() => format!("http://localhost:{}", bound.port()),
+            None => format!("http://{bound}"),
+        }
+    }
+}
