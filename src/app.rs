@@ -4,21 +4,26 @@
 //! authenticate (SigV4) → read the body (bounded) → verify the signature → route by the
 //! model → bind and validate the input → check access → run the handler → render.
 
-use crate::api::{self, ApiError, Cx};
+use crate::api::assets::{self, Download};
+use crate::api::{self, ApiError, Cx, Reply};
 use crate::auth::sigv4::{self, AuthError};
+use crate::auth::Caller;
 use crate::auth::{Identities, TokenKey};
 use crate::clock::Clock;
 use crate::config::EndpointStyle;
 use crate::endpoints;
-use crate::registry::Registry;
+use crate::registry::{stream_into, Registry, ResourceKind, StreamError};
 use bytes::Bytes;
-use codeartifact_model::rt::RawInput;
-use codeartifact_model::Operation;
+use codeartifact_model::rt::{self, RawInput, RenderedOutput};
+use codeartifact_model::{Operation, PublishPackageVersionRequest};
+use futures_util::TryStreamExt;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
+use http_body::Frame;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::io::ReaderStream;
 
 /// Response bodies: whole buffers today, streams for large downloads.
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -47,7 +52,7 @@ pub struct App {
 /// Handles one request. Never fails: every error is rendered as a response.
 pub async fn handle<B>(app: Arc<App>, request: Request<B>) -> Response<Body>
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let started = Instant::now();
@@ -77,7 +82,7 @@ where
 
 async fn route<B>(app: &App, request: Request<B>) -> (Response<Body>, &'static str)
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let host = request
@@ -163,7 +168,7 @@ async fn control_plane<B>(
     request: Request<B>,
 ) -> Result<(Operation, Response<Body>), Failure>
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
@@ -177,6 +182,19 @@ where
         app.settings.max_skew,
     )
     .map_err(|e| fail(Refusal::Auth(e)))?;
+    let declared = parts
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok());
+    if op == Some(Operation::PublishPackageVersion) && declared.is_some_and(is_sha256_hex) {
+        let declared = declared.unwrap_or_default().to_string();
+        let caller = pending
+            .verify(&parts, &declared)
+            .map_err(|e| fail(Refusal::Auth(e)))?;
+        return publish_streaming(app, &parts, body, &caller)
+            .await
+            .map_err(fail);
+    }
     let limit = app.settings.max_json_body;
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -209,33 +227,135 @@ where
         })));
     };
     let query = decode_query(parts.uri.query().unwrap_or(""));
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let raw = RawInput {
-        query: &query,
-        header: &header,
-        body: &body,
-    };
     let cx = Cx {
         app,
         caller: &caller,
         region: caller.region(),
     };
     // Handlers commit durably (fsync); keep that off the async workers' hot path.
-    let rendered = tokio::task::block_in_place(|| api::dispatch(&cx, op, &raw))
-        .map_err(|e| (Some(op), Refusal::Api(e)))?;
+    let reply = tokio::task::block_in_place(|| {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let raw = RawInput {
+            query: &query,
+            header: &header,
+            body: &body,
+        };
+        api::dispatch(&cx, op, &raw)
+    })
+    .map_err(|e| (Some(op), Refusal::Api(e)))?;
+    let response = match reply {
+        Reply::Rendered(rendered) => rendered_response(rendered),
+        Reply::Download(download) => download_response(download)
+            .await
+            .map_err(|e| (Some(op), Refusal::Api(e)))?,
+    };
+    Ok((op, response))
+}
+
+/// A JSON output with its header-bound members.
+fn rendered_response(rendered: RenderedOutput) -> Response<Body> {
     let mut response = Response::new(full(rendered.body));
-    *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    for (name, value) in rendered.headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+    add_headers(headers, rendered.headers);
+    response
+}
+
+/// Header members may carry UTF-8 (asset names): sent as raw bytes, as the service does.
+fn add_headers(headers: &mut HeaderMap, members: Vec<(&'static str, String)>) {
+    for (name, value) in members {
+        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
             headers.insert(name, value);
         }
     }
-    Ok((op, response))
+}
+
+/// Streams an asset from the blob store, never buffering it whole.
+async fn download_response(download: Download) -> Result<Response<Body>, ApiError> {
+    let file = tokio::fs::File::open(&download.path).await.map_err(|e| {
+        tracing::error!(path = %download.path.display(), error = %e, "asset bytes missing");
+        ApiError::Internal("The asset's content could not be read".to_string())
+    })?;
+    let stream = ReaderStream::with_capacity(file, 256 * 1024).map_ok(Frame::data);
+    let mut response = Response::new(StreamBody::new(stream).boxed());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(download.size));
+    add_headers(headers, rt::render_output(&download.output).headers);
+    Ok(response)
+}
+
+fn is_sha256_hex(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// PublishPackageVersion with the body streamed to disk: everything that needs no bytes is
+/// checked first, the body is hashed as it is written, and nothing is committed unless the
+/// declared SHA-256 matches.
+async fn publish_streaming<B>(
+    app: &App,
+    parts: &http::request::Parts,
+    body: B,
+    caller: &Caller,
+) -> Result<(Operation, Response<Body>), Refusal>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let op = Operation::PublishPackageVersion;
+    let query = decode_query(parts.uri.query().unwrap_or(""));
+    let cx = Cx {
+        app,
+        caller,
+        region: caller.region(),
+    };
+    let input = {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let raw = RawInput {
+            query: &query,
+            header: &header,
+            body: &[],
+        };
+        rt::bind_input::<PublishPackageVersionRequest>(&raw).map_err(ApiError::from)?
+    };
+    let plan = tokio::task::block_in_place(|| assets::prepare_publish(&cx, input))?;
+    let upload = app
+        .registry
+        .upload()
+        .map_err(|e| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
+    let limit = app.registry.quotas.asset_size_bytes;
+    let body = body.map_err(|e| {
+        let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+        e.to_string()
+    });
+    let staged = match stream_into(upload, body, limit).await {
+        Ok(staged) => staged,
+        Err(StreamError::TooLarge) => {
+            return Err(Refusal::Api(ApiError::QuotaExceeded {
+                kind: ResourceKind::Asset,
+                id: String::new(),
+                message: format!("The asset is larger than the limit of {limit} bytes"),
+            }))
+        }
+        Err(StreamError::Body(why)) => {
+            return Err(Refusal::Api(ApiError::invalid(format!(
+                "The request body ended before the asset was complete: {why}"
+            ))))
+        }
+        Err(StreamError::Io(e)) => {
+            return Err(Refusal::Api(ApiError::Internal(format!(
+                "cannot store the asset: {e}"
+            ))))
+        }
+    };
+    let output = tokio::task::block_in_place(|| assets::publish(&cx, plan, staged))?;
+    Ok((op, rendered_response(rt::render_output(&output))))
 }
 
 /// Splits and percent-decodes a query string. `+` stays a plus sign: SDKs encode spaces as

@@ -27,8 +27,6 @@ pub enum ApiError {
         message: String,
     },
     Internal(String),
-    /// An operation this build does not serve yet: said plainly, never faked.
-    NotImplemented(&'static str),
 }
 
 impl ApiError {
@@ -49,7 +47,6 @@ impl ApiError {
             ApiError::Conflict { .. } => "ConflictException",
             ApiError::QuotaExceeded { .. } => "ServiceQuotaExceededException",
             ApiError::Internal(_) => "InternalServerException",
-            ApiError::NotImplemented(_) => "NotImplementedException",
         }
     }
 
@@ -61,7 +58,6 @@ impl ApiError {
             ApiError::Conflict { .. } => 409,
             ApiError::QuotaExceeded { .. } => 402,
             ApiError::Internal(_) => 500,
-            ApiError::NotImplemented(_) => 501,
         }
     }
 
@@ -91,10 +87,6 @@ impl ApiError {
                     set("resourceType", t);
                 }
             }
-            ApiError::NotImplemented(op) => set(
-                "message",
-                &format!("codeartifact-local does not implement {op} yet"),
-            ),
         }
         body
     }

@@ -2,8 +2,11 @@
 //! resource family. Handlers take the typed input the model binding produced and return the
 //! typed output; they never see HTTP, and they change state only through the registry.
 
+pub mod assets;
 mod domains;
 pub mod error;
+mod package_groups;
+mod packages;
 mod pagination;
 mod policies;
 mod repositories;
@@ -17,7 +20,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::registry::{Arn, DomainId, PolicyTarget, ResourceRef, Scope};
 use codeartifact_model::rt::{self, OperationInput, OperationOutput, RawInput, RenderedOutput};
-use codeartifact_model::Operation;
+use codeartifact_model::{GetPackageVersionAssetRequest, Operation, PublishPackageVersionRequest};
 
 /// Everything a handler may use: the server, the verified caller, the request's region.
 pub struct Cx<'a> {
@@ -47,24 +50,41 @@ impl<'a> Cx<'a> {
 
 type Handler<I, O> = fn(&Cx<'_>, I) -> Result<O, ApiError>;
 
+/// What an operation answers: a rendered JSON output, or an asset to stream.
+pub enum Reply {
+    Rendered(RenderedOutput),
+    Download(assets::Download),
+}
+
 /// Binds the input from the request, runs the handler, renders the output.
 fn call<I: OperationInput, O: OperationOutput>(
     cx: &Cx<'_>,
     raw: &RawInput<'_>,
     handler: Handler<I, O>,
-) -> Result<RenderedOutput, ApiError> {
+) -> Result<Reply, ApiError> {
     let input = rt::bind_input::<I>(raw)?;
     let output = handler(cx, input)?;
-    Ok(rt::render_output(&output))
+    Ok(Reply::Rendered(rt::render_output(&output)))
+}
+
+/// PublishPackageVersion with a body already in memory (the streaming path in `app` takes
+/// every request that declares its SHA-256 up front).
+fn publish_buffered(cx: &Cx<'_>, raw: &RawInput<'_>) -> Result<Reply, ApiError> {
+    let input = rt::bind_input::<PublishPackageVersionRequest>(raw)?;
+    let plan = assets::prepare_publish(cx, input)?;
+    let staged = (|| {
+        let mut upload = cx.app.registry.upload()?;
+        upload.write(raw.body)?;
+        upload.finish()
+    })()
+    .map_err(|e: std::io::Error| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
+    let output = assets::publish(cx, plan, staged)?;
+    Ok(Reply::Rendered(rt::render_output(&output)))
 }
 
 /// Runs one operation. Adding an operation to the model makes this match non-exhaustive,
 /// so the compiler lists the place to serve it.
-pub fn dispatch(
-    cx: &Cx<'_>,
-    op: Operation,
-    raw: &RawInput<'_>,
-) -> Result<RenderedOutput, ApiError> {
+pub fn dispatch(cx: &Cx<'_>, op: Operation, raw: &RawInput<'_>) -> Result<Reply, ApiError> {
     use Operation as O;
     match op {
         O::CreateDomain => call(cx, raw, domains::create_domain),
@@ -94,32 +114,46 @@ pub fn dispatch(
         O::TagResource => call(cx, raw, tags::tag_resource),
         O::UntagResource => call(cx, raw, tags::untag_resource),
         O::ListTagsForResource => call(cx, raw, tags::list_tags_for_resource),
-        // Packages, versions, assets and package groups: the next layer (issue 3).
-        O::PublishPackageVersion
-        | O::GetPackageVersionAsset
-        | O::ListPackageVersionAssets
-        | O::DescribePackage
-        | O::DescribePackageVersion
-        | O::ListPackages
-        | O::ListPackageVersions
-        | O::ListPackageVersionDependencies
-        | O::GetPackageVersionReadme
-        | O::UpdatePackageVersionsStatus
-        | O::DisposePackageVersions
-        | O::DeletePackageVersions
-        | O::DeletePackage
-        | O::CopyPackageVersions
-        | O::PutPackageOriginConfiguration
-        | O::CreatePackageGroup
-        | O::DescribePackageGroup
-        | O::UpdatePackageGroup
-        | O::DeletePackageGroup
-        | O::ListPackageGroups
-        | O::ListSubPackageGroups
-        | O::UpdatePackageGroupOriginConfiguration
-        | O::ListAllowedRepositoriesForGroup
-        | O::GetAssociatedPackageGroup
-        | O::ListAssociatedPackages => Err(ApiError::NotImplemented(op.name())),
+        O::PublishPackageVersion => publish_buffered(cx, raw),
+        O::GetPackageVersionAsset => {
+            let input = rt::bind_input::<GetPackageVersionAssetRequest>(raw)?;
+            Ok(Reply::Download(assets::get_package_version_asset(
+                cx, input,
+            )?))
+        }
+        O::ListPackageVersionAssets => call(cx, raw, packages::list_package_version_assets),
+        O::DescribePackage => call(cx, raw, packages::describe_package),
+        O::DescribePackageVersion => call(cx, raw, packages::describe_package_version),
+        O::ListPackages => call(cx, raw, packages::list_packages),
+        O::ListPackageVersions => call(cx, raw, packages::list_package_versions),
+        O::ListPackageVersionDependencies => {
+            call(cx, raw, packages::list_package_version_dependencies)
+        }
+        O::GetPackageVersionReadme => call(cx, raw, packages::get_package_version_readme),
+        O::UpdatePackageVersionsStatus => call(cx, raw, packages::update_package_versions_status),
+        O::DisposePackageVersions => call(cx, raw, packages::dispose_package_versions),
+        O::DeletePackageVersions => call(cx, raw, packages::delete_package_versions),
+        O::DeletePackage => call(cx, raw, packages::delete_package),
+        O::CopyPackageVersions => call(cx, raw, packages::copy_package_versions),
+        O::PutPackageOriginConfiguration => {
+            call(cx, raw, packages::put_package_origin_configuration)
+        }
+        O::CreatePackageGroup => call(cx, raw, package_groups::create_package_group),
+        O::DescribePackageGroup => call(cx, raw, package_groups::describe_package_group),
+        O::UpdatePackageGroup => call(cx, raw, package_groups::update_package_group),
+        O::DeletePackageGroup => call(cx, raw, package_groups::delete_package_group),
+        O::ListPackageGroups => call(cx, raw, package_groups::list_package_groups),
+        O::ListSubPackageGroups => call(cx, raw, package_groups::list_sub_package_groups),
+        O::UpdatePackageGroupOriginConfiguration => call(
+            cx,
+            raw,
+            package_groups::update_package_group_origin_configuration,
+        ),
+        O::ListAllowedRepositoriesForGroup => {
+            call(cx, raw, package_groups::list_allowed_repositories_for_group)
+        }
+        O::GetAssociatedPackageGroup => call(cx, raw, package_groups::get_associated_package_group),
+        O::ListAssociatedPackages => call(cx, raw, package_groups::list_associated_packages),
     }
 }
 

@@ -108,6 +108,7 @@ impl Registry {
                 .into_iter()
                 .map(|t| (t.to_string(), "ALLOW".to_string()))
                 .collect::<BTreeMap<_, _>>(),
+            allowed: BTreeMap::new(),
         };
         let mut batch = Batch::default();
         batch.put(&Key::domain(id.region, id.owner, name), &record);
@@ -141,7 +142,7 @@ impl Registry {
         .count();
         Ok(DomainStats {
             repository_count,
-            asset_size_bytes: 0,
+            asset_size_bytes: self.usage(d)?.asset_size_bytes,
         })
     }
 
@@ -185,6 +186,7 @@ impl Registry {
         batch.delete(&Key::domain(d.region, d.owner, d.name));
         batch.delete(&Key::domain_policy(d.region, d.owner, d.name));
         batch.delete(&Key::tags(&Arn::domain(d)));
+        batch.delete(&Key::usage(d.region, d.owner, d.name));
         for group in store::scan::<PackageGroupRecord>(
             &*self.kv,
             &Key::package_groups_in(d.region, d.owner, d.name),

@@ -8,15 +8,29 @@
 
 mod arn;
 mod domains;
+pub mod groups;
+mod package_groups;
+mod packages;
 mod policies;
 mod repositories;
 mod store;
 mod tags;
+mod upstreams;
 
 pub use arn::{Arn, ResourceRef};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
+pub use package_groups::{GroupSet, OriginUpdate};
+pub use packages::{
+    BatchResult, CopyRequest, NewAsset, PackageFilter, PackageId, Publish, Published,
+    VersionAction, VersionChange,
+};
 pub use policies::{validate_policy_document, PolicyTarget};
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
+pub use store::blobs::{stream_into, StagedBlob, StreamError, Upload};
+pub use store::{
+    AssetRef, BlobRecord, Dependency, License, Origin, PackageRecord, UsageRecord, VersionMetadata,
+    VersionRecord, VersionStatus,
+};
 pub use store::{
     DomainRecord, PackageGroupRecord, PolicyRecord, RepositoryRecord, StoreError, TagsRecord,
     UpstreamRef,
@@ -34,6 +48,9 @@ pub struct Quotas {
     pub repositories_per_domain: usize,
     pub upstreams_per_repository: usize,
     pub tags_per_resource: usize,
+    pub assets_per_version: usize,
+    /// Largest asset accepted, in bytes (AWS: 5 GiB).
+    pub asset_size_bytes: u64,
 }
 
 impl Default for Quotas {
@@ -43,6 +60,8 @@ impl Default for Quotas {
             repositories_per_domain: 1000,
             upstreams_per_repository: 10,
             tags_per_resource: 50,
+            assets_per_version: 350,
+            asset_size_bytes: 5 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -136,9 +155,10 @@ pub fn paginate<T>(sorted: Vec<(String, T)>, after: Option<&str>, max: usize) ->
 /// The registry: state and rules, over a durable store.
 pub struct Registry {
     kv: Box<dyn Kv>,
+    blobs: store::blobs::BlobStore,
     write: Mutex<()>,
     clock: Arc<Clock>,
-    quotas: Quotas,
+    pub quotas: Quotas,
 }
 
 impl Registry {
@@ -147,14 +167,41 @@ impl Registry {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         let kv = SledKv::open(dir)?;
+        let blobs = store::blobs::BlobStore::open(dir).map_err(|e| {
+            StoreError(format!(
+                "cannot open the blob store in {}: {e}",
+                dir.display()
+            ))
+        })?;
         let registry = Registry {
             kv: Box::new(kv),
+            blobs,
             write: Mutex::new(()),
             clock,
             quotas,
         };
         registry.check_schema()?;
+        registry.collect_garbage();
         Ok(registry)
+    }
+
+    /// Removes blob files that no committed record references (a crash between placing a
+    /// blob and committing its version, or between a commit and the file's removal).
+    fn collect_garbage(&self) {
+        let removed = self.blobs.collect_garbage(|region, owner, domain, sha256| {
+            !matches!(
+                store::get::<BlobRecord>(&*self.kv, &Key::blob(region, owner, domain, sha256)),
+                Ok(None)
+            )
+        });
+        if removed > 0 {
+            tracing::info!(removed, "removed unreferenced blobs");
+        }
+    }
+
+    /// Starts a streamed upload of asset bytes into the blob store's staging area.
+    pub fn upload(&self) -> std::io::Result<Upload> {
+        self.blobs.upload()
     }
 
     fn check_schema(&self) -> Result<()> {

@@ -204,7 +204,12 @@ impl Registry {
         batch.delete(&Key::repository(d.region, d.owner, d.name, name));
         batch.delete(&Key::repository_policy(d.region, d.owner, d.name, name));
         batch.delete(&Key::tags(&record.arn()));
+        let freed = self.stage_repository_contents_removal(&record, &mut batch)?;
+        self.stage_allowed_list_cleanup(&record, &mut batch)?;
         batch.commit(&*self.kv)?;
+        for path in freed {
+            self.blobs.remove(&path);
+        }
         Ok(record)
     }
 

@@ -59,4 +59,74 @@ impl Key {
     pub fn tags(arn: &str) -> Key {
         Key(format!("tags/{arn}"))
     }
+
+    /// A package in a repository: `{format}/{namespace}/{name}` with an empty namespace
+    /// segment when the package has none. Names and namespaces cannot contain `/`.
+    pub fn package(r: &RepoPath<'_>, format: &str, namespace: &str, name: &str) -> Key {
+        Key(format!(
+            "pkg/{}/{}/{}/{}/{format}/{namespace}/{name}",
+            r.region, r.owner, r.domain, r.repository
+        ))
+    }
+
+    /// Prefix of all packages in a repository.
+    pub fn packages_in(r: &RepoPath<'_>) -> Key {
+        Key(format!(
+            "pkg/{}/{}/{}/{}/",
+            r.region, r.owner, r.domain, r.repository
+        ))
+    }
+
+    /// Prefix of all packages in all repositories of a domain.
+    pub fn packages_in_domain(region: &str, owner: &str, domain: &str) -> Key {
+        Key(format!("pkg/{region}/{owner}/{domain}/"))
+    }
+
+    pub fn version(
+        r: &RepoPath<'_>,
+        format: &str,
+        namespace: &str,
+        name: &str,
+        version: &str,
+    ) -> Key {
+        Key(format!(
+            "ver/{}/{}/{}/{}/{format}/{namespace}/{name}/{version}",
+            r.region, r.owner, r.domain, r.repository
+        ))
+    }
+
+    /// Prefix of all versions of one package.
+    pub fn versions_of(r: &RepoPath<'_>, format: &str, namespace: &str, name: &str) -> Key {
+        Key(format!(
+            "ver/{}/{}/{}/{}/{format}/{namespace}/{name}/",
+            r.region, r.owner, r.domain, r.repository
+        ))
+    }
+
+    /// Prefix of all versions in a repository.
+    pub fn versions_in(r: &RepoPath<'_>) -> Key {
+        Key(format!(
+            "ver/{}/{}/{}/{}/",
+            r.region, r.owner, r.domain, r.repository
+        ))
+    }
+
+    /// A stored blob of a domain, by SHA-256, with its reference count.
+    pub fn blob(region: &str, owner: &str, domain: &str, sha256: &str) -> Key {
+        Key(format!("blob/{region}/{owner}/{domain}/{sha256}"))
+    }
+
+    /// Bytes stored by a domain (distinct blobs), kept with every blob change.
+    pub fn usage(region: &str, owner: &str, domain: &str) -> Key {
+        Key(format!("usage/{region}/{owner}/{domain}"))
+    }
+}
+
+/// The path of a repository in the key space.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::registry) struct RepoPath<'a> {
+    pub region: &'a str,
+    pub owner: &'a str,
+    pub domain: &'a str,
+    pub repository: &'a str,
 }

@@ -5,14 +5,17 @@
 //! Records are stored as JSON with a record version (`v`), separate from the wire DTOs, so the
 //! API model can change without rewriting stored data.
 
+pub(super) mod blobs;
 mod keys;
 mod records;
 mod sled_kv;
 
-pub(super) use keys::Key;
+pub(super) use keys::{Key, RepoPath};
 pub(super) use records::SchemaRecord;
 pub use records::{
-    DomainRecord, PackageGroupRecord, PolicyRecord, RepositoryRecord, TagsRecord, UpstreamRef,
+    AssetRef, BlobRecord, Dependency, DomainRecord, License, Origin, PackageGroupRecord,
+    PackageRecord, PolicyRecord, RepositoryRecord, TagsRecord, UpstreamRef, UsageRecord,
+    VersionMetadata, VersionRecord, VersionStatus,
 };
 pub(super) use sled_kv::SledKv;
 
@@ -70,6 +73,11 @@ impl Batch {
 
     pub fn delete(&mut self, key: &Key) {
         self.ops.push(Op::Delete(key.as_bytes().to_vec()));
+    }
+
+    /// Deletes a key found by a scan.
+    pub fn delete_raw(&mut self, key: Vec<u8>) {
+        self.ops.push(Op::Delete(key));
     }
 
     pub fn commit(self, kv: &dyn Kv) -> Result<(), StoreError> {

@@ -1,0 +1,757 @@
+//! Packages and package versions: describe, list, origin configuration, the version
+//! lifecycle, copies, and the metadata reads (assets, dependencies, readme).
+
+use super::{pagination, ApiError, Cx};
+use crate::registry::groups::{
+    namespace_rule, normalize_name, normalize_namespace, normalize_version, NamespaceRule,
+};
+use crate::registry::{
+    AssetRef, BatchResult, BlobRecord, CopyRequest, DomainId, Origin, PackageFilter, PackageId,
+    PackageRecord, RepositoryRecord, VersionAction, VersionChange, VersionRecord, VersionStatus,
+};
+use codeartifact_model::rt::Timestamp;
+use codeartifact_model::*;
+use std::collections::BTreeMap;
+
+/// Validates the namespace rule of the format and normalises names as the service does
+/// before any lookup (PyPI, NuGet and Swift names; NuGet versions).
+pub fn package_id(
+    format: PackageFormat,
+    namespace: Option<String>,
+    package: &str,
+) -> Result<PackageId, ApiError> {
+    let format_name = format.as_str();
+    let namespace = match (namespace_rule(format_name), namespace) {
+        (NamespaceRule::Required, None) => {
+            return Err(ApiError::invalid(format!(
+                "A namespace is required for packages of format {format_name}"
+            )))
+        }
+        (NamespaceRule::Forbidden, Some(_)) => {
+            return Err(ApiError::invalid(format!(
+                "Packages of format {format_name} do not have a namespace"
+            )))
+        }
+        (_, ns) => ns.map(|ns| normalize_namespace(format_name, &ns)),
+    };
+    Ok(PackageId {
+        format: format_name.to_string(),
+        namespace,
+        name: normalize_name(format_name, package),
+    })
+}
+
+pub fn version_name(format: PackageFormat, version: &str) -> String {
+    normalize_version(format.as_str(), version)
+}
+
+fn format_of(name: &str) -> Option<PackageFormat> {
+    PackageFormat::ALL
+        .iter()
+        .copied()
+        .find(|f| f.as_str() == name)
+}
+
+fn origin_configuration(record: &PackageRecord) -> PackageOriginConfiguration {
+    PackageOriginConfiguration {
+        restrictions: Some(PackageOriginRestrictions {
+            publish: if record.allow_publish {
+                AllowPublish::Allow
+            } else {
+                AllowPublish::Block
+            },
+            upstream: if record.allow_upstream {
+                AllowUpstream::Allow
+            } else {
+                AllowUpstream::Block
+            },
+        }),
+    }
+}
+
+fn summary(record: &PackageRecord) -> PackageSummary {
+    PackageSummary {
+        format: format_of(&record.format),
+        namespace: record.namespace.clone(),
+        package: Some(record.name.clone()),
+        origin_configuration: Some(origin_configuration(record)),
+    }
+}
+
+pub fn status_of(status: VersionStatus) -> PackageVersionStatus {
+    match status {
+        VersionStatus::Published => PackageVersionStatus::Published,
+        VersionStatus::Unfinished => PackageVersionStatus::Unfinished,
+        VersionStatus::Unlisted => PackageVersionStatus::Unlisted,
+        VersionStatus::Archived => PackageVersionStatus::Archived,
+        VersionStatus::Disposed => PackageVersionStatus::Disposed,
+    }
+}
+
+fn status_from(status: PackageVersionStatus) -> Option<VersionStatus> {
+    match status {
+        PackageVersionStatus::Published => Some(VersionStatus::Published),
+        PackageVersionStatus::Unfinished => Some(VersionStatus::Unfinished),
+        PackageVersionStatus::Unlisted => Some(VersionStatus::Unlisted),
+        PackageVersionStatus::Archived => Some(VersionStatus::Archived),
+        PackageVersionStatus::Disposed => Some(VersionStatus::Disposed),
+        PackageVersionStatus::Deleted => None,
+    }
+}
+
+fn origin_of(origin: &Origin) -> PackageVersionOrigin {
+    match origin {
+        Origin::Internal { repository } => PackageVersionOrigin {
+            domain_entry_point: Some(DomainEntryPoint {
+                repository_name: Some(repository.clone()),
+                external_connection_name: None,
+            }),
+            origin_type: Some(PackageVersionOriginType::Internal),
+        },
+        Origin::External { connection } => PackageVersionOrigin {
+            domain_entry_point: Some(DomainEntryPoint {
+                repository_name: None,
+                external_connection_name: Some(connection.clone()),
+            }),
+            origin_type: Some(PackageVersionOriginType::External),
+        },
+        Origin::Unknown => PackageVersionOrigin {
+            domain_entry_point: None,
+            origin_type: Some(PackageVersionOriginType::Unknown),
+        },
+    }
+}
+
+/// An asset as `AssetSummary`, with every digest from the domain's blob record.
+pub fn asset_summary(asset: &AssetRef, blob: Option<&BlobRecord>) -> AssetSummary {
+    let mut hashes = BTreeMap::new();
+    hashes.insert(HashAlgorithm::Sha256, asset.sha256.clone());
+    if let Some(blob) = blob {
+        hashes.insert(HashAlgorithm::Md5, blob.md5.clone());
+        hashes.insert(HashAlgorithm::Sha1, blob.sha1.clone());
+        hashes.insert(HashAlgorithm::Sha512, blob.sha512.clone());
+    }
+    AssetSummary {
+        name: asset.name.clone(),
+        size: Some(i64::try_from(asset.size).unwrap_or(i64::MAX)),
+        hashes: Some(hashes),
+    }
+}
+
+/// The repository a package request names, after the access check.
+fn repository(
+    cx: &Cx<'_>,
+    domain: &str,
+    owner: Option<&str>,
+    repository: &str,
+    action: &str,
+) -> Result<RepositoryRecord, ApiError> {
+    let d = cx.domain_id(domain, owner);
+    cx.authorize_repository(d, repository, action)?;
+    Ok(cx.app.registry.repository(d, repository)?)
+}
+
+pub fn describe_package(
+    cx: &Cx<'_>,
+    input: DescribePackageRequest,
+) -> Result<DescribePackageResult, ApiError> {
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "DescribePackage",
+    )?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let record = cx.app.registry.package(&repo, &p)?;
+    Ok(DescribePackageResult {
+        package: PackageDescription {
+            format: format_of(&record.format),
+            namespace: record.namespace.clone(),
+            name: Some(record.name.clone()),
+            origin_configuration: Some(origin_configuration(&record)),
+        },
+    })
+}
+
+pub fn list_packages(
+    cx: &Cx<'_>,
+    input: ListPackagesRequest,
+) -> Result<ListPackagesResult, ApiError> {
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "ListPackages",
+    )?;
+    let after = pagination::decode(input.next_token.as_deref())?;
+    let format = input.format.map(PackageFormat::as_str);
+    // The package prefix is normalised like a name when the format is known.
+    let name_prefix = match (input.format, input.package_prefix) {
+        (Some(f), Some(prefix)) => Some(normalize_name(f.as_str(), &prefix)),
+        (None, prefix) | (Some(_), prefix @ None) => prefix,
+    };
+    let filter = PackageFilter {
+        format,
+        namespace_prefix: input.namespace.as_deref(),
+        name_prefix: name_prefix.as_deref(),
+        publish: input.publish.map(|p| p == AllowPublish::Allow),
+        upstream: input.upstream.map(|u| u == AllowUpstream::Allow),
+    };
+    let page = cx.app.registry.list_packages(
+        &repo,
+        &filter,
+        after.as_deref(),
+        pagination::page_size(input.max_results),
+    )?;
+    Ok(ListPackagesResult {
+        packages: Some(page.items.iter().map(summary).collect()),
+        next_token: page.next_after.as_deref().map(pagination::encode),
+    })
+}
+
+pub fn delete_package(
+    cx: &Cx<'_>,
+    input: DeletePackageRequest,
+) -> Result<DeletePackageResult, ApiError> {
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "DeletePackage",
+    )?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let (record, _versions) = cx.app.registry.delete_package(&repo, &p)?;
+    Ok(DeletePackageResult {
+        deleted_package: Some(summary(&record)),
+    })
+}
+
+pub fn put_package_origin_configuration(
+    cx: &Cx<'_>,
+    input: PutPackageOriginConfigurationRequest,
+) -> Result<PutPackageOriginConfigurationResult, ApiError> {
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "PutPackageOriginConfiguration",
+    )?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let record = cx.app.registry.put_origin_configuration(
+        &repo,
+        &p,
+        &input.package,
+        input.restrictions.publish == AllowPublish::Allow,
+        input.restrictions.upstream == AllowUpstream::Allow,
+    )?;
+    Ok(PutPackageOriginConfigurationResult {
+        origin_configuration: Some(origin_configuration(&record)),
+    })
+}
+
+/// A package and version addressed by a request, after the access check.
+struct VersionTarget {
+    repo: RepositoryRecord,
+    package: PackageId,
+    version: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn version_target(
+    cx: &Cx<'_>,
+    domain: &str,
+    owner: Option<&str>,
+    repository_name: &str,
+    format: PackageFormat,
+    namespace: Option<String>,
+    package: &str,
+    version: &str,
+    action: &str,
+) -> Result<VersionTarget, ApiError> {
+    let repo = repository(cx, domain, owner, repository_name, action)?;
+    let package = package_id(format, namespace, package)?;
+    Ok(VersionTarget {
+        repo,
+        package,
+        version: version_name(format, version),
+    })
+}
+
+pub fn describe_package_version(
+    cx: &Cx<'_>,
+    input: DescribePackageVersionRequest,
+) -> Result<DescribePackageVersionResult, ApiError> {
+    let t = version_target(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        input.format,
+        input.namespace,
+        &input.package,
+        &input.package_version,
+        "DescribePackageVersion",
+    )?;
+    let package = cx.app.registry.package(&t.repo, &t.package)?;
+    let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
+    let display_name = match (&package.namespace, package.format.as_str()) {
+        (Some(ns), "npm") => format!("@{ns}/{}", package.name),
+        _ => package.display_name.clone(),
+    };
+    let m = &v.metadata;
+    Ok(DescribePackageVersionResult {
+        package_version: PackageVersionDescription {
+            format: format_of(&package.format),
+            namespace: package.namespace.clone(),
+            package_name: Some(package.name.clone()),
+            display_name: Some(display_name),
+            version: Some(v.version.clone()),
+            summary: m.summary.clone(),
+            home_page: m.home_page.clone(),
+            source_code_repository: m.source_code_repository.clone(),
+            published_time: Some(Timestamp::from_millis(v.published_ms)),
+            licenses: (!m.licenses.is_empty()).then(|| {
+                m.licenses
+                    .iter()
+                    .map(|l| LicenseInfo {
+                        name: l.name.clone(),
+                        url: l.url.clone(),
+                    })
+                    .collect()
+            }),
+            revision: Some(v.revision.clone()),
+            status: Some(status_of(v.status)),
+            origin: Some(origin_of(&v.origin)),
+        },
+    })
+}
+
+pub fn list_package_versions(
+    cx: &Cx<'_>,
+    input: ListPackageVersionsRequest,
+) -> Result<ListPackageVersionsResult, ApiError> {
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "ListPackageVersions",
+    )?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let after = pagination::decode(input.next_token.as_deref())?;
+    let mut versions = cx.app.registry.versions(&repo, &p)?;
+    // Newest first; the version string breaks ties so pages are stable.
+    versions.sort_by(|a, b| {
+        b.published_ms
+            .cmp(&a.published_ms)
+            .then_with(|| a.version.cmp(&b.version))
+    });
+    let default_display_version = versions
+        .iter()
+        .find(|v| v.status == VersionStatus::Published)
+        .map(|v| v.version.clone());
+    let wanted_status = match input.status {
+        Some(status) => match status_from(status) {
+            Some(s) => Some(s),
+            // No stored version is ever Deleted.
+            None => return Ok(empty_versions(&p, default_display_version)),
+        },
+        None => None,
+    };
+    let items: Vec<(String, VersionRecord)> = versions
+        .into_iter()
+        .filter(|v| wanted_status.is_none_or(|s| s == v.status))
+        .filter(|v| {
+            input
+                .origin_type
+                .is_none_or(|o| origin_of(&v.origin).origin_type == Some(o))
+        })
+        .enumerate()
+        .map(|(i, v)| (format!("{i:010}"), v))
+        .collect();
+    let page = crate::registry::paginate(
+        items,
+        after.as_deref(),
+        pagination::page_size(input.max_results),
+    );
+    Ok(ListPackageVersionsResult {
+        default_display_version,
+        format: format_of(&p.format),
+        namespace: p.namespace.clone(),
+        package: Some(p.name.clone()),
+        versions: Some(
+            page.items
+                .iter()
+                .map(|v| PackageVersionSummary {
+                    version: v.version.clone(),
+                    revision: Some(v.revision.clone()),
+                    status: status_of(v.status),
+                    origin: Some(origin_of(&v.origin)),
+                })
+                .collect(),
+        ),
+        next_token: page.next_after.as_deref().map(pagination::encode),
+    })
+}
+
+fn empty_versions(
+    p: &PackageId,
+    default_display_version: Option<String>,
+) -> ListPackageVersionsResult {
+    ListPackageVersionsResult {
+        default_display_version,
+        format: format_of(&p.format),
+        namespace: p.namespace.clone(),
+        package: Some(p.name.clone()),
+        versions: Some(Vec::new()),
+        next_token: None,
+    }
+}
+
+pub fn list_package_version_assets(
+    cx: &Cx<'_>,
+    input: ListPackageVersionAssetsRequest,
+) -> Result<ListPackageVersionAssetsResult, ApiError> {
+    let t = version_target(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        input.format,
+        input.namespace,
+        &input.package,
+        &input.package_version,
+        "ListPackageVersionAssets",
+    )?;
+    let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
+    let after = pagination::decode(input.next_token.as_deref())?;
+    let d = t.repo.domain_id();
+    let mut items = Vec::with_capacity(v.assets.len());
+    for asset in &v.assets {
+        let blob = cx.app.registry.blob(d, &asset.sha256)?;
+        items.push((asset.name.clone(), asset_summary(asset, blob.as_ref())));
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let page = crate::registry::paginate(
+        items,
+        after.as_deref(),
+        pagination::page_size(input.max_results),
+    );
+    Ok(ListPackageVersionAssetsResult {
+        format: format_of(&t.package.format),
+        namespace: t.package.namespace.clone(),
+        package: Some(t.package.name.clone()),
+        version: Some(v.version.clone()),
+        version_revision: Some(v.revision.clone()),
+        assets: Some(page.items),
+        next_token: page.next_after.as_deref().map(pagination::encode),
+    })
+}
+
+pub fn list_package_version_dependencies(
+    cx: &Cx<'_>,
+    input: ListPackageVersionDependenciesRequest,
+) -> Result<ListPackageVersionDependenciesResult, ApiError> {
+    let t = version_target(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        input.format,
+        input.namespace,
+        &input.package,
+        &input.package_version,
+        "ListPackageVersionDependencies",
+    )?;
+    let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
+    let after = pagination::decode(input.next_token.as_deref())?;
+    let items: Vec<(String, PackageDependency)> = v
+        .metadata
+        .dependencies
+        .iter()
+        .enumerate()
+        .map(|(i, dep)| {
+            (
+                format!("{i:010}"),
+                PackageDependency {
+                    namespace: dep.namespace.clone(),
+                    package: Some(dep.package.clone()),
+                    dependency_type: dep.dependency_type.clone(),
+                    version_requirement: dep.version_requirement.clone(),
+                },
+            )
+        })
+        .collect();
+    let page = crate::registry::paginate(items, after.as_deref(), pagination::DEFAULT_PAGE_SIZE);
+    Ok(ListPackageVersionDependenciesResult {
+        format: format_of(&t.package.format),
+        namespace: t.package.namespace.clone(),
+        package: Some(t.package.name.clone()),
+        version: Some(v.version.clone()),
+        version_revision: Some(v.revision.clone()),
+        dependencies: Some(page.items),
+        next_token: page.next_after.as_deref().map(pagination::encode),
+    })
+}
+
+pub fn get_package_version_readme(
+    cx: &Cx<'_>,
+    input: GetPackageVersionReadmeRequest,
+) -> Result<GetPackageVersionReadmeResult, ApiError> {
+    let t = version_target(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        input.format,
+        input.namespace,
+        &input.package,
+        &input.package_version,
+        "GetPackageVersionReadme",
+    )?;
+    let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
+    Ok(GetPackageVersionReadmeResult {
+        format: format_of(&t.package.format),
+        namespace: t.package.namespace.clone(),
+        package: Some(t.package.name.clone()),
+        version: Some(v.version.clone()),
+        version_revision: Some(v.revision.clone()),
+        readme: v.metadata.readme.clone(),
+    })
+}
+
+fn batch_output(
+    result: BatchResult,
+) -> (
+    BTreeMap<String, SuccessfulPackageVersionInfo>,
+    BTreeMap<String, PackageVersionError>,
+) {
+    let successful = result
+        .successful
+        .into_iter()
+        .map(|(version, (revision, status))| {
+            let status = PackageVersionStatus::ALL
+                .iter()
+                .copied()
+                .find(|s| s.as_str() == status);
+            (
+                version,
+                SuccessfulPackageVersionInfo {
+                    revision: Some(revision),
+                    status,
+                },
+            )
+        })
+        .collect();
+    let failed = result
+        .failed
+        .into_iter()
+        .map(|(version, (code, message))| {
+            let code = PackageVersionErrorCode::ALL
+                .iter()
+                .copied()
+                .find(|c| c.as_str() == code);
+            (
+                version,
+                PackageVersionError {
+                    error_code: code,
+                    error_message: Some(message),
+                },
+            )
+        })
+        .collect();
+    (successful, failed)
+}
+
+fn normalised_versions(format: PackageFormat, versions: &[String]) -> Vec<String> {
+    versions.iter().map(|v| version_name(format, v)).collect()
+}
+
+fn normalised_revisions(
+    format: PackageFormat,
+    revisions: Option<BTreeMap<String, String>>,
+) -> Option<BTreeMap<String, String>> {
+    revisions.map(|map| {
+        map.into_iter()
+            .map(|(v, r)| (version_name(format, &v), r))
+            .collect()
+    })
+}
+
+pub fn update_package_versions_status(
+    cx: &Cx<'_>,
+    input: UpdatePackageVersionsStatusRequest,
+) -> Result<UpdatePackageVersionsStatusResult, ApiError> {
+    let target = match input.target_status {
+        PackageVersionStatus::Published => VersionStatus::Published,
+        PackageVersionStatus::Unlisted => VersionStatus::Unlisted,
+        PackageVersionStatus::Archived => VersionStatus::Archived,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "targetStatus {other} is not allowed; use Published, Unlisted or Archived"
+            )))
+        }
+    };
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "UpdatePackageVersionsStatus",
+    )?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let revisions = normalised_revisions(input.format, input.version_revisions);
+    let change = VersionChange {
+        action: VersionAction::SetStatus(target),
+        expected_status: expected(input.expected_status)?,
+        revisions: revisions.as_ref(),
+    };
+    let (result, _) = cx.app.registry.change_versions(
+        &repo,
+        &p,
+        &normalised_versions(input.format, &input.versions),
+        change,
+    )?;
+    let (successful, failed) = batch_output(result);
+    Ok(UpdatePackageVersionsStatusResult {
+        successful_versions: Some(successful),
+        failed_versions: Some(failed),
+    })
+}
+
+/// `expectedStatus` as a stored status; `Deleted` can never match a stored version.
+fn expected(status: Option<PackageVersionStatus>) -> Result<Option<VersionStatus>, ApiError> {
+    match status {
+        None => Ok(None),
+        Some(s) => status_from(s).map(Some).ok_or_else(|| {
+            ApiError::invalid("expectedStatus Deleted can never match a stored version")
+        }),
+    }
+}
+
+pub fn dispose_package_versions(
+    cx: &Cx<'_>,
+    input: DisposePackageVersionsRequest,
+) -> Result<DisposePackageVersionsResult, ApiError> {
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "DisposePackageVersions",
+    )?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let revisions = normalised_revisions(input.format, input.version_revisions);
+    let change = VersionChange {
+        action: VersionAction::Dispose,
+        expected_status: expected(input.expected_status)?,
+        revisions: revisions.as_ref(),
+    };
+    let (result, _) = cx.app.registry.change_versions(
+        &repo,
+        &p,
+        &normalised_versions(input.format, &input.versions),
+        change,
+    )?;
+    let (successful, failed) = batch_output(result);
+    Ok(DisposePackageVersionsResult {
+        successful_versions: Some(successful),
+        failed_versions: Some(failed),
+    })
+}
+
+pub fn delete_package_versions(
+    cx: &Cx<'_>,
+    input: DeletePackageVersionsRequest,
+) -> Result<DeletePackageVersionsResult, ApiError> {
+    let repo = repository(
+        cx,
+        &input.domain,
+        input.domain_owner.as_deref(),
+        &input.repository,
+        "DeletePackageVersions",
+    )?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let change = VersionChange {
+        action: VersionAction::Delete,
+        expected_status: expected(input.expected_status)?,
+        revisions: None,
+    };
+    let (result, _) = cx.app.registry.change_versions(
+        &repo,
+        &p,
+        &normalised_versions(input.format, &input.versions),
+        change,
+    )?;
+    let (successful, failed) = batch_output(result);
+    Ok(DeletePackageVersionsResult {
+        successful_versions: Some(successful),
+        failed_versions: Some(failed),
+    })
+}
+
+pub fn copy_package_versions(
+    cx: &Cx<'_>,
+    input: CopyPackageVersionsRequest,
+) -> Result<CopyPackageVersionsResult, ApiError> {
+    let versions: Vec<(String, Option<String>)> = match (input.versions, input.version_revisions) {
+        (Some(versions), None) => versions
+            .iter()
+            .map(|v| (version_name(input.format, v), None))
+            .collect(),
+        (None, Some(revisions)) => revisions
+            .into_iter()
+            .map(|(v, r)| (version_name(input.format, &v), Some(r)))
+            .collect(),
+        _ => {
+            return Err(ApiError::invalid(
+                "Exactly one of versions and versionRevisions must be specified",
+            ))
+        }
+    };
+    if versions.len() > 100 {
+        return Err(ApiError::invalid(
+            "At most 100 versions can be copied in one request",
+        ));
+    }
+    if input.source_repository == input.destination_repository {
+        return Err(ApiError::invalid(
+            "The source and destination repositories must be different",
+        ));
+    }
+    let d: DomainId<'_> = cx.domain_id(&input.domain, input.domain_owner.as_deref());
+    cx.authorize_repository(d, &input.source_repository, "ReadFromRepository")?;
+    cx.authorize_repository(d, &input.destination_repository, "CopyPackageVersions")?;
+    let source = cx.app.registry.repository(d, &input.source_repository)?;
+    let destination = cx
+        .app
+        .registry
+        .repository(d, &input.destination_repository)?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let mut unique: Vec<(String, Option<String>)> = Vec::new();
+    for (v, r) in versions {
+        if !unique.iter().any(|(u, _)| u == &v) {
+            unique.push((v, r));
+        }
+    }
+    let request = CopyRequest {
+        versions: unique
+            .iter()
+            .map(|(v, r)| (v.clone(), r.as_ref()))
+            .collect(),
+        allow_overwrite: input.allow_overwrite.unwrap_or(false),
+        include_from_upstream: input.include_from_upstream.unwrap_or(false),
+    };
+    let registry = &cx.app.registry;
+    let find_upstream = |version: &str| registry.find_in_upstreams(&source, &p, version);
+    let (result, _) = registry.copy_versions(&source, &destination, &p, &request, find_upstream)?;
+    let (successful, failed) = batch_output(result);
+    Ok(CopyPackageVersionsResult {
+        successful_versions: Some(successful),
+        failed_versions: Some(failed),
+    })
+}

@@ -1,0 +1,277 @@
+//! The content-addressed blob store: asset bytes on disk, one copy per domain per SHA-256.
+//!
+//! Uploads stream into a temporary file while every digest the API reports is computed in one
+//! pass; the file is fsynced before it may be placed. Placing is a rename into the
+//! content-addressed path, done before the metadata that references it is committed, so a
+//! crash leaves at worst an unreferenced file, which `collect_garbage` removes at start-up.
+
+use bytes::Bytes;
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Where a domain's blobs live.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens the store under `data_dir/blobs`, discarding uploads a crash left unfinished.
+    pub fn open(data_dir: &Path) -> io::Result<BlobStore> {
+        let root = data_dir.join("blobs");
+        let tmp = root.join("tmp");
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)?;
+        Ok(BlobStore { root })
+    }
+
+    /// The file holding a blob of a domain.
+    pub fn path(&self, region: &str, owner: &str, domain: &str, sha256: &str) -> PathBuf {
+        let fan = sha256.get(..2).unwrap_or("xx");
+        self.root
+            .join(region)
+            .join(owner)
+            .join(domain)
+            .join(fan)
+            .join(sha256)
+    }
+
+    /// Starts a streamed upload into a temporary file.
+    pub fn upload(&self) -> io::Result<Upload> {
+        let path = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        let file = File::create(&path)?;
+        Ok(Upload {
+            staged: StagedBlob {
+                path,
+                size: 0,
+                digests: None,
+            },
+            file: Some(file),
+            md5: Md5::new(),
+            sha1: Sha1::new(),
+            sha256: Sha256::new(),
+            sha512: Sha512::new(),
+        })
+    }
+
+    /// Moves a staged upload to its content-addressed path. If the blob is already there
+    /// (same content), the staged copy is simply dropped.
+    pub fn place(&self, staged: StagedBlob, target: &Path) -> io::Result<()> {
+        if target.exists() {
+            return Ok(());
+        }
+        if let Some(dir) = target.parent() {
+            fs::create_dir_all(dir)?;
+            fs::rename(&staged.path, target)?;
+            // Make the rename itself durable before metadata points at the new name.
+            File::open(dir)?.sync_all()?;
+        }
+        std::mem::forget(staged);
+        Ok(())
+    }
+
+    /// Removes a blob that nothing references any more.
+    pub fn remove(&self, path: &Path) {
+        if let Err(e) = fs::remove_file(path) {
+            if e.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove blob");
+            }
+        }
+    }
+
+    /// Deletes blob files that `is_referenced` does not know (left by a crash between placing
+    /// a blob and committing the version that references it, or between the commit that
+    /// dropped the last reference and the file's removal).
+    pub fn collect_garbage(&self, is_referenced: impl Fn(&str, &str, &str, &str) -> bool) -> usize {
+        let mut removed = 0;
+        let walk = |dir: &Path| -> Vec<PathBuf> {
+            fs::read_dir(dir)
+                .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+                .unwrap_or_default()
+        };
+        for region in walk(&self.root).into_iter().filter(|p| !p.ends_with("tmp")) {
+            for owner in walk(&region) {
+                for domain in walk(&owner) {
+                    for fan in walk(&domain) {
+                        for blob in walk(&fan) {
+                            let name = |p: &Path| {
+                                p.file_name()
+                                    .and_then(|n| n.to_str())
+                                    .unwrap_or("")
+                                    .to_string()
+                            };
+                            if !is_referenced(
+                                &name(&region),
+                                &name(&owner),
+                                &name(&domain),
+                                &name(&blob),
+                            ) {
+                                self.remove(&blob);
+                                removed += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        removed
+    }
+}
+
+/// The digests of an uploaded blob, lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    pub md5: String,
+    pub sha1: String,
+    pub sha256: String,
+    pub sha512: String,
+}
+
+/// An upload in progress. Dropping it without `finish` deletes the partial file.
+pub struct Upload {
+    staged: StagedBlob,
+    file: Option<File>,
+    md5: Md5,
+    sha1: Sha1,
+    sha256: Sha256,
+    sha512: Sha512,
+}
+
+impl Upload {
+    /// Appends a chunk (blocking I/O: call from a blocking context).
+    pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("upload already finished"))?;
+        file.write_all(chunk)?;
+        self.md5.update(chunk);
+        self.sha1.update(chunk);
+        self.sha256.update(chunk);
+        self.sha512.update(chunk);
+        self.staged.size += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.staged.size
+    }
+
+    /// Flushes and fsyncs the file and returns it with its digests.
+    pub fn finish(mut self) -> io::Result<StagedBlob> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()?;
+        }
+        let digests = Digests {
+            md5: crate::app::hex(&self.md5.finalize_reset()),
+            sha1: crate::app::hex(&self.sha1.finalize_reset()),
+            sha256: crate::app::hex(&self.sha256.finalize_reset()),
+            sha512: crate::app::hex(&self.sha512.finalize_reset()),
+        };
+        let mut staged = StagedBlob {
+            path: PathBuf::new(),
+            size: 0,
+            digests: None,
+        };
+        std::mem::swap(&mut staged, &mut self.staged);
+        staged.digests = Some(digests);
+        Ok(staged)
+    }
+}
+
+/// A complete, fsynced upload not yet placed in the store. Dropping it deletes the file.
+#[derive(Debug)]
+pub struct StagedBlob {
+    path: PathBuf,
+    size: u64,
+    digests: Option<Digests>,
+}
+
+impl StagedBlob {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn digests(&self) -> &Digests {
+        self.digests.as_ref().expect("a staged blob is finished")
+    }
+}
+
+impl Drop for StagedBlob {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Feeds a request body into an upload on a blocking thread, so hashing and disk writes never
+/// stall the async workers. Returns the staged blob, or why it failed; `limit` bounds the size.
+pub async fn stream_into<B>(
+    mut upload: Upload,
+    mut body: B,
+    limit: u64,
+) -> Result<StagedBlob, StreamError>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    use http_body_util::BodyExt;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let writer = tokio::task::spawn_blocking(move || -> io::Result<Upload> {
+        while let Some(chunk) = rx.blocking_recv() {
+            upload.write(&chunk)?;
+        }
+        Ok(upload)
+    });
+    let mut received: u64 = 0;
+    let mut failure = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    received += data.len() as u64;
+                    if received > limit {
+                        failure = Some(StreamError::TooLarge);
+                        break;
+                    }
+                    if tx.send(data).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                failure = Some(StreamError::Body(e.to_string()));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let upload = writer
+        .await
+        .map_err(|e| StreamError::Io(io::Error::other(e)))?
+        .map_err(StreamError::Io)?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    tokio::task::spawn_blocking(move || upload.finish())
+        .await
+        .map_err(|e| StreamError::Io(io::Error::other(e)))?
+        .map_err(StreamError::Io)
+}
+
+/// Why a streamed upload did not complete.
+#[derive(Debug)]
+pub enum StreamError {
+    TooLarge,
+    /// The client's body ended early or broke.
+    Body(String),
+    Io(io::Error),
+}
