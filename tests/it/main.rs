@@ -6,3 +6,4 @@ mod harness;
 mod authentication;
 mod control_plane;
 mod durability;
+mod packages;
