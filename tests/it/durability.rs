@@ -102,7 +102,9 @@ async fn publishes_survive_kill_minus_nine() {
         .await
         .unwrap();
 
-    let acknowledged: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// Versions the server acknowledged, with the bytes sent.
+    type Acknowledged = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let acknowledged: Acknowledged = Arc::default();
     let mut workers = Vec::new();
     for worker in 0..16u32 {
         let ca = ca.clone();
