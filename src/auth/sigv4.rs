@@ -259,8 +259,8 @@ impl PendingSignature {
     /// the request has one (see [`payload_hash_header`]; the caller must then separately check
     /// that the body really hashes to it), otherwise the lower-case hex SHA-256 of the body.
     /// `parts` must be the request head as received: path and raw query untouched, headers
-    /// unmodified. aws-sigv4 canonicalises the query by form-decoding it, so an unencoded `+`
-    /// counts as a space; SDKs always send `%2B`.
+    /// unmodified. An unencoded `+` in the query is a plus sign (as the operations read it),
+    /// not the space form-decoding would make of it; SDKs always send `%2B` anyway.
     pub fn verify(self, parts: &Parts, payload_sha256_hex: &str) -> Result<Caller, AuthError> {
         let computed = self.compute_signature(parts, payload_sha256_hex)?;
         if bool::from(computed.as_bytes().ct_eq(self.signature.as_bytes())) {
@@ -287,6 +287,15 @@ impl PendingSignature {
             .path_and_query()
             .map(|pq| pq.as_str())
             .ok_or_else(AuthError::mismatch)?;
+        // The server reads a literal `+` in the query as a plus sign; sign it as one too, so
+        // the signature covers exactly the values the operation will use.
+        let uri = match uri.split_once('?') {
+            Some((path, query)) if query.contains('+') => {
+                std::borrow::Cow::Owned(format!("{path}?{}", query.replace('+', "%2B")))
+            }
+            _ => std::borrow::Cow::Borrowed(uri),
+        };
+        let uri: &str = &uri;
         // The host is always signed; without a Host header it can only come from an
         // absolute-form URI. aws-sigv4 needs one of the two, so supply it explicitly.
         let host = match parts.headers.get(http::header::HOST) {
