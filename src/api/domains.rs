@@ -70,7 +70,7 @@ pub fn describe_domain(
 }
 
 pub fn list_domains(cx: &Cx<'_>, input: ListDomainsRequest) -> Result<ListDomainsResult, ApiError> {
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListDomainsRequest>(input.next_token.as_deref())?;
     let page = cx.app.registry.list_domains(
         cx.scope(),
         after.as_deref(),
@@ -90,7 +90,10 @@ pub fn list_domains(cx: &Cx<'_>, input: ListDomainsRequest) -> Result<ListDomain
                 })
                 .collect(),
         ),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListDomainsRequest>),
     })
 }
 

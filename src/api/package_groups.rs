@@ -238,7 +238,7 @@ pub fn list_package_groups(
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     cx.authorize_domain(d, "ListPackageGroups")?;
     cx.app.registry.domain(d)?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListPackageGroupsRequest>(input.next_token.as_deref())?;
     let set = cx.app.registry.group_set(d)?;
     let mut items: Vec<(String, usize)> = set
         .records
@@ -265,7 +265,10 @@ pub fn list_package_groups(
                 .map(|i| summary(d, &set, i))
                 .collect(),
         ),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListPackageGroupsRequest>),
     })
 }
 
@@ -276,7 +279,7 @@ pub fn list_sub_package_groups(
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     cx.authorize_domain(d, "ListSubPackageGroups")?;
     let (set, index) = find(cx, d, &input.package_group)?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListSubPackageGroupsRequest>(input.next_token.as_deref())?;
     let children: BTreeSet<&str> = groups::children(&set.patterns, &set.patterns[index])
         .into_iter()
         .map(|p| p.as_str())
@@ -301,7 +304,10 @@ pub fn list_sub_package_groups(
                 .map(|i| summary(d, &set, i))
                 .collect(),
         ),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListSubPackageGroupsRequest>),
     })
 }
 
@@ -312,7 +318,8 @@ pub fn list_allowed_repositories_for_group(
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     cx.authorize_domain(d, "ListAllowedRepositoriesForGroup")?;
     let record = cx.app.registry.package_group(d, &input.package_group)?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after =
+        pagination::decode::<ListAllowedRepositoriesForGroupRequest>(input.next_token.as_deref())?;
     let t = restriction_type(input.origin_restriction_type);
     let mut names = record.allowed.get(t.as_str()).cloned().unwrap_or_default();
     names.sort();
@@ -324,7 +331,10 @@ pub fn list_allowed_repositories_for_group(
     );
     Ok(ListAllowedRepositoriesForGroupResult {
         allowed_repositories: Some(page.items),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListAllowedRepositoriesForGroupRequest>),
     })
 }
 
@@ -379,7 +389,7 @@ pub fn list_associated_packages(
             ));
         }
     };
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListAssociatedPackagesRequest>(input.next_token.as_deref())?;
     let mut seen = BTreeSet::new();
     let mut items = Vec::new();
     for package in cx.app.registry.packages_in_domain(d)? {
@@ -428,6 +438,9 @@ pub fn list_associated_packages(
     );
     Ok(ListAssociatedPackagesResult {
         packages: Some(page.items),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListAssociatedPackagesRequest>),
     })
 }

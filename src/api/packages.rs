@@ -185,7 +185,7 @@ pub fn list_packages(
         &input.repository,
         "ListPackages",
     )?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListPackagesRequest>(input.next_token.as_deref())?;
     let format = input.format.map(PackageFormat::as_str);
     // The package prefix is normalised like a name when the format is known.
     let name_prefix = match (input.format, input.package_prefix) {
@@ -207,7 +207,10 @@ pub fn list_packages(
     )?;
     Ok(ListPackagesResult {
         packages: Some(page.items.iter().map(summary).collect()),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListPackagesRequest>),
     })
 }
 
@@ -342,7 +345,7 @@ pub fn list_package_versions(
         "ListPackageVersions",
     )?;
     let p = package_id(input.format, input.namespace, &input.package)?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListPackageVersionsRequest>(input.next_token.as_deref())?;
     let mut versions = cx.app.registry.versions(&repo, &p)?;
     // Newest first; the version string breaks ties so pages are stable.
     versions.sort_by(|a, b| {
@@ -394,7 +397,10 @@ pub fn list_package_versions(
                 })
                 .collect(),
         ),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListPackageVersionsRequest>),
     })
 }
 
@@ -428,7 +434,7 @@ pub fn list_package_version_assets(
         "ListPackageVersionAssets",
     )?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListPackageVersionAssetsRequest>(input.next_token.as_deref())?;
     let d = t.repo.domain_id();
     let mut items = Vec::with_capacity(v.assets.len());
     for asset in &v.assets {
@@ -448,7 +454,10 @@ pub fn list_package_version_assets(
         version: Some(v.version.clone()),
         version_revision: Some(v.revision.clone()),
         assets: Some(page.items),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListPackageVersionAssetsRequest>),
     })
 }
 
@@ -468,7 +477,8 @@ pub fn list_package_version_dependencies(
         "ListPackageVersionDependencies",
     )?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after =
+        pagination::decode::<ListPackageVersionDependenciesRequest>(input.next_token.as_deref())?;
     let items: Vec<(String, PackageDependency)> = v
         .metadata
         .dependencies
@@ -494,7 +504,10 @@ pub fn list_package_version_dependencies(
         version: Some(v.version.clone()),
         version_revision: Some(v.revision.clone()),
         dependencies: Some(page.items),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListPackageVersionDependenciesRequest>),
     })
 }
 

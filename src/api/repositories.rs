@@ -129,7 +129,7 @@ pub fn list_repositories(
     cx: &Cx<'_>,
     input: ListRepositoriesRequest,
 ) -> Result<ListRepositoriesResult, ApiError> {
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListRepositoriesRequest>(input.next_token.as_deref())?;
     let page = cx.app.registry.list_repositories(
         cx.scope(),
         input.repository_prefix.as_deref(),
@@ -138,7 +138,10 @@ pub fn list_repositories(
     )?;
     Ok(ListRepositoriesResult {
         repositories: Some(page.items.iter().map(summary).collect()),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListRepositoriesRequest>),
     })
 }
 
@@ -148,7 +151,7 @@ pub fn list_repositories_in_domain(
 ) -> Result<ListRepositoriesInDomainResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     cx.authorize_domain(d, "ListRepositoriesInDomain")?;
-    let after = pagination::decode(input.next_token.as_deref())?;
+    let after = pagination::decode::<ListRepositoriesInDomainRequest>(input.next_token.as_deref())?;
     let page = cx.app.registry.list_repositories_in_domain(
         d,
         input.administrator_account.as_deref(),
@@ -158,7 +161,10 @@ pub fn list_repositories_in_domain(
     )?;
     Ok(ListRepositoriesInDomainResult {
         repositories: Some(page.items.iter().map(summary).collect()),
-        next_token: page.next_after.as_deref().map(pagination::encode),
+        next_token: page
+            .next_after
+            .as_deref()
+            .map(pagination::encode::<ListRepositoriesInDomainRequest>),
     })
 }
 
