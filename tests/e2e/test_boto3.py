@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import uuid
 
 import pytest
 from botocore.exceptions import ClientError
@@ -18,6 +19,7 @@ from conftest import (
     OTHER_ACCOUNT,
     OTHER_SECRET_KEY,
     REGION,
+    endpoint_get,
     unique,
 )
 
@@ -362,6 +364,10 @@ def test_account_scoping_and_cross_account_policy(ca, ca_other, track):
 
     # no domain policy: the other account is refused
     expect_error("AccessDeniedException", 403, ca_other.describe_domain, domain=domain, domainOwner=ACCOUNT)
+    expect_error("AccessDeniedException", 403, ca_other.get_authorization_token, domain=domain,
+                 domainOwner=ACCOUNT)
+    expect_error("AccessDeniedException", 403, ca_other.create_repository, domain=domain,
+                 domainOwner=ACCOUNT, repository="sneaky")
     # without domainOwner the other account looks in its own account
     expect_error("ResourceNotFoundException", 404, ca_other.describe_domain, domain=domain)
 
@@ -378,6 +384,10 @@ def test_account_scoping_and_cross_account_policy(ca, ca_other, track):
 
     token = ca_other.get_authorization_token(domain=domain, domainOwner=ACCOUNT)
     assert token["authorizationToken"]
+    # the token opens our domain's endpoint for the other account (401 would mean "not a token")
+    url = ca.get_repository_endpoint(domain=domain, repository="shared", format="npm")["repositoryEndpoint"]
+    resp = endpoint_get(url, f"Bearer {token['authorizationToken']}")
+    assert resp.status != 401 and resp.status < 500, resp
 
     # a repository created by the other account in our domain: administered by it, ARN ours
     theirs = ca_other.create_repository(domain=domain, domainOwner=ACCOUNT, repository="theirs")["repository"]
@@ -395,9 +405,164 @@ def test_account_scoping_and_cross_account_policy(ca, ca_other, track):
                  domainOwner=ACCOUNT, policyDocument=allow_policy(OTHER_ACCOUNT, "codeartifact:*"))
 
 
-def test_unimplemented_operation_via_boto3(ca, track):
+# ----------------------------------------------------------------------------- limits and lifecycle details
+
+
+def test_length_limits_and_unicode(ca, track):
     domain = track.create_domain()["name"]
-    with pytest.raises(ClientError) as ei:
-        ca.list_packages(domain=domain, repository="r1")
-    assert ei.value.response["Error"]["Code"] == "NotImplementedException"
-    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    ok = ca.create_repository(domain=domain, repository="long-desc", description="d" * 1000)["repository"]
+    assert len(ok["description"]) == 1000
+    expect_error("ValidationException", 400, ca.create_repository, domain=domain, repository="too-long",
+                 description="d" * 1001)
+    uni = ca.create_repository(domain=domain, repository="unicode", description="héllo wörld ✓ 日本")["repository"]
+    assert uni["description"] == "héllo wörld ✓ 日本"
+    assert ca.describe_repository(domain=domain, repository="unicode")["repository"]["description"] == \
+        "héllo wörld ✓ 日本"
+    expect_error("ValidationException", 400, ca.create_repository, domain=domain, repository="r" * 101)
+    assert ca.create_repository(domain=domain, repository="r" * 100)["repository"]["name"] == "r" * 100
+
+    arn = ok["arn"]
+    ca.tag_resource(resourceArn=arn, tags=[{"key": "k" * 128, "value": "v" * 256}])
+    expect_error("ValidationException", 400, ca.tag_resource, resourceArn=arn,
+                 tags=[{"key": "k" * 129, "value": "v"}])
+    expect_error("ValidationException", 400, ca.tag_resource, resourceArn=arn,
+                 tags=[{"key": "k", "value": "v" * 257}])
+    expect_error("ValidationException", 400, ca.tag_resource, resourceArn=arn,
+                 tags=[{"key": "tab\tkey", "value": "v"}])
+    assert ca.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "k" * 128, "value": "v" * 256}]
+
+    # domain name length bounds: 2..50
+    track.domain("ab")
+    assert ca.create_domain(domain="ab")["domain"]["name"] == "ab"
+    fifty = "a" + uuid.uuid4().hex[:10] + "b" * 39
+    track.domain(fifty)
+    assert ca.create_domain(domain=fifty)["domain"]["name"] == fifty
+
+
+def test_deleted_repository_takes_its_policy_and_tags(ca, track):
+    domain = track.create_domain()["name"]
+    repo = ca.create_repository(domain=domain, repository="short-lived",
+                                tags=[{"key": "k", "value": "v"}])["repository"]
+    ca.put_repository_permissions_policy(domain=domain, repository="short-lived",
+                                         policyDocument=allow_policy(ACCOUNT, "codeartifact:*"))
+    ca.delete_repository(domain=domain, repository="short-lived")
+    expect_error("ResourceNotFoundException", 404, ca.list_tags_for_resource, resourceArn=repo["arn"])
+    ca.create_repository(domain=domain, repository="short-lived")
+    assert ca.list_tags_for_resource(resourceArn=repo["arn"])["tags"] == []
+    expect_error("ResourceNotFoundException", 404, ca.get_repository_permissions_policy, domain=domain,
+                 repository="short-lived")
+
+
+def test_policy_document_grammar(ca, track):
+    domain = track.create_domain()["name"]
+    stmt = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "codeartifact:*", "Resource": "*"}
+    bad_docs = {
+        "bad version": {"Version": "2020-01-01", "Statement": [stmt]},
+        "no statement": {"Version": "2012-10-17"},
+        "bad effect": {"Version": "2012-10-17", "Statement": [dict(stmt, Effect="Perhaps")]},
+        "no effect": {"Version": "2012-10-17", "Statement": [{k: v for k, v in stmt.items() if k != "Effect"}]},
+        "no principal": {"Version": "2012-10-17",
+                         "Statement": [{k: v for k, v in stmt.items() if k != "Principal"}]},
+        "no action": {"Version": "2012-10-17", "Statement": [{k: v for k, v in stmt.items() if k != "Action"}]},
+    }
+    for what, doc in bad_docs.items():
+        with pytest.raises(ClientError) as ei:
+            ca.put_domain_permissions_policy(domain=domain, policyDocument=json.dumps(doc))
+        assert ei.value.response["Error"]["Code"] == "ValidationException", what
+    good = [
+        {"Version": "2008-10-17", "Statement": [stmt]},
+        {"Statement": stmt},  # a single statement object, no Version
+        {"Version": "2012-10-17", "Statement": [dict({k: v for k, v in stmt.items() if k != "Action"},
+                                                     NotAction="codeartifact:DeleteDomain")]},
+        {"Version": "2012-10-17", "Statement": [dict({k: v for k, v in stmt.items() if k != "Principal"},
+                                                     NotPrincipal={"AWS": "arn:aws:iam::999999999999:root"})]},
+    ]
+    for doc in good:
+        text = json.dumps(doc)
+        assert ca.put_domain_permissions_policy(domain=domain, policyDocument=text)["policy"]["document"] == text
+
+
+def test_foreign_pagination_token(ca, track):
+    domain = track.create_domain()["name"]
+    for i in range(3):
+        ca.create_repository(domain=domain, repository=f"fr{i}")
+    track.create_domain()
+    domains_token = ca.list_domains(maxResults=1).get("nextToken")
+    assert domains_token
+    expect_error("ValidationException", 400, ca.list_repositories_in_domain, domain=domain,
+                 nextToken=domains_token)
+
+
+def test_root_package_group_can_be_tagged(ca, track):
+    """Spec §5.3, §7.1: each domain has the root package group `/*`; tag operations accept
+    package-group ARNs (encoded `*` → `%2a`)."""
+    domain = track.create_domain()["name"]
+    arn = f"arn:aws:codeartifact:{REGION}:{ACCOUNT}:package-group/{domain}/%2a"
+    assert ca.list_tags_for_resource(resourceArn=arn)["tags"] == []
+    ca.tag_resource(resourceArn=arn, tags=[{"key": "scope", "value": "root"}])
+    assert ca.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "scope", "value": "root"}]
+    missing = f"arn:aws:codeartifact:{REGION}:{ACCOUNT}:package-group/{domain}/npm/%2a"
+    expect_error("ResourceNotFoundException", 404, ca.list_tags_for_resource, resourceArn=missing)
+
+
+def test_create_time_tag_rules(ca, track):
+    """Spec §7.1 CreateDomain / §7.3 CreateRepository: tag rules apply at creation too, and a
+    refused creation creates nothing."""
+    name = unique("tagrules")
+    track.domain(name)
+    resp = expect_error("ValidationException", 400, ca.create_domain, domain=name,
+                        tags=[{"key": "a", "value": "1"}, {"key": "a", "value": "2"}])
+    expect_error("ValidationException", 400, ca.create_domain, domain=name,
+                 tags=[{"key": "aws:owner", "value": "x"}])
+    resp = expect_error("ServiceQuotaExceededException", 402, ca.create_domain, domain=name,
+                        tags=[{"key": f"k{i}", "value": "v"} for i in range(51)])
+    expect_error("ResourceNotFoundException", 404, ca.describe_domain, domain=name)
+
+    domain = track.create_domain(tags=[{"key": f"k{i}", "value": "v"} for i in range(50)])["name"]
+    expect_error("ValidationException", 400, ca.create_repository, domain=domain, repository="r1",
+                 tags=[{"key": "a", "value": "1"}, {"key": "a", "value": "2"}])
+    expect_error("ServiceQuotaExceededException", 402, ca.create_repository, domain=domain, repository="r1",
+                 tags=[{"key": f"k{i}", "value": "v"} for i in range(51)])
+    expect_error("ResourceNotFoundException", 404, ca.describe_repository, domain=domain, repository="r1")
+    assert ca.describe_domain(domain=domain)["domain"]["repositoryCount"] == 0
+
+
+def test_policy_document_size_limit(ca, track):
+    domain = track.create_domain()["name"]
+    base = allow_policy(ACCOUNT, "codeartifact:*")
+    exact = base[:-1] + " " * (7168 - len(base)) + "}"
+    assert len(exact) == 7168
+    assert ca.put_domain_permissions_policy(domain=domain, policyDocument=exact)["policy"]["document"] == exact
+    over = base[:-1] + " " * (7169 - len(base)) + "}"
+    expect_error("ValidationException", 400, ca.put_domain_permissions_policy, domain=domain,
+                 policyDocument=over)
+
+
+def test_deleted_domain_takes_its_policy(ca, track):
+    name = track.create_domain()["name"]
+    ca.put_domain_permissions_policy(domain=name, policyDocument=allow_policy(ACCOUNT, "codeartifact:*"))
+    ca.delete_domain(domain=name)
+    ca.create_domain(domain=name)
+    expect_error("ResourceNotFoundException", 404, ca.get_domain_permissions_policy, domain=name)
+
+
+def test_missing_domain_in_another_account_is_access_denied(ca):
+    """Spec §3.5 step 6: authorize first; a nonexistent resource in another account → 403."""
+    expect_error("AccessDeniedException", 403, ca.describe_domain, domain=unique("elsewhere"),
+                 domainOwner=OTHER_ACCOUNT)
+
+
+def test_repository_quota(server_factory):
+    from conftest import make_client
+
+    srv = server_factory(extra_args=["--quota-repositories", "2"])
+    client = make_client(srv.endpoint)
+    d = unique("quota")
+    client.create_domain(domain=d)
+    client.create_repository(domain=d, repository="r1")
+    client.create_repository(domain=d, repository="r2")
+    resp = expect_error("ServiceQuotaExceededException", 402, client.create_repository, domain=d,
+                        repository="r3")
+    assert resp.get("resourceType") == "repository", resp
+    assert client.describe_domain(domain=d)["domain"]["repositoryCount"] == 2

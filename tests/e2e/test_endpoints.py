@@ -248,3 +248,39 @@ def test_token_of_deleted_and_recreated_domain(server, ca):
     ca.delete_domain(domain=d)
     resp = endpoint_get(url(server, d), f"Bearer {token}")
     assert resp.status in (401, 404), resp
+
+
+def test_basic_credentials_without_padding(server, site):
+    token = site["token_a"]
+    encoded = base64.b64encode(f"aws:{token}".encode()).decode().rstrip("=")
+    assert_authorized(endpoint_get(url(server, site["a"]), f"Basic {encoded}"), "unpadded basic")
+
+
+def test_dualstack_endpoint_points_back_here(ca, track, server):
+    domain = track.create_domain()["name"]
+    ca.create_repository(domain=domain, repository="team")
+    out = ca.get_repository_endpoint(domain=domain, repository="team", format="pypi",
+                                     endpointType="dualstack")["repositoryEndpoint"]
+    assert out.endswith("/"), out
+    assert f":{server.port}/" in out and "/pypi/" in out and "team" in out, out
+
+
+def test_host_style_endpoints(server_factory):
+    """With --endpoint-style host, GetRepositoryEndpoint returns the real service's shape (spec
+    repository-endpoints §1.4) and that URL (reached with its Host header) accepts tokens."""
+    from conftest import make_client
+
+    srv = server_factory(extra_args=["--endpoint-style", "host"])
+    client = make_client(srv.endpoint)
+    d = unique("hoststyle")
+    client.create_domain(domain=d)
+    client.create_repository(domain=d, repository="team")
+    endpoint = client.get_repository_endpoint(domain=d, repository="team", format="npm")["repositoryEndpoint"]
+    host = f"{d}-{ACCOUNT}.d.codeartifact.us-east-1.localhost:{srv.port}"
+    assert endpoint == f"http://{host}/npm/team/"
+    token = client.get_authorization_token(domain=d)["authorizationToken"]
+    assert_authorized(endpoint_get(f"{srv.endpoint}/npm/team/", f"Bearer {token}", host_header=host), "host style")
+    assert_unauthorized(endpoint_get(f"{srv.endpoint}/npm/team/", f"Bearer {flip_char(token, 40)}",
+                                     host_header=host), "host style, tampered")
+    # the path form keeps working on the same listener
+    assert_authorized(endpoint_get(f"{srv.endpoint}/npm/d/{d}-{ACCOUNT}/team/", f"Bearer {token}"), "path form")

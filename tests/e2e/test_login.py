@@ -141,7 +141,7 @@ def test_login_pip(aws, repo, server, tmp_path):
 def test_login_twine(aws, repo, server, tmp_path):
     domain, repository = repo
     home = tmp_path / "home"
-    login(aws, home, "twine", domain, repository)
+    login(aws, home, "twine", domain, repository, "--domain-owner", ACCOUNT)
     endpoint = f"http://127.0.0.1:{server.port}/pypi/d/{domain}-{ACCOUNT}/{repository}/"
 
     pypirc = home / ".pypirc"
