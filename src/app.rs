@@ -67,16 +67,15 @@ where
         .headers()
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok());
-    tracing::info!(
-        request_id,
-        %method,
-        path,
-        operation,
-        status = response.status().as_u16(),
-        error,
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let status = response.status().as_u16();
+    // Failures are logged at info, once; successes only at debug (a line per request costs
+    // a measurable share of throughput).
+    if error.is_some() || status >= 400 {
+        tracing::info!(request_id, %method, path, operation, status, error, micros, "request failed");
+    } else {
+        tracing::debug!(request_id, %method, path, operation, status, micros, "request");
+    }
     response
 }
 
@@ -232,8 +231,7 @@ where
         caller: &caller,
         region: caller.region(),
     };
-    // Handlers commit durably (fsync); keep that off the async workers' hot path.
-    let reply = tokio::task::block_in_place(|| {
+    let run = || {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let raw = RawInput {
             query: &query,
@@ -241,7 +239,14 @@ where
             body: &body,
         };
         api::dispatch(&cx, op, &raw)
-    })
+    };
+    // Writes commit durably (fsync): keep them off the async workers. Reads are a few
+    // in-memory lookups and stay put, which avoids a thread hand-off per request.
+    let reply = if api::is_read_only(op) {
+        run()
+    } else {
+        tokio::task::block_in_place(run)
+    }
     .map_err(|e| (Some(op), Refusal::Api(e)))?;
     let response = match reply {
         Reply::Rendered(rendered) => rendered_response(rendered),

@@ -489,21 +489,22 @@ fn unquoted(value: &Value) -> String {
     }
 }
 
-/// Whole-string match of a model pattern, compiling each pattern once.
+/// Whole-string match of a model pattern, compiling each pattern once. The compiled
+/// regexes live for the whole process (the model has a fixed, small set of patterns), so a
+/// match needs no clone and keeps the regex's own per-thread match cache warm.
 fn pattern_matches(pattern: &'static str, text: &str) -> bool {
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Regex>>> = OnceLock::new();
-    let regex = {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static Regex>>> = OnceLock::new();
+    let regex: &'static Regex = {
         let mut cache = CACHE
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        cache
-            .entry(pattern)
-            .or_insert_with(|| {
-                // Every model pattern is compiled by a unit test, so this cannot fail.
-                compile_pattern(pattern).expect("model patterns compile")
-            })
-            .clone()
+        cache.entry(pattern).or_insert_with(|| {
+            // Every model pattern is compiled by a unit test, so this cannot fail.
+            Box::leak(Box::new(
+                compile_pattern(pattern).expect("model patterns compile"),
+            ))
+        })
     };
     regex.is_match(text)
 }

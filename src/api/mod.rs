@@ -82,6 +82,62 @@ fn publish_buffered(cx: &Cx<'_>, raw: &RawInput<'_>) -> Result<Reply, ApiError> 
     Ok(Reply::Rendered(rt::render_output(&output)))
 }
 
+/// Whether an operation only reads: reads run on the async worker, writes (which fsync)
+/// move to a blocking thread. Exhaustive, so a new operation must be classified.
+pub fn is_read_only(op: Operation) -> bool {
+    use Operation as O;
+    match op {
+        O::DescribeDomain
+        | O::ListDomains
+        | O::GetDomainPermissionsPolicy
+        | O::DescribeRepository
+        | O::ListRepositories
+        | O::ListRepositoriesInDomain
+        | O::GetRepositoryEndpoint
+        | O::GetRepositoryPermissionsPolicy
+        | O::GetAuthorizationToken
+        | O::ListTagsForResource
+        | O::GetPackageVersionAsset
+        | O::ListPackageVersionAssets
+        | O::DescribePackage
+        | O::DescribePackageVersion
+        | O::ListPackages
+        | O::ListPackageVersions
+        | O::ListPackageVersionDependencies
+        | O::GetPackageVersionReadme
+        | O::DescribePackageGroup
+        | O::ListPackageGroups
+        | O::ListSubPackageGroups
+        | O::ListAllowedRepositoriesForGroup
+        | O::GetAssociatedPackageGroup
+        | O::ListAssociatedPackages => true,
+        O::CreateDomain
+        | O::DeleteDomain
+        | O::PutDomainPermissionsPolicy
+        | O::DeleteDomainPermissionsPolicy
+        | O::CreateRepository
+        | O::UpdateRepository
+        | O::DeleteRepository
+        | O::AssociateExternalConnection
+        | O::DisassociateExternalConnection
+        | O::PutRepositoryPermissionsPolicy
+        | O::DeleteRepositoryPermissionsPolicy
+        | O::TagResource
+        | O::UntagResource
+        | O::PublishPackageVersion
+        | O::UpdatePackageVersionsStatus
+        | O::DisposePackageVersions
+        | O::DeletePackageVersions
+        | O::DeletePackage
+        | O::CopyPackageVersions
+        | O::PutPackageOriginConfiguration
+        | O::CreatePackageGroup
+        | O::UpdatePackageGroup
+        | O::DeletePackageGroup
+        | O::UpdatePackageGroupOriginConfiguration => false,
+    }
+}
+
 /// Runs one operation. Adding an operation to the model makes this match non-exhaustive,
 /// so the compiler lists the place to serve it.
 pub fn dispatch(cx: &Cx<'_>, op: Operation, raw: &RawInput<'_>) -> Result<Reply, ApiError> {

@@ -62,18 +62,19 @@ impl BlobStore {
 
     /// Moves a staged upload to its content-addressed path. If the blob is already there
     /// (same content), the staged copy is simply dropped.
-    pub fn place(&self, staged: StagedBlob, target: &Path) -> io::Result<()> {
+    pub fn place(&self, mut staged: StagedBlob, target: &Path) -> io::Result<()> {
         if target.exists() {
             return Ok(());
         }
-        if let Some(dir) = target.parent() {
-            fs::create_dir_all(dir)?;
-            fs::rename(&staged.path, target)?;
-            // Make the rename itself durable before metadata points at the new name.
-            File::open(dir)?.sync_all()?;
-        }
-        std::mem::forget(staged);
-        Ok(())
+        let dir = target
+            .parent()
+            .ok_or_else(|| io::Error::other("a blob path has a parent"))?;
+        fs::create_dir_all(dir)?;
+        fs::rename(&staged.path, target)?;
+        // The staged file is gone; nothing is left for its drop to remove.
+        staged.path = PathBuf::new();
+        // Make the rename itself durable before metadata points at the new name.
+        File::open(dir)?.sync_all()
     }
 
     /// Removes a blob that nothing references any more.
