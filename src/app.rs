@@ -89,9 +89,10 @@ where
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if let Some(target) = endpoints::parse(host, request.uri().path(), &app.settings.dns_suffix) {
+    let target = endpoints::parse(host, request.uri().path(), &app.settings.dns_suffix);
+    if let Some(target) = target {
         return (
-            endpoints::serve(app, target, request.headers()),
+            endpoints::serve(app, target, request).await,
             "repository-endpoint",
         );
     }
@@ -280,22 +281,33 @@ fn add_headers(headers: &mut HeaderMap, members: Vec<(&'static str, String)>) {
 
 /// Streams an asset from the blob store, never buffering it whole.
 async fn download_response(download: Download) -> Result<Response<Body>, ApiError> {
-    let file = tokio::fs::File::open(&download.path).await.map_err(|e| {
-        tracing::error!(path = %download.path.display(), error = %e, "asset bytes missing");
-        ApiError::Internal("The asset's content could not be read".to_string())
+    let mut response = file_response(&download.path, download.size, "application/octet-stream")
+        .await
+        .map_err(|_| ApiError::Internal("The asset's content could not be read".to_string()))?;
+    add_headers(
+        response.headers_mut(),
+        rt::render_output(&download.output).headers,
+    );
+    Ok(response)
+}
+
+/// A file streamed from disk in 256 KiB chunks, with its length and content type.
+pub async fn file_response(
+    path: &std::path::Path,
+    size: u64,
+    content_type: &'static str,
+) -> std::io::Result<Response<Body>> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
+        tracing::error!(path = %path.display(), error = %e, "asset bytes missing");
+        e
     })?;
     let stream = ReaderStream::with_capacity(file, 256 * 1024).map_ok(Frame::data);
     let mut response = Response::new(StreamBody::new(stream).boxed());
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(download.size));
-    add_headers(headers, rt::render_output(&download.output).headers);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     Ok(response)
 }
-
 fn is_sha256_hex(value: &str) -> bool {
     value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }

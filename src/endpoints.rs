@@ -9,9 +9,11 @@
 
 use crate::app::{error_response, App, Body};
 use crate::auth::token::token_from_authorization;
+use crate::formats::{self, RepoCx};
 use crate::registry::DomainId;
+use bytes::Bytes;
 use codeartifact_model::PackageFormat;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, HeaderValue, Request, Response, StatusCode};
 
 /// The repository and resource a repository-endpoint request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,9 @@ pub struct Target {
     pub repository: String,
     /// The rest of the path after `{repository}/`, still percent-encoded.
     pub rest: String,
+    /// The path up to and including `{repository}/`, for links back to this repository in
+    /// the same addressing form the client used.
+    pub prefix: String,
 }
 
 /// Recognises a repository-endpoint request; `None` leaves it to the control plane.
@@ -37,6 +42,7 @@ pub fn parse(host: &str, path: &str, dns_suffix: &str) -> Option<Target> {
     let after_format = segments.next().unwrap_or("");
     if let Some((domain, owner, region)) = parse_host(host, dns_suffix) {
         let (repository, rest) = split_first(after_format)?;
+        let prefix = format!("/{format}/{repository}/");
         return Some(Target {
             format,
             domain,
@@ -44,12 +50,14 @@ pub fn parse(host: &str, path: &str, dns_suffix: &str) -> Option<Target> {
             region: Some(region),
             repository,
             rest,
+            prefix,
         });
     }
     let after_d = after_format.strip_prefix("d/")?;
     let (domain_owner, after_domain) = split_first(after_d)?;
     let (domain, owner) = split_domain_owner(&domain_owner)?;
     let (repository, rest) = split_first(&after_domain)?;
+    let prefix = format!("/{format}/d/{domain_owner}/{repository}/");
     Some(Target {
         format,
         domain,
@@ -57,6 +65,7 @@ pub fn parse(host: &str, path: &str, dns_suffix: &str) -> Option<Target> {
         region: None,
         repository,
         rest,
+        prefix,
     })
 }
 
@@ -122,8 +131,13 @@ fn not_found(message: String) -> Response<Body> {
 }
 
 /// Authenticates the token, checks the repository, and hands the request to its format.
-pub fn serve(app: &App, target: Target, headers: &HeaderMap) -> Response<Body> {
-    let Some(authorization) = headers
+pub async fn serve<B>(app: &App, target: Target, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Some(authorization) = request
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
@@ -139,25 +153,39 @@ pub fn serve(app: &App, target: Target, headers: &HeaderMap) -> Response<Body> {
     if !claims.authorizes(&target.owner, &target.domain) {
         return unauthorized("The authorization token was issued for another domain");
     }
-    let region = target
-        .region
-        .as_deref()
-        .unwrap_or(&app.settings.default_region);
+    let region = match (&target.region, claims.region.as_str()) {
+        (Some(region), _) => region.clone(),
+        (None, "") => app.settings.default_region.clone(),
+        (None, region) => region.to_string(),
+    };
     let d = DomainId {
-        region,
+        region: &region,
         owner: &target.owner,
         name: &target.domain,
     };
-    if let Err(e) = app.registry.repository(d, &target.repository) {
-        let message = match e {
-            crate::registry::Error::NotFound { message, .. } => message,
-            other => format!("{other:?}"),
-        };
-        return not_found(message);
-    }
+    let repo = match app.registry.repository(d, &target.repository) {
+        Ok(repo) => repo,
+        Err(crate::registry::Error::NotFound { message, .. }) => return not_found(message),
+        Err(e) => {
+            tracing::error!(error = ?e, "repository lookup failed");
+            return not_found("The repository could not be read".to_string());
+        }
+    };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let base_url = format!("http://{host}{}", target.prefix);
+    let cx = RepoCx {
+        app,
+        repo,
+        claims,
+        base_url,
+    };
     match target.format {
-        PackageFormat::Npm
-        | PackageFormat::Pypi
+        PackageFormat::Npm => formats::npm::serve(&cx, &target.rest, request).await,
+        PackageFormat::Pypi
         | PackageFormat::Maven
         | PackageFormat::Nuget
         | PackageFormat::Generic

@@ -9,5 +9,6 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod endpoints;
+pub mod formats;
 pub mod registry;
 pub mod server;

@@ -760,7 +760,12 @@ pub fn copy_package_versions(
         include_from_upstream: input.include_from_upstream.unwrap_or(false),
     };
     let registry = &cx.app.registry;
-    let find_upstream = |version: &str| registry.find_in_upstreams(&source, &p, version);
+    // The source itself was searched already; this walks its upstream graph.
+    let find_upstream = |version: &str| {
+        Ok(registry
+            .resolve(&source, &p, version)?
+            .map(|found| found.version))
+    };
     let (result, _) = registry.copy_versions(&source, &destination, &p, &request, find_upstream)?;
     let (successful, failed) = batch_output(result);
     Ok(CopyPackageVersionsResult {

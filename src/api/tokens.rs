@@ -38,6 +38,7 @@ pub fn get_authorization_token(
         domain: domain.name,
         issued_at,
         expires_at: issued_at + duration,
+        region: cx.region.to_string(),
     };
     let token = cx.app.tokens.mint(&claims);
     Ok(GetAuthorizationTokenResult {

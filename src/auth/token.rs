@@ -80,6 +80,10 @@ pub struct TokenClaims {
     pub issued_at: i64,
     /// Expiry, epoch seconds; the token is refused from this instant on.
     pub expires_at: i64,
+    /// Region the token was issued in: the path form of repository endpoints names no
+    /// region, so requests are served in this one.
+    #[serde(default)]
+    pub region: String,
 }
 
 impl TokenClaims {
@@ -332,6 +336,7 @@ mod tests {
             domain: "my-domain".to_owned(),
             issued_at: NOW,
             expires_at: NOW + 43_200,
+            region: "us-west-2".to_owned(),
         }
     }
 

@@ -13,19 +13,20 @@ mod package_groups;
 mod packages;
 mod policies;
 mod repositories;
+mod resolve;
 mod store;
 mod tags;
-mod upstreams;
 
 pub use arn::{Arn, ResourceRef};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
 pub use packages::{
-    BatchResult, CopyRequest, NewAsset, PackageFilter, PackageId, Publish, Published,
+    BatchResult, CopyRequest, NewAsset, Origins, PackageFilter, PackageId, Publish, Published,
     VersionAction, VersionChange,
 };
 pub use policies::{validate_policy_document, PolicyTarget};
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
+pub use resolve::{Found, Merged};
 pub use store::blobs::{stream_into, StagedBlob, StreamError, Upload};
 pub use store::{
     AssetRef, BlobRecord, Dependency, License, Origin, PackageRecord, UsageRecord, VersionMetadata,

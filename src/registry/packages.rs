@@ -31,11 +31,11 @@ impl PackageId {
         self.namespace.as_deref().unwrap_or("")
     }
 
-    fn key(&self, r: &RepoPath<'_>) -> Key {
+    pub(super) fn key(&self, r: &RepoPath<'_>) -> Key {
         Key::package(r, &self.format, self.ns(), &self.name)
     }
 
-    fn version_key(&self, r: &RepoPath<'_>, version: &str) -> Key {
+    pub(super) fn version_key(&self, r: &RepoPath<'_>, version: &str) -> Key {
         Key::version(r, &self.format, self.ns(), &self.name, version)
     }
 
@@ -52,7 +52,41 @@ impl PackageId {
     }
 }
 
+/// A package's origin controls (`true` = ALLOW).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origins {
+    pub publish: bool,
+    pub upstream: bool,
+}
+
+impl Origins {
+    /// The defaults when a package's first version is published directly.
+    pub const DIRECT_PUBLISH: Origins = Origins {
+        publish: true,
+        upstream: false,
+    };
+    /// The defaults when its first version arrives from upstream or a public registry.
+    pub const FROM_UPSTREAM: Origins = Origins {
+        publish: false,
+        upstream: true,
+    };
+}
+
 impl PackageRecord {
+    /// A new package record in a repository, with the origin controls it starts with.
+    pub fn new(p: &PackageId, display_name: &str, origins: Origins, created_ms: i64) -> Self {
+        PackageRecord {
+            format: p.format.clone(),
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            display_name: display_name.to_string(),
+            allow_publish: origins.publish,
+            allow_upstream: origins.upstream,
+            created_ms,
+            dist_tags: BTreeMap::new(),
+        }
+    }
+
     pub fn id(&self) -> PackageId {
         PackageId {
             format: self.format.clone(),
@@ -104,7 +138,7 @@ pub struct PackageFilter<'a> {
     pub upstream: Option<bool>,
 }
 
-fn repo_path(r: &RepositoryRecord) -> RepoPath<'_> {
+pub(super) fn repo_path(r: &RepositoryRecord) -> RepoPath<'_> {
     RepoPath {
         region: &r.region,
         owner: &r.domain_owner,
@@ -138,7 +172,7 @@ fn version_not_found(p: &PackageId, version: &str, repository: &str) -> Error {
 
 /// A revision identifies a version's assets and metadata: the same content always gives the
 /// same revision, so copies and retained versions keep it.
-fn revision_of(assets: &[AssetRef], metadata: &VersionMetadata) -> String {
+pub(super) fn revision_of(assets: &[AssetRef], metadata: &VersionMetadata) -> String {
     let mut sorted: Vec<&AssetRef> = assets.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut hasher = Sha256::new();
@@ -154,13 +188,13 @@ fn revision_of(assets: &[AssetRef], metadata: &VersionMetadata) -> String {
 
 /// Pending reference-count changes to blobs, applied in the same batch as the versions.
 #[derive(Default)]
-struct BlobChanges {
+pub(super) struct BlobChanges {
     delta: BTreeMap<String, i64>,
     new_blobs: BTreeMap<String, BlobRecord>,
 }
 
 impl BlobChanges {
-    fn add(&mut self, sha256: &str) {
+    pub(super) fn add(&mut self, sha256: &str) {
         *self.delta.entry(sha256.to_string()).or_default() += 1;
     }
 
@@ -228,7 +262,7 @@ impl Registry {
         Ok(freed)
     }
 
-    fn commit_with_blobs(
+    pub(super) fn commit_with_blobs(
         &self,
         d: DomainId<'_>,
         mut batch: Batch,
@@ -380,15 +414,7 @@ impl Registry {
         if existing_package.is_none() {
             batch.put(
                 &p.key(&path),
-                &PackageRecord {
-                    format: p.format.clone(),
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                    display_name: publish.display_name.to_string(),
-                    allow_publish: true,
-                    allow_upstream: false,
-                    created_ms: now,
-                },
+                &PackageRecord::new(p, publish.display_name, Origins::DIRECT_PUBLISH, now),
             );
         }
         batch.put(&version_key, &version);
@@ -473,16 +499,13 @@ impl Registry {
         let _guard = self.lock();
         self.repository(repo.domain_id(), &repo.name)?;
         let key = p.key(&repo_path(repo));
-        let mut record =
-            store::get::<PackageRecord>(&*self.kv, &key)?.unwrap_or_else(|| PackageRecord {
-                format: p.format.clone(),
-                namespace: p.namespace.clone(),
-                name: p.name.clone(),
-                display_name: display_name.to_string(),
-                allow_publish,
-                allow_upstream,
-                created_ms: self.now_ms(),
-            });
+        let mut record = store::get::<PackageRecord>(&*self.kv, &key)?.unwrap_or_else(|| {
+            let origins = Origins {
+                publish: allow_publish,
+                upstream: allow_upstream,
+            };
+            PackageRecord::new(p, display_name, origins, self.now_ms())
+        });
         record.allow_publish = allow_publish;
         record.allow_upstream = allow_upstream;
         let mut batch = Batch::default();
@@ -780,15 +803,7 @@ impl Registry {
                 .map_or_else(|| p.name.clone(), |s| s.display_name.clone());
             batch.put(
                 &p.key(&dst),
-                &PackageRecord {
-                    format: p.format.clone(),
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                    display_name,
-                    allow_publish: true,
-                    allow_upstream: false,
-                    created_ms: now,
-                },
+                &PackageRecord::new(p, &display_name, Origins::DIRECT_PUBLISH, now),
             );
         }
         let mut copied = Vec::new();

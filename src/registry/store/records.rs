@@ -87,6 +87,9 @@ pub struct PackageRecord {
     pub allow_publish: bool,
     pub allow_upstream: bool,
     pub created_ms: i64,
+    /// npm dist-tags of this package in this repository: tag → version.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub dist_tags: std::collections::BTreeMap<String, String>,
 }
 
 /// The statuses a stored version can have (a deleted version has no record).
@@ -155,6 +158,10 @@ pub struct Dependency {
 /// What a format's manifest says about a version (never set for generic packages).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionMetadata {
+    /// The format's own manifest of the version as published (npm: the version object of
+    /// the packument), served back to package managers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,313 @@
+//! Serving packages through the upstream graph, shared by every package format: finding the
+//! repository that supplies a version (search order, origin-control pruning), retaining a
+//! version in the repository that was asked, and merging listings and npm dist-tags.
+//!
+//! Listing never writes; only a version-specific fetch retains.
+
+use super::groups::RestrictionType;
+use super::store::{self, Batch};
+use super::{
+    Error, Origins, PackageId, PackageRecord, Registry, RepositoryRecord, Result, VersionRecord,
+    VersionStatus,
+};
+use std::collections::{BTreeMap, HashSet};
+
+/// At most this many repositories are visited for one request, as in AWS.
+const MAX_VISITED: usize = 25;
+
+/// A version found for a request, and the repository that stores it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub holder: RepositoryRecord,
+    pub version: VersionRecord,
+}
+
+/// What a package manager sees of a package through one repository.
+#[derive(Debug, Default)]
+pub struct Merged {
+    /// The package record in the repository asked, if it has one.
+    pub own: Option<PackageRecord>,
+    /// Visible (`Published`) versions, each from the first repository in search order.
+    pub versions: Vec<Found>,
+    /// npm dist-tags after the upstream-wins merge, only those naming a listed version.
+    pub dist_tags: BTreeMap<String, String>,
+}
+
+/// The walk's bookkeeping: repositories already visited, shared across the recursion.
+struct Walk {
+    visited: HashSet<String>,
+}
+
+impl Walk {
+    fn enter(&mut self, repo: &RepositoryRecord) -> bool {
+        self.visited.len() < MAX_VISITED && self.visited.insert(repo.id.clone())
+    }
+}
+
+impl Registry {
+    fn package_if_any(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+    ) -> Result<Option<PackageRecord>> {
+        match self.package(repo, p) {
+            Ok(record) => Ok(Some(record)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn version_if_any(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        version: &str,
+    ) -> Result<Option<VersionRecord>> {
+        match self.version(repo, p, version) {
+            Ok(record) => Ok(Some(record)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the walk may continue below `repo` for this package: its own `upstream`
+    /// control and its package group's INTERNAL_UPSTREAM restriction must both allow.
+    fn descends(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        own: Option<&PackageRecord>,
+    ) -> bool {
+        self.may_enter(
+            repo.domain_id(),
+            repo,
+            p,
+            RestrictionType::InternalUpstream,
+            own.map(|r| r.allow_upstream),
+        )
+    }
+
+    /// The live upstream repositories of `repo`, in priority order (dangling links skipped).
+    fn upstreams_of(&self, repo: &RepositoryRecord) -> Result<Vec<RepositoryRecord>> {
+        let mut out = Vec::with_capacity(repo.upstreams.len());
+        for link in &repo.upstreams {
+            match self.repository(repo.domain_id(), &link.name) {
+                Ok(found) if found.id == link.id => out.push(found),
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first repository in search order that stores `version` (in any status: a stored
+    /// record masks copies further upstream).
+    pub fn resolve(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        version: &str,
+    ) -> Result<Option<Found>> {
+        let mut walk = Walk {
+            visited: HashSet::new(),
+        };
+        self.resolve_from(&mut walk, repo, p, version)
+    }
+
+    fn resolve_from(
+        &self,
+        walk: &mut Walk,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        version: &str,
+    ) -> Result<Option<Found>> {
+        if !walk.enter(repo) {
+            return Ok(None);
+        }
+        if let Some(found) = self.version_if_any(repo, p, version)? {
+            return Ok(Some(Found {
+                holder: repo.clone(),
+                version: found,
+            }));
+        }
+        let own = self.package_if_any(repo, p)?;
+        if !self.descends(repo, p, own.as_ref()) {
+            return Ok(None);
+        }
+        for upstream in self.upstreams_of(repo)? {
+            if let Some(found) = self.resolve_from(walk, &upstream, p, version)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Keeps a version served from upstream in the repository that was asked: a new record
+    /// referencing the same assets, with the original origin and revision. A package new to
+    /// the repository starts with the controls of a package that came from upstream.
+    pub fn retain(
+        &self,
+        repo: &RepositoryRecord,
+        found: &Found,
+        p: &PackageId,
+        display_name: &str,
+    ) -> Result<VersionRecord> {
+        let _guard = self.lock();
+        let path = super::packages::repo_path(repo);
+        if let Some(existing) =
+            store::get::<VersionRecord>(&*self.kv, &p.version_key(&path, &found.version.version))?
+        {
+            return Ok(existing);
+        }
+        let now = self.now_ms();
+        let mut batch = Batch::default();
+        if store::get::<PackageRecord>(&*self.kv, &p.key(&path))?.is_none() {
+            batch.put(
+                &p.key(&path),
+                &PackageRecord::new(p, display_name, Origins::FROM_UPSTREAM, now),
+            );
+        }
+        let mut retained = found.version.clone();
+        retained.published_ms = now;
+        batch.put(&p.version_key(&path, &retained.version), &retained);
+        let mut changes = super::packages::BlobChanges::default();
+        for asset in &retained.assets {
+            changes.add(&asset.sha256);
+        }
+        self.commit_with_blobs(repo.domain_id(), batch, changes)?;
+        Ok(retained)
+    }
+
+    /// The merged view a package manager gets from `repo` (upstreams.md §6).
+    pub fn merged(&self, repo: &RepositoryRecord, p: &PackageId) -> Result<Merged> {
+        let mut walk = Walk {
+            visited: HashSet::new(),
+        };
+        let mut merged = Merged {
+            own: self.package_if_any(repo, p)?,
+            ..Merged::default()
+        };
+        let tags = self.merge_from(&mut walk, repo, p, &mut merged.versions)?;
+        merged.dist_tags = tags
+            .into_iter()
+            .filter(|(_, version)| {
+                merged
+                    .versions
+                    .iter()
+                    .any(|f| &f.version.version == version)
+            })
+            .collect();
+        Ok(merged)
+    }
+
+    /// Adds the visible versions of `repo`'s subtree not already listed, and returns the
+    /// subtree's tags: the repository's own, overridden by its upstreams' (upstream wins;
+    /// between siblings the earlier one wins).
+    fn merge_from(
+        &self,
+        walk: &mut Walk,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        versions: &mut Vec<Found>,
+    ) -> Result<BTreeMap<String, String>> {
+        if !walk.enter(repo) {
+            return Ok(BTreeMap::new());
+        }
+        let own = self.package_if_any(repo, p)?;
+        let mut stored = match &own {
+            Some(_) => self.versions(repo, p)?,
+            None => Vec::new(),
+        };
+        stored.sort_by_key(|v| v.published_ms);
+        for version in stored {
+            let masked = versions
+                .iter()
+                .any(|f| f.version.version == version.version);
+            if version.status == VersionStatus::Published && !masked {
+                versions.push(Found {
+                    holder: repo.clone(),
+                    version,
+                });
+            }
+        }
+        let mut tags = own
+            .as_ref()
+            .map(|r| r.dist_tags.clone())
+            .unwrap_or_default();
+        if self.descends(repo, p, own.as_ref()) {
+            let mut upstream_tags: BTreeMap<String, String> = BTreeMap::new();
+            for upstream in self.upstreams_of(repo)? {
+                for (tag, version) in self.merge_from(walk, &upstream, p, versions)? {
+                    upstream_tags.entry(tag).or_insert(version);
+                }
+            }
+            tags.extend(upstream_tags);
+        }
+        Ok(tags)
+    }
+
+    /// Sets (`Some`) or removes (`None`) one dist-tag of a package in one repository.
+    /// Returns false when removing a tag that does not exist.
+    pub fn set_dist_tag(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        tag: &str,
+        version: Option<&str>,
+    ) -> Result<bool> {
+        let _guard = self.lock();
+        let path = super::packages::repo_path(repo);
+        let Some(mut record) = store::get::<PackageRecord>(&*self.kv, &p.key(&path))? else {
+            return Ok(false);
+        };
+        let changed = match version {
+            Some(v) => {
+                record.dist_tags.insert(tag.to_string(), v.to_string());
+                true
+            }
+            None => record.dist_tags.remove(tag).is_some(),
+        };
+        if changed {
+            let mut batch = Batch::default();
+            batch.put(&p.key(&path), &record);
+            batch.commit(&*self.kv)?;
+        }
+        Ok(changed)
+    }
+
+    /// Applies several dist-tags at once (a publish carries the ones it sets).
+    pub fn set_dist_tags(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        for (tag, version) in tags {
+            self.set_dist_tag(repo, p, tag, Some(version))?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a stored version's format manifest (e.g. npm `deprecated`); the revision
+    /// follows the metadata.
+    pub fn update_manifest(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        version: &str,
+        manifest: serde_json::Value,
+    ) -> Result<()> {
+        let _guard = self.lock();
+        let path = super::packages::repo_path(repo);
+        let key = p.version_key(&path, version);
+        let Some(mut record) = store::get::<VersionRecord>(&*self.kv, &key)? else {
+            return Ok(());
+        };
+        record.metadata.manifest = Some(manifest);
+        record.revision = super::packages::revision_of(&record.assets, &record.metadata);
+        let mut batch = Batch::default();
+        batch.put(&key, &record);
+        batch.commit(&*self.kv)?;
+        Ok(())
+    }
+}
