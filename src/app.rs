@@ -38,6 +38,8 @@ pub struct Settings {
     pub dns_suffix: String,
     pub max_skew: Duration,
     pub max_json_body: usize,
+    /// External connection name → the upstream registry URL configured for it.
+    pub external_connections: std::collections::BTreeMap<String, String>,
 }
 
 /// The server's shared state.
@@ -47,6 +49,8 @@ pub struct App {
     pub tokens: TokenKey,
     pub clock: Arc<Clock>,
     pub settings: Settings,
+    /// HTTP client for the upstream registries behind external connections.
+    pub outbound: crate::outbound::Outbound,
 }
 
 /// Handles one request. Never fails: every error is rendered as a response.

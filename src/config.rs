@@ -93,6 +93,25 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEARTIFACT_LOCAL_NO_DEFAULT_IDENTITY")]
     pub no_default_identity: bool,
 
+    /// Where an external connection reaches its public registry: `NAME=URL`, repeatable or
+    /// comma-separated (e.g. `public:npmjs=http://127.0.0.1:4873/`). User-info in the URL is
+    /// sent as Basic credentials. A connection with no URL behaves as an unreachable
+    /// registry; nothing is ever fetched from an address that is not configured here.
+    #[arg(
+        long = "external-connection",
+        env = "CODEARTIFACT_LOCAL_EXTERNAL_CONNECTIONS",
+        value_delimiter = ','
+    )]
+    pub external_connections: Vec<String>,
+
+    /// Seconds an outbound request to an upstream registry may take in all.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_UPSTREAM_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub upstream_timeout_seconds: u64,
+
     /// Largest clock difference accepted in a signed request, in seconds.
     #[arg(
         long,

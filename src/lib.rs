@@ -10,5 +10,6 @@ pub mod clock;
 pub mod config;
 pub mod endpoints;
 pub mod formats;
+pub mod outbound;
 pub mod registry;
 pub mod server;

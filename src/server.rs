@@ -4,7 +4,8 @@ use crate::app::{self, App, Settings};
 use crate::auth::{Identities, TokenKey};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
-use crate::registry::{Quotas, Registry};
+use crate::outbound::Outbound;
+use crate::registry::{external_connection_format, Quotas, Registry};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -28,6 +29,19 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
     if let Some(spec) = &args.identities {
         identities.merge(Identities::parse_spec(spec).map_err(|e| e.to_string())?);
     }
+    let mut external_connections = std::collections::BTreeMap::new();
+    for entry in &args.external_connections {
+        let (name, url) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("--external-connection wants NAME=URL, got '{entry}'"))?;
+        if external_connection_format(name).is_none() {
+            return Err(format!("unknown external connection '{name}'"));
+        }
+        if !url.starts_with("http://") {
+            return Err(format!("the URL for {name} must start with http://"));
+        }
+        external_connections.insert(name.to_string(), url.to_string());
+    }
     let clock = Arc::new(Clock::system());
     let quotas = Quotas {
         domains_per_account: args.quota_domains,
@@ -50,7 +64,12 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             dns_suffix: args.dns_suffix.clone(),
             max_skew: Duration::from_secs(args.max_skew_seconds),
             max_json_body: args.max_json_body,
+            external_connections,
         },
+        outbound: Outbound::new(
+            Duration::from_secs(5),
+            Duration::from_secs(args.upstream_timeout_seconds),
+        ),
     })
 }
 

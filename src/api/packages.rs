@@ -763,7 +763,7 @@ pub fn copy_package_versions(
     // The source itself was searched already; this walks its upstream graph.
     let find_upstream = |version: &str| {
         Ok(registry
-            .resolve(&source, &p, version)?
+            .resolve(&source, &p, version, None)?
             .map(|found| found.version))
     };
     let (result, _) = registry.copy_versions(&source, &destination, &p, &request, find_upstream)?;

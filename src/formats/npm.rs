@@ -7,8 +7,8 @@
 use super::{json, RepoCx};
 use crate::app::{full, Body};
 use crate::registry::{
-    Dependency, Found, License, NewAsset, PackageId, Publish, VersionMetadata, VersionRecord,
-    VersionStatus,
+    Dependency, ExternalPackage, ExternalSource, ExternalVersion, Found, License, NewAsset,
+    PackageId, Publish, VersionMetadata, VersionRecord, VersionStatus,
 };
 use base64::Engine as _;
 use bytes::Bytes;
@@ -285,6 +285,21 @@ fn dist(cx: &RepoCx<'_>, package: &NpmName, version: &VersionRecord) -> Value {
             }
         }
     }
+    if version.assets.is_empty() {
+        // Listed by a public registry, not fetched yet: its own digests describe the bytes.
+        if let Some(Value::Object(public)) = version
+            .metadata
+            .manifest
+            .as_ref()
+            .and_then(|m| m.get("dist"))
+        {
+            for field in ["shasum", "integrity"] {
+                if let Some(value) = public.get(field) {
+                    dist.insert(field.into(), value.clone());
+                }
+            }
+        }
+    }
     Value::Object(dist)
 }
 
@@ -363,7 +378,11 @@ fn packument(
     abbreviated: bool,
     if_none_match: Option<&str>,
 ) -> Response<Body> {
-    let merged = match cx.app.registry.merged(&cx.repo, &package.id()) {
+    let merged = match cx
+        .app
+        .registry
+        .merged(&cx.repo, &package.id(), Some(&Public { cx }))
+    {
         Ok(merged) => merged,
         Err(e) => return internal(&e),
     };
@@ -467,7 +486,11 @@ fn internal(e: &crate::registry::Error) -> Response<Body> {
 
 /// `{name}/{version-or-tag}`: one version's manifest, resolved through tags.
 fn single_version(cx: &RepoCx<'_>, package: &NpmName, spec: &str) -> Response<Body> {
-    let merged = match cx.app.registry.merged(&cx.repo, &package.id()) {
+    let merged = match cx
+        .app
+        .registry
+        .merged(&cx.repo, &package.id(), Some(&Public { cx }))
+    {
         Ok(merged) => merged,
         Err(e) => return internal(&e),
     };
@@ -502,7 +525,11 @@ async fn tarball(cx: &RepoCx<'_>, package: &NpmName, file: &str) -> Response<Bod
     let p = package.id();
     let found = tokio::task::block_in_place(
         || -> Result<Option<VersionRecord>, crate::registry::Error> {
-            let Some(found) = cx.app.registry.resolve(&cx.repo, &p, &version)? else {
+            let Some(found) =
+                cx.app
+                    .registry
+                    .resolve(&cx.repo, &p, &version, Some(&Public { cx }))?
+            else {
                 return Ok(None);
             };
             if !matches!(
@@ -682,7 +709,7 @@ fn publish(
     let registry = &cx.app.registry;
     // Already here: identical bytes are a no-op, anything else a conflict.
     let tarball_sha256 = crate::app::hex(&Sha256::digest(&tarball));
-    match registry.resolve(&cx.repo, &p, version_name) {
+    match registry.resolve(&cx.repo, &p, version_name, None) {
         Ok(Some(found)) if found.holder.id == cx.repo.id => {
             let same = found
                 .version
@@ -701,16 +728,22 @@ fn publish(
                 )
             };
         }
-        Ok(Some(_)) => {
-            return error(
-                StatusCode::CONFLICT,
-                format!(
-                    "Version {version_name} of {} is already available from an upstream repository",
-                    package.full()
-                ),
-            )
-        }
+        Ok(Some(_)) => return upstream_conflict(package, version_name),
         Ok(None) => {}
+        Err(e) => return internal(&e),
+    }
+    // Dependency-confusion protection: a version a public registry behind the graph lists
+    // cannot be published here either (unless this repository blocks upstream for it).
+    match registry.merged(&cx.repo, &p, Some(&Public { cx })) {
+        Ok(merged)
+            if merged
+                .versions
+                .iter()
+                .any(|f| f.version.version == *version_name) =>
+        {
+            return upstream_conflict(package, version_name)
+        }
+        Ok(_) => {}
         Err(e) => return internal(&e),
     }
     let staged = (|| {
@@ -761,6 +794,16 @@ fn publish(
         }
     }
     json(StatusCode::OK, &json!({ "ok": true, "id": package.full() }))
+}
+
+fn upstream_conflict(package: &NpmName, version: &str) -> Response<Body> {
+    error(
+        StatusCode::CONFLICT,
+        format!(
+            "Version {version} of {} is already available from an upstream repository or external connection",
+            package.full()
+        ),
+    )
 }
 
 /// The tarball must match the integrity data the client declared (sha512 and/or SHA-1).
@@ -840,7 +883,7 @@ fn dist_tags(
     body: &[u8],
 ) -> Response<Body> {
     let p = package.id();
-    let merged = match cx.app.registry.merged(&cx.repo, &p) {
+    let merged = match cx.app.registry.merged(&cx.repo, &p, Some(&Public { cx })) {
         Ok(merged) => merged,
         Err(e) => return internal(&e),
     };
@@ -875,6 +918,169 @@ fn dist_tags(
         Ok(true) => json(StatusCode::OK, &json!({ "ok": true })),
         Ok(false) => not_found(),
         Err(e) => internal(&e),
+    }
+}
+
+/// The public npm registry an external connection is configured to reach.
+struct Public<'a, 'b> {
+    cx: &'a RepoCx<'b>,
+}
+
+impl Public<'_, '_> {
+    /// Fetches from the connection's configured base URL, blocking this (blocking-pool)
+    /// thread; `None` when nothing is configured or the registry is unreachable.
+    fn get(
+        &self,
+        connection: &str,
+        url_for: impl FnOnce(&str) -> String,
+        accept: &str,
+    ) -> Option<Bytes> {
+        let Some(base) = self.cx.app.settings.external_connections.get(connection) else {
+            tracing::debug!(
+                connection,
+                "no upstream URL configured: the connection is unreachable"
+            );
+            return None;
+        };
+        let url = url_for(base.trim_end_matches('/'));
+        let outbound = self.cx.app.outbound.clone();
+        let fetched = tokio::runtime::Handle::current()
+            .block_on(async move { outbound.get(&url, accept, MAX_PUBLISH_BYTES).await });
+        match fetched {
+            Ok(body) => Some(body),
+            Err(crate::outbound::FetchError::NotFound) => None,
+            Err(crate::outbound::FetchError::Unreachable(why)) => {
+                tracing::warn!(connection, why, "upstream registry unreachable");
+                None
+            }
+        }
+    }
+
+    fn packument(&self, connection: &str, p: &PackageId) -> Option<Map<String, Value>> {
+        let name = NpmName {
+            scope: p.namespace.clone(),
+            name: p.name.clone(),
+        };
+        let path = match &name.scope {
+            Some(scope) => format!("@{scope}%2f{}", name.name),
+            None => name.name.clone(),
+        };
+        let body = self.get(
+            connection,
+            |base| format!("{base}/{path}"),
+            "application/json",
+        )?;
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(doc)) => Some(doc),
+            _ => {
+                tracing::warn!(
+                    connection,
+                    package = name.full(),
+                    "upstream packument is not a JSON object"
+                );
+                None
+            }
+        }
+    }
+
+    fn versions_of(doc: &Map<String, Value>, name: &NpmName) -> Vec<ExternalVersion> {
+        let Some(Value::Object(versions)) = doc.get("versions") else {
+            return Vec::new();
+        };
+        let times = doc.get("time").and_then(Value::as_object);
+        versions
+            .iter()
+            .filter_map(|(version, manifest)| {
+                let manifest = manifest.as_object()?;
+                semver::Version::parse(version).ok()?;
+                let published_ms = times
+                    .and_then(|t| t.get(version))
+                    .and_then(Value::as_str)
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map_or(0, |t| t.timestamp_millis());
+                Some(ExternalVersion {
+                    version: version.clone(),
+                    display_name: name.full(),
+                    published_ms,
+                    metadata: metadata_of(manifest, doc),
+                    assets: Vec::new(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl ExternalSource for Public<'_, '_> {
+    fn list(&self, connection: &str, p: &PackageId) -> Option<ExternalPackage> {
+        let doc = self.packument(connection, p)?;
+        let name = NpmName {
+            scope: p.namespace.clone(),
+            name: p.name.clone(),
+        };
+        let dist_tags = doc
+            .get("dist-tags")
+            .and_then(Value::as_object)
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|(tag, v)| v.as_str().map(|v| (tag.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(ExternalPackage {
+            versions: Self::versions_of(&doc, &name),
+            dist_tags,
+        })
+    }
+
+    fn fetch(&self, connection: &str, p: &PackageId, version: &str) -> Option<ExternalVersion> {
+        let doc = self.packument(connection, p)?;
+        let name = NpmName {
+            scope: p.namespace.clone(),
+            name: p.name.clone(),
+        };
+        let mut listed = Self::versions_of(&doc, &name)
+            .into_iter()
+            .find(|v| v.version == version)?;
+        let public_dist = doc.get("versions")?.get(version)?.get("dist")?.clone();
+        let tarball_url = public_dist.get("tarball")?.as_str()?.to_string();
+        // Credentials configured for the registry also apply to its tarball links.
+        let base = self
+            .cx
+            .app
+            .settings
+            .external_connections
+            .get(connection)?
+            .clone();
+        let url = crate::outbound::with_credentials_of(&base, &tarball_url);
+        let tarball = self.get(connection, |_| url, "application/octet-stream")?;
+        if let Err(why) = check_integrity(Some(&public_dist), &tarball) {
+            tracing::warn!(
+                connection,
+                package = name.full(),
+                version,
+                why,
+                "upstream tarball rejected"
+            );
+            return None;
+        }
+        let staged = (|| {
+            let mut upload = self.cx.app.registry.upload()?;
+            upload.write(&tarball)?;
+            upload.finish()
+        })();
+        match staged {
+            Ok(blob) => {
+                listed.assets.push(NewAsset {
+                    name: TARBALL_ASSET.to_string(),
+                    blob,
+                });
+                Some(listed)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot stage an upstream tarball");
+                None
+            }
+        }
     }
 }
 

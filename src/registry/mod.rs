@@ -26,7 +26,7 @@ pub use packages::{
 };
 pub use policies::{validate_policy_document, PolicyTarget};
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
-pub use resolve::{Found, Merged};
+pub use resolve::{ExternalPackage, ExternalSource, ExternalVersion, Found, Merged};
 pub use store::blobs::{stream_into, StagedBlob, StreamError, Upload};
 pub use store::{
     AssetRef, BlobRecord, Dependency, License, Origin, PackageRecord, UsageRecord, VersionMetadata,

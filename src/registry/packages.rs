@@ -97,6 +97,7 @@ impl PackageRecord {
 }
 
 /// One asset to publish into a version.
+#[derive(Debug)]
 pub struct NewAsset {
     pub name: String,
     pub blob: StagedBlob,
@@ -292,6 +293,40 @@ impl Registry {
             .ok_or_else(|| version_not_found(p, version, &repo.name))
     }
 
+    /// Places staged bytes in the domain's store (bytes before the metadata that references
+    /// them) and returns their blob record, new ones also noted in `changes`.
+    pub(super) fn store_blob(
+        &self,
+        d: DomainId<'_>,
+        blob: StagedBlob,
+        changes: &mut BlobChanges,
+    ) -> Result<BlobRecord> {
+        let digests = blob.digests().clone();
+        let key = Key::blob(d.region, d.owner, d.name, &digests.sha256);
+        let record = match store::get::<BlobRecord>(&*self.kv, &key)? {
+            Some(existing) => existing,
+            None => {
+                let record = BlobRecord {
+                    size: blob.size(),
+                    md5: digests.md5,
+                    sha1: digests.sha1,
+                    sha256: digests.sha256.clone(),
+                    sha512: digests.sha512,
+                    references: 0,
+                };
+                changes
+                    .new_blobs
+                    .insert(digests.sha256.clone(), record.clone());
+                record
+            }
+        };
+        let target = self.blob_path(d, &digests.sha256);
+        self.blobs
+            .place(blob, &target)
+            .map_err(|e| Error::Store(super::StoreError(format!("cannot store asset: {e}"))))?;
+        Ok(record)
+    }
+
     /// Publishes one asset into a version, creating the package and the version as needed.
     /// `allowed` is the origin-control decision for a direct publish into this repository.
     pub fn publish(
@@ -387,29 +422,7 @@ impl Registry {
             version.status = VersionStatus::Published;
         }
         version.revision = revision_of(&version.assets, &version.metadata);
-        let blob_key = Key::blob(d.region, d.owner, d.name, &asset.sha256);
-        let blob = match store::get::<BlobRecord>(&*self.kv, &blob_key)? {
-            Some(existing) => existing,
-            None => {
-                let record = BlobRecord {
-                    size: asset.size,
-                    md5: digests.md5.clone(),
-                    sha1: digests.sha1.clone(),
-                    sha256: digests.sha256.clone(),
-                    sha512: digests.sha512.clone(),
-                    references: 0,
-                };
-                changes
-                    .new_blobs
-                    .insert(asset.sha256.clone(), record.clone());
-                record
-            }
-        };
-        // Bytes first, then the metadata that references them.
-        let target = self.blob_path(d, &asset.sha256);
-        self.blobs
-            .place(publish.asset.blob, &target)
-            .map_err(|e| Error::Store(super::StoreError(format!("cannot store asset: {e}"))))?;
+        let blob = self.store_blob(d, publish.asset.blob, &mut changes)?;
         let mut batch = Batch::default();
         if existing_package.is_none() {
             batch.put(

@@ -7,19 +7,48 @@
 use super::groups::RestrictionType;
 use super::store::{self, Batch};
 use super::{
-    Error, Origins, PackageId, PackageRecord, Registry, RepositoryRecord, Result, VersionRecord,
-    VersionStatus,
+    Error, NewAsset, Origin, Origins, PackageId, PackageRecord, Registry, RepositoryRecord, Result,
+    VersionMetadata, VersionRecord, VersionStatus,
 };
 use std::collections::{BTreeMap, HashSet};
 
 /// At most this many repositories are visited for one request, as in AWS.
 const MAX_VISITED: usize = 25;
 
-/// A version found for a request, and the repository that stores it.
+/// A version found for a request, and the repository that stores it (or, for a version a
+/// public registry lists but nobody fetched yet, the repository owning the connection).
 #[derive(Debug, Clone)]
 pub struct Found {
     pub holder: RepositoryRecord,
     pub version: VersionRecord,
+    /// Listed by the public registry behind `holder`'s external connection, not stored.
+    pub external: bool,
+}
+
+/// A public registry behind an external connection, as a package format reaches it. The
+/// product has no built-in addresses: each connection goes where configuration says.
+pub trait ExternalSource {
+    /// What the registry lists for the package; `None` when it is unknown or unreachable.
+    fn list(&self, connection: &str, p: &PackageId) -> Option<ExternalPackage>;
+    /// Downloads one version, verified against the registry's own digests.
+    fn fetch(&self, connection: &str, p: &PackageId, version: &str) -> Option<ExternalVersion>;
+}
+
+/// A package as a public registry lists it.
+#[derive(Debug, Default)]
+pub struct ExternalPackage {
+    pub versions: Vec<ExternalVersion>,
+    pub dist_tags: BTreeMap<String, String>,
+}
+
+/// One version of a public registry, with its bytes when fetched.
+#[derive(Debug)]
+pub struct ExternalVersion {
+    pub version: String,
+    pub display_name: String,
+    pub published_ms: i64,
+    pub metadata: VersionMetadata,
+    pub assets: Vec<NewAsset>,
 }
 
 /// What a package manager sees of a package through one repository.
@@ -101,17 +130,20 @@ impl Registry {
     }
 
     /// The first repository in search order that stores `version` (in any status: a stored
-    /// record masks copies further upstream).
+    /// record masks copies further upstream). When the walk reaches a repository whose
+    /// external connection may supply the package, `external` is asked to fetch the version,
+    /// which is then stored in that repository (with an `EXTERNAL` origin).
     pub fn resolve(
         &self,
         repo: &RepositoryRecord,
         p: &PackageId,
         version: &str,
+        external: Option<&dyn ExternalSource>,
     ) -> Result<Option<Found>> {
         let mut walk = Walk {
             visited: HashSet::new(),
         };
-        self.resolve_from(&mut walk, repo, p, version)
+        self.resolve_from(&mut walk, repo, p, version, external)
     }
 
     fn resolve_from(
@@ -120,6 +152,7 @@ impl Registry {
         repo: &RepositoryRecord,
         p: &PackageId,
         version: &str,
+        external: Option<&dyn ExternalSource>,
     ) -> Result<Option<Found>> {
         if !walk.enter(repo) {
             return Ok(None);
@@ -128,18 +161,109 @@ impl Registry {
             return Ok(Some(Found {
                 holder: repo.clone(),
                 version: found,
+                external: false,
             }));
         }
         let own = self.package_if_any(repo, p)?;
-        if !self.descends(repo, p, own.as_ref()) {
-            return Ok(None);
-        }
-        for upstream in self.upstreams_of(repo)? {
-            if let Some(found) = self.resolve_from(walk, &upstream, p, version)? {
-                return Ok(Some(found));
+        if self.descends(repo, p, own.as_ref()) {
+            for upstream in self.upstreams_of(repo)? {
+                if let Some(found) = self.resolve_from(walk, &upstream, p, version, external)? {
+                    return Ok(Some(found));
+                }
             }
         }
-        Ok(None)
+        let (Some(external), Some(connection)) =
+            (external, self.connection_for(repo, p, own.as_ref()))
+        else {
+            return Ok(None);
+        };
+        match external.fetch(&connection, p, version) {
+            Some(fetched) => self.ingest(repo, p, &connection, fetched).map(|stored| {
+                Some(Found {
+                    holder: repo.clone(),
+                    version: stored,
+                    external: false,
+                })
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// The repository's external connection for this package's format, if the package may
+    /// come in through it (its `upstream` control and the group's EXTERNAL_UPSTREAM).
+    fn connection_for(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        own: Option<&PackageRecord>,
+    ) -> Option<String> {
+        let connection = repo
+            .external_connections
+            .iter()
+            .find(|c| super::external_connection_format(c) == Some(p.format.as_str()))?;
+        self.may_enter(
+            repo.domain_id(),
+            repo,
+            p,
+            RestrictionType::ExternalUpstream,
+            own.map(|r| r.allow_upstream),
+        )
+        .then(|| connection.clone())
+    }
+
+    /// Stores a version fetched from a public registry in the repository owning the
+    /// connection: `EXTERNAL` origin, and the controls of a package that came from outside
+    /// when the package is new there.
+    fn ingest(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        connection: &str,
+        fetched: ExternalVersion,
+    ) -> Result<VersionRecord> {
+        let _guard = self.lock();
+        let d = repo.domain_id();
+        let path = super::packages::repo_path(repo);
+        if let Some(existing) =
+            store::get::<VersionRecord>(&*self.kv, &p.version_key(&path, &fetched.version))?
+        {
+            return Ok(existing);
+        }
+        let now = self.now_ms();
+        let mut changes = super::packages::BlobChanges::default();
+        let mut assets = Vec::with_capacity(fetched.assets.len());
+        for asset in fetched.assets {
+            let size = asset.blob.size();
+            let blob = self.store_blob(d, asset.blob, &mut changes)?;
+            changes.add(&blob.sha256);
+            assets.push(super::AssetRef {
+                name: asset.name,
+                sha256: blob.sha256,
+                size,
+            });
+        }
+        let revision = super::packages::revision_of(&assets, &fetched.metadata);
+        let record = VersionRecord {
+            version: fetched.version,
+            status: VersionStatus::Published,
+            revision,
+            origin: Origin::External {
+                connection: connection.to_string(),
+            },
+            published_ms: now,
+            assets,
+            metadata: fetched.metadata,
+        };
+        let mut batch = Batch::default();
+        if store::get::<PackageRecord>(&*self.kv, &p.key(&path))?.is_none() {
+            batch.put(
+                &p.key(&path),
+                &PackageRecord::new(p, &fetched.display_name, Origins::FROM_UPSTREAM, now),
+            );
+        }
+        batch.put(&p.version_key(&path, &record.version), &record);
+        self.commit_with_blobs(d, batch, changes)?;
+        Ok(record)
     }
 
     /// Keeps a version served from upstream in the repository that was asked: a new record
@@ -178,8 +302,14 @@ impl Registry {
         Ok(retained)
     }
 
-    /// The merged view a package manager gets from `repo` (upstreams.md §6).
-    pub fn merged(&self, repo: &RepositoryRecord, p: &PackageId) -> Result<Merged> {
+    /// The merged view a package manager gets from `repo` (upstreams.md §6), including what
+    /// the public registries behind reachable external connections list.
+    pub fn merged(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        external: Option<&dyn ExternalSource>,
+    ) -> Result<Merged> {
         let mut walk = Walk {
             visited: HashSet::new(),
         };
@@ -187,7 +317,7 @@ impl Registry {
             own: self.package_if_any(repo, p)?,
             ..Merged::default()
         };
-        let tags = self.merge_from(&mut walk, repo, p, &mut merged.versions)?;
+        let tags = self.merge_from(&mut walk, repo, p, external, &mut merged.versions)?;
         merged.dist_tags = tags
             .into_iter()
             .filter(|(_, version)| {
@@ -202,12 +332,13 @@ impl Registry {
 
     /// Adds the visible versions of `repo`'s subtree not already listed, and returns the
     /// subtree's tags: the repository's own, overridden by its upstreams' (upstream wins;
-    /// between siblings the earlier one wins).
+    /// between siblings the earlier one wins), the public registry's last.
     fn merge_from(
         &self,
         walk: &mut Walk,
         repo: &RepositoryRecord,
         p: &PackageId,
+        external: Option<&dyn ExternalSource>,
         versions: &mut Vec<Found>,
     ) -> Result<BTreeMap<String, String>> {
         if !walk.enter(repo) {
@@ -227,6 +358,7 @@ impl Registry {
                 versions.push(Found {
                     holder: repo.clone(),
                     version,
+                    external: false,
                 });
             }
         }
@@ -234,15 +366,47 @@ impl Registry {
             .as_ref()
             .map(|r| r.dist_tags.clone())
             .unwrap_or_default();
+        let mut upstream_tags: BTreeMap<String, String> = BTreeMap::new();
         if self.descends(repo, p, own.as_ref()) {
-            let mut upstream_tags: BTreeMap<String, String> = BTreeMap::new();
             for upstream in self.upstreams_of(repo)? {
-                for (tag, version) in self.merge_from(walk, &upstream, p, versions)? {
+                for (tag, version) in self.merge_from(walk, &upstream, p, external, versions)? {
                     upstream_tags.entry(tag).or_insert(version);
                 }
             }
-            tags.extend(upstream_tags);
         }
+        if let (Some(external), Some(connection)) =
+            (external, self.connection_for(repo, p, own.as_ref()))
+        {
+            if let Some(listed) = external.list(&connection, p) {
+                for version in listed.versions {
+                    if versions
+                        .iter()
+                        .any(|f| f.version.version == version.version)
+                    {
+                        continue;
+                    }
+                    versions.push(Found {
+                        holder: repo.clone(),
+                        version: VersionRecord {
+                            version: version.version,
+                            status: VersionStatus::Published,
+                            revision: String::new(),
+                            origin: Origin::External {
+                                connection: connection.clone(),
+                            },
+                            published_ms: version.published_ms,
+                            assets: Vec::new(),
+                            metadata: version.metadata,
+                        },
+                        external: true,
+                    });
+                }
+                for (tag, version) in listed.dist_tags {
+                    upstream_tags.entry(tag).or_insert(version);
+                }
+            }
+        }
+        tags.extend(upstream_tags);
         Ok(tags)
     }
 
