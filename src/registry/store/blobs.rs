@@ -147,15 +147,23 @@ pub struct Upload {
 impl Upload {
     /// Appends a chunk (blocking I/O: call from a blocking context).
     pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.write_and_hash(chunk, true)
+    }
+
+    /// Writes a chunk and feeds MD5 and SHA-256; SHA-1 and SHA-512 too unless another
+    /// thread computes those (`stream_into`).
+    fn write_and_hash(&mut self, chunk: &[u8], all: bool) -> io::Result<()> {
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| io::Error::other("upload already finished"))?;
         file.write_all(chunk)?;
         self.md5.update(chunk);
-        self.sha1.update(chunk);
         self.sha256.update(chunk);
-        self.sha512.update(chunk);
+        if all {
+            self.sha1.update(chunk);
+            self.sha512.update(chunk);
+        }
         self.staged.size += chunk.len() as u64;
         Ok(())
     }
@@ -225,12 +233,26 @@ where
     B::Error: std::fmt::Display,
 {
     use http_body_util::BodyExt;
+    // Two threads share the work: one writes and computes MD5 and SHA-256, the other
+    // SHA-1 and SHA-512 (hashing, not I/O, bounds an upload's speed).
+    let mut side = (
+        std::mem::take(&mut upload.sha1),
+        std::mem::take(&mut upload.sha512),
+    );
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let (side_tx, mut side_rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let writer = tokio::task::spawn_blocking(move || -> io::Result<Upload> {
         while let Some(chunk) = rx.blocking_recv() {
-            upload.write(&chunk)?;
+            upload.write_and_hash(&chunk, false)?;
         }
         Ok(upload)
+    });
+    let hasher = tokio::task::spawn_blocking(move || {
+        while let Some(chunk) = side_rx.blocking_recv() {
+            side.0.update(&chunk);
+            side.1.update(&chunk);
+        }
+        side
     });
     let mut received: u64 = 0;
     let mut failure = None;
@@ -243,7 +265,7 @@ where
                         failure = Some(StreamError::TooLarge);
                         break;
                     }
-                    if tx.send(data).await.is_err() {
+                    if side_tx.send(data.clone()).await.is_err() || tx.send(data).await.is_err() {
                         break;
                     }
                 }
@@ -255,10 +277,16 @@ where
         }
     }
     drop(tx);
-    let upload = writer
+    drop(side_tx);
+    let mut upload = writer
         .await
         .map_err(|e| StreamError::Io(io::Error::other(e)))?
         .map_err(StreamError::Io)?;
+    let (sha1, sha512) = hasher
+        .await
+        .map_err(|e| StreamError::Io(io::Error::other(e)))?;
+    upload.sha1 = sha1;
+    upload.sha512 = sha512;
     if let Some(failure) = failure {
         return Err(failure);
     }
