@@ -760,10 +760,11 @@ pub fn copy_package_versions(
         include_from_upstream: input.include_from_upstream.unwrap_or(false),
     };
     let registry = &cx.app.registry;
-    // The source itself was searched already; this walks its upstream graph.
+    // The source itself was searched already; this walks its upstream graph, where origin
+    // controls do not apply to copies.
     let find_upstream = |version: &str| {
         Ok(registry
-            .resolve(&source, &p, version, None)?
+            .find_for_copy(&source, &p, version)?
             .map(|found| found.version))
     };
     let (result, _) = registry.copy_versions(&source, &destination, &p, &request, find_upstream)?;

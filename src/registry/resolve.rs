@@ -65,6 +65,8 @@ pub struct Merged {
 /// The walk's bookkeeping: repositories already visited, shared across the recursion.
 struct Walk {
     visited: HashSet<String>,
+    /// Origin controls prune the walk for package managers, not for copies (§9.4).
+    respect_controls: bool,
 }
 
 impl Walk {
@@ -142,8 +144,24 @@ impl Registry {
     ) -> Result<Option<Found>> {
         let mut walk = Walk {
             visited: HashSet::new(),
+            respect_controls: true,
         };
         self.resolve_from(&mut walk, repo, p, version, external)
+    }
+
+    /// The first stored copy of `version` in `repo` or its upstream graph, regardless of
+    /// origin controls (CopyPackageVersions with `includeFromUpstream`).
+    pub fn find_for_copy(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        version: &str,
+    ) -> Result<Option<Found>> {
+        let mut walk = Walk {
+            visited: HashSet::new(),
+            respect_controls: false,
+        };
+        self.resolve_from(&mut walk, repo, p, version, None)
     }
 
     fn resolve_from(
@@ -165,7 +183,7 @@ impl Registry {
             }));
         }
         let own = self.package_if_any(repo, p)?;
-        if self.descends(repo, p, own.as_ref()) {
+        if !walk.respect_controls || self.descends(repo, p, own.as_ref()) {
             for upstream in self.upstreams_of(repo)? {
                 if let Some(found) = self.resolve_from(walk, &upstream, p, version, external)? {
                     return Ok(Some(found));
@@ -312,6 +330,7 @@ impl Registry {
     ) -> Result<Merged> {
         let mut walk = Walk {
             visited: HashSet::new(),
+            respect_controls: true,
         };
         let mut merged = Merged {
             own: self.package_if_any(repo, p)?,
