@@ -43,34 +43,9 @@ OTHER_ACCOUNT = "111111111111"
 
 SERVER_START_TIMEOUT = 30.0
 
-# The operations the server implements today (the other 25 answer 501).
-IMPLEMENTED_OPERATIONS = frozenset(
-    {
-        "CreateDomain",
-        "DescribeDomain",
-        "ListDomains",
-        "DeleteDomain",
-        "CreateRepository",
-        "DescribeRepository",
-        "UpdateRepository",
-        "ListRepositories",
-        "ListRepositoriesInDomain",
-        "DeleteRepository",
-        "AssociateExternalConnection",
-        "DisassociateExternalConnection",
-        "GetAuthorizationToken",
-        "GetRepositoryEndpoint",
-        "PutDomainPermissionsPolicy",
-        "GetDomainPermissionsPolicy",
-        "DeleteDomainPermissionsPolicy",
-        "PutRepositoryPermissionsPolicy",
-        "GetRepositoryPermissionsPolicy",
-        "DeleteRepositoryPermissionsPolicy",
-        "TagResource",
-        "UntagResource",
-        "ListTagsForResource",
-    }
-)
+# Every operation of the service model is served (none answers 501 any more): the set is derived
+# from the model so that a model update that adds an operation is covered automatically.
+IMPLEMENTED_OPERATIONS = frozenset(json.loads(MODEL_PATH.read_text())["operations"])
 
 
 # --------------------------------------------------------------------------------------------

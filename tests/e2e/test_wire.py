@@ -1,6 +1,6 @@
 """Raw HTTP checks against the service model and the wire-protocol rules: output bodies match
 the model's output shapes (recursively), errors are well-formed, authentication failures,
-routing, body handling, the 25 unimplemented operations, and the server process lifecycle.
+routing, body handling, every one of the 48 operations served, and the server process lifecycle.
 References: control-plane spec §2 (routing), §3.1–3.5 (wire protocol, errors, validation
 order), §6 (shapes), §12 (pagination)."""
 
@@ -32,13 +32,34 @@ MODEL = load_model()
 SHAPES = MODEL["shapes"]
 OPERATIONS = MODEL["operations"]
 
-# Members the spec (§6.1, §6.3) says are always emitted.
+# Members the spec says are always emitted (§6.1, §6.3 `†`; §6.10: only contactInfo/description
+# and the root's parent may be absent; §6.11: both batch maps always, possibly `{}`; §6.7 and
+# §6.8 through the model's required members).
 ALWAYS_PRESENT = {
     "DomainDescription": {"name", "owner", "arn", "status", "createdTime", "encryptionKey",
                           "repositoryCount", "assetSizeBytes"},
     "RepositoryDescription": {"name", "administratorAccount", "domainName", "domainOwner", "arn",
                               "upstreams", "externalConnections", "createdTime"},
+    "PackageGroupDescription": {"arn", "pattern", "domainName", "domainOwner", "createdTime",
+                                "originConfiguration"},
+    "PackageGroupSummary": {"arn", "pattern", "domainName", "domainOwner", "createdTime",
+                            "originConfiguration"},
+    "PackageGroupOriginConfiguration": {"restrictions"},
+    "PackageGroupOriginRestriction": {"mode", "effectiveMode"},
+    "PackageOriginConfiguration": {"restrictions"},
+    "CopyPackageVersionsResult": {"successfulVersions", "failedVersions"},
+    "UpdatePackageVersionsStatusResult": {"successfulVersions", "failedVersions"},
+    "DisposePackageVersionsResult": {"successfulVersions", "failedVersions"},
+    "DeletePackageVersionsResult": {"successfulVersions", "failedVersions"},
+    "SuccessfulPackageVersionInfo": {"revision", "status"},
+    "PackageVersionError": {"errorCode", "errorMessage"},
+    "AssetSummary": {"name", "size", "hashes"},
+    "PublishPackageVersionResult": {"format", "namespace", "package", "version", "versionRevision",
+                                    "status", "asset"},
 }
+
+# Spec §6.8: all four hashes, lowercase hex of the algorithm's length.
+HASH_LENGTHS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}
 
 POLICY = json.dumps({
     "Version": "2012-10-17",
@@ -80,6 +101,13 @@ def shape_problems(value, shape_name: str, path: str = "$") -> list[str]:
     elif t == "map":
         if not isinstance(value, dict):
             return [f"{path}: expected an object (map) for {shape_name}"]
+        if shape_name == "AssetHashes":
+            if set(value) != set(HASH_LENGTHS):
+                problems.append(f"{path}: hashes must be exactly {sorted(HASH_LENGTHS)}, got {sorted(value)}")
+            for alg, n in HASH_LENGTHS.items():
+                h = value.get(alg)
+                if isinstance(h, str) and not (len(h) == n and all(c in "0123456789abcdef" for c in h)):
+                    problems.append(f"{path}[{alg!r}]: {h!r} is not {n} lowercase hex digits")
         for k, v in value.items():
             problems += shape_problems(k, shape["key"]["shape"], f"{path}<key>")
             problems += shape_problems(v, shape["value"]["shape"], f"{path}[{k!r}]")
@@ -120,9 +148,32 @@ def find_shapes(value, shape_name: str, wanted: str, found: list) -> list:
 # ----------------------------------------------------------------------------- scenario
 
 
+# The generic assets the scenario publishes (binary on purpose: the download must be byte-exact).
+ASSET_A = b"wire asset A\n\x00\x01\xfe\xff" + bytes(range(256))
+ASSET_B = b"wire asset B\n"
+ASSET_C = b"wire asset C, disposed then deleted\n"
+WIRE_NS = "wire-ns"
+WIRE_GROUP = f"/generic/{WIRE_NS}/*"
+
+
+def publish_generic(raw, domain: str, repository: str, namespace: str, package: str, version: str,
+                    asset: str, data: bytes, unfinished: bool | None = None, sha256: str | None = None):
+    """PublishPackageVersion over raw HTTP: the body is the asset, `x-amz-content-sha256` its
+    SHA-256 (which is also the SigV4 payload hash, spec §3.1)."""
+    query = {"domain": domain, "repository": repository, "format": "generic", "namespace": namespace,
+             "package": package, "version": version, "asset": asset}
+    if unfinished is not None:
+        query["unfinished"] = "true" if unfinished else "false"
+    headers = {"x-amz-content-sha256": sha256 or hashlib.sha256(data).hexdigest(),
+               "Content-Type": "application/octet-stream"}
+    return raw("POST", "/v1/package/version/publish", query, data, headers)
+
+
 @pytest.fixture(scope="module")
 def wire(raw, ca):
-    """Runs every implemented operation once over raw HTTP and keeps each first response."""
+    """Runs every operation of the model once over raw HTTP and keeps each first response
+    (key = operation name). A few further responses are kept under `Operation#variant` keys
+    (batch failure maps, the root group, the final publish) and are checked the same way."""
     responses: dict[str, object] = {}
     d = unique("wire")
     arn = f"arn:aws:codeartifact:{REGION}:{ACCOUNT}:domain/{d}"
@@ -131,6 +182,9 @@ def wire(raw, ca):
         responses.setdefault(op, resp)
         return resp
 
+    pkg = {"domain": d, "repository": "main", "format": "generic", "namespace": WIRE_NS, "package": "tool"}
+    v1 = dict(pkg, version="1.0.0")
+    group = {"domain": d, "package-group": WIRE_GROUP}
     try:
         rec("CreateDomain", raw("POST", "/v1/domain", {"domain": d}, {"tags": [{"key": "k", "value": "v"}]}))
         rec("DescribeDomain", raw("GET", "/v1/domain", {"domain": d}))
@@ -165,6 +219,58 @@ def wire(raw, ca):
         rec("TagResource", raw("POST", "/v1/tag", {"resourceArn": arn}, {"tags": [{"key": "x", "value": ""}]}))
         rec("ListTagsForResource", raw("POST", "/v1/tags", {"resourceArn": arn}))
         rec("UntagResource", raw("POST", "/v1/untag", {"resourceArn": arn}, {"tagKeys": ["x"]}))
+
+        # ---- package groups (a group for the namespace the packages below live in)
+        rec("CreatePackageGroup", raw("POST", "/v1/package-group", {"domain": d},
+                                      {"packageGroup": WIRE_GROUP, "contactInfo": "team@example.com",
+                                       "description": "wire group", "tags": [{"key": "g", "value": "1"}]}))
+        rec("DescribePackageGroup", raw("GET", "/v1/package-group", group))
+        rec("DescribePackageGroup#root", raw("GET", "/v1/package-group", {"domain": d, "package-group": "/*"}))
+        rec("UpdatePackageGroup", raw("PUT", "/v1/package-group", {"domain": d},
+                                      {"packageGroup": WIRE_GROUP, "description": "changed group"}))
+
+        # ---- packages, versions, assets
+        rec("PublishPackageVersion", publish_generic(raw, d, "main", WIRE_NS, "tool", "1.0.0", "a.bin",
+                                                     ASSET_A, unfinished=True))
+        rec("PublishPackageVersion#final", publish_generic(raw, d, "main", WIRE_NS, "tool", "1.0.0", "b.txt",
+                                                           ASSET_B))
+        rec("GetPackageVersionAsset", raw("GET", "/v1/package/version/asset", dict(v1, asset="a.bin")))
+        rec("ListPackageVersionAssets", raw("POST", "/v1/package/version/assets", v1))
+        rec("DescribePackage", raw("GET", "/v1/package", pkg))
+        rec("DescribePackageVersion", raw("GET", "/v1/package/version", v1))
+        rec("ListPackages", raw("POST", "/v1/packages", {"domain": d, "repository": "main"}))
+        rec("ListPackageVersions", raw("POST", "/v1/package/versions", pkg))
+        rec("ListPackageVersionDependencies", raw("POST", "/v1/package/version/dependencies", v1))
+        rec("GetPackageVersionReadme", raw("GET", "/v1/package/version/readme", v1))
+        copy = {"domain": d, "source-repository": "main", "destination-repository": "up", "format": "generic",
+                "namespace": WIRE_NS, "package": "tool"}
+        rec("CopyPackageVersions", raw("POST", "/v1/package/versions/copy", copy, {"versions": ["1.0.0"]}))
+        rec("UpdatePackageVersionsStatus", raw("POST", "/v1/package/versions/update_status", pkg,
+                                               {"versions": ["1.0.0"], "targetStatus": "Unlisted"}))
+        rec("UpdatePackageVersionsStatus#failed", raw("POST", "/v1/package/versions/update_status", pkg,
+                                                      {"versions": ["1.0.0", "9.9.9"], "targetStatus": "Archived"}))
+        publish_generic(raw, d, "main", WIRE_NS, "tool", "2.0.0", "c.txt", ASSET_C)
+        rec("DisposePackageVersions", raw("POST", "/v1/package/versions/dispose", pkg, {"versions": ["2.0.0"]}))
+        rec("DeletePackageVersions", raw("POST", "/v1/package/versions/delete", pkg, {"versions": ["2.0.0"]}))
+        rec("PutPackageOriginConfiguration", raw("POST", "/v1/package", dict(pkg, package="blocked"),
+                                                 {"restrictions": {"publish": "BLOCK", "upstream": "ALLOW"}}))
+        rec("DeletePackage", raw("DELETE", "/v1/package", dict(pkg, repository="up")))
+
+        # ---- package groups, continued
+        rec("UpdatePackageGroupOriginConfiguration",
+            raw("PUT", "/v1/package-group-origin-configuration", group,
+                {"restrictions": {"PUBLISH": "ALLOW_SPECIFIC_REPOSITORIES", "EXTERNAL_UPSTREAM": "BLOCK"},
+                 "addAllowedRepositories": [{"repositoryName": "main", "originRestrictionType": "PUBLISH"}]}))
+        rec("ListAllowedRepositoriesForGroup", raw("GET", "/v1/package-group-allowed-repositories",
+                                                   dict(group, originRestrictionType="PUBLISH")))
+        rec("ListPackageGroups", raw("POST", "/v1/package-groups", {"domain": d}))
+        rec("ListSubPackageGroups", raw("POST", "/v1/package-groups/sub-groups", {"domain": d, "package-group": "/*"}))
+        rec("GetAssociatedPackageGroup", raw("GET", "/v1/get-associated-package-group",
+                                             {"domain": d, "format": "generic", "namespace": WIRE_NS,
+                                              "package": "tool"}))
+        rec("ListAssociatedPackages", raw("GET", "/v1/list-associated-packages", group))
+        rec("DeletePackageGroup", raw("DELETE", "/v1/package-group", group))
+
         rec("DeleteRepository", raw("DELETE", "/v1/repository", {"domain": d, "repository": "main"}))
         raw("DELETE", "/v1/repository", {"domain": d, "repository": "up"})
         rec("DeleteDomain", raw("DELETE", "/v1/domain", {"domain": d}))
@@ -181,15 +287,45 @@ def wire(raw, ca):
     return responses
 
 
-@pytest.mark.parametrize("operation", sorted(IMPLEMENTED_OPERATIONS))
-def test_success_body_matches_model(wire, operation):
-    resp = wire.get(operation)
-    assert resp is not None, f"{operation} was not exercised"
+WIRE_VARIANTS = ["DescribePackageGroup#root", "PublishPackageVersion#final", "UpdatePackageVersionsStatus#failed"]
+
+
+def check_raw_payload_response(resp, output: str) -> list[str]:
+    """An output whose payload is a blob (GetPackageVersionAsset): the body is the raw bytes and
+    the other members travel in headers (spec §7.7 GetPackageVersionAsset)."""
+    problems = []
+    members = SHAPES[output]["members"]
+    for name, m in members.items():
+        if m.get("location") != "header":
+            continue
+        value = resp.header(m.get("locationName", name))
+        if not value:
+            problems.append(f"header {m.get('locationName', name)} ({name}) missing or empty")
+            continue
+        problems += shape_problems(value, m["shape"], f"header {m.get('locationName', name)}")
+    ctype = (resp.header("Content-Type") or "").split(";")[0].strip()
+    if ctype != "application/octet-stream":
+        problems.append(f"Content-Type {ctype!r}: spec §7.7 says application/octet-stream")
+    if resp.header("Content-Length") != str(len(resp.body)):
+        problems.append(f"Content-Length {resp.header('Content-Length')!r} but {len(resp.body)} bytes")
+    return problems
+
+
+@pytest.mark.parametrize("key", sorted(IMPLEMENTED_OPERATIONS) + WIRE_VARIANTS)
+def test_success_body_matches_model(wire, key):
+    operation = key.split("#")[0]
+    resp = wire.get(key)
+    assert resp is not None, f"{key} was not exercised"
     assert resp.status == 200, resp
-    assert (resp.header("Content-Type") or "").startswith("application/json"), resp
     assert resp.header("x-amzn-RequestId"), "x-amzn-RequestId on every response"
-    assert isinstance(resp.json, dict), f"body is not a JSON object: {resp.body!r}"
     output = OPERATIONS[operation].get("output", {}).get("shape")
+    payload = SHAPES[output].get("payload") if output else None
+    if payload and SHAPES[SHAPES[output]["members"][payload]["shape"]]["type"] == "blob":
+        problems = check_raw_payload_response(resp, output)
+        assert not problems, "\n".join(problems)
+        return
+    assert (resp.header("Content-Type") or "").startswith("application/json"), resp
+    assert isinstance(resp.json, dict), f"body is not a JSON object: {resp.body!r}"
     if output is None or not SHAPES[output].get("members"):
         assert resp.json == {}, f"{operation} has no output members: body must be {{}}"
         return
@@ -199,6 +335,12 @@ def test_success_body_matches_model(wire, operation):
     for repo in find_shapes(resp.json, output, "RepositoryDescription", []):
         assert isinstance(repo.get("upstreams"), list), repo
         assert isinstance(repo.get("externalConnections"), list), repo
+    for grp in find_shapes(resp.json, output, "PackageGroupDescription", []) + \
+            find_shapes(resp.json, output, "PackageGroupSummary", []):
+        restrictions = grp.get("originConfiguration", {}).get("restrictions", {})
+        assert set(restrictions) == {"PUBLISH", "EXTERNAL_UPSTREAM", "INTERNAL_UPSTREAM"}, grp
+        assert ("parent" in grp) == (grp.get("pattern") != "/*"), \
+            f"spec §6.10: parent is omitted only for the root group: {grp}"
 
 
 def test_list_pages_carry_items(wire):
@@ -209,6 +351,88 @@ def test_list_pages_carry_items(wire):
     assert wire["ListRepositoriesInDomain"].json["repositories"]
     tags = wire["ListTagsForResource"].json["tags"]
     assert sorted((t["key"], t["value"]) for t in tags) == [("k", "v"), ("x", "")]
+    assert [p["package"] for p in wire["ListPackages"].json["packages"]] == ["tool"]
+    assert [v["version"] for v in wire["ListPackageVersions"].json["versions"]] == ["1.0.0"]
+    assets = wire["ListPackageVersionAssets"].json["assets"]
+    assert [(a["name"], a["size"]) for a in assets] == [("a.bin", len(ASSET_A)), ("b.txt", len(ASSET_B))]
+    assert assets[0]["hashes"] == {"MD5": hashlib.md5(ASSET_A).hexdigest(),
+                                   "SHA-1": hashlib.sha1(ASSET_A).hexdigest(),
+                                   "SHA-256": hashlib.sha256(ASSET_A).hexdigest(),
+                                   "SHA-512": hashlib.sha512(ASSET_A).hexdigest()}
+    assert wire["ListPackageVersionDependencies"].json["dependencies"] == [], "generic: always [] (§7.7)"
+    assert "readme" not in wire["GetPackageVersionReadme"].json, "generic versions never have a readme (§7.7)"
+    patterns = [g["pattern"] for g in wire["ListPackageGroups"].json["packageGroups"]]
+    assert patterns == ["/*", WIRE_GROUP]
+    assert [g["pattern"] for g in wire["ListSubPackageGroups"].json["packageGroups"]] == [WIRE_GROUP]
+    assert wire["ListAllowedRepositoriesForGroup"].json["allowedRepositories"] == ["main"]
+    assert wire["UpdatePackageGroupOriginConfiguration"].json["allowedRepositoryUpdates"] == \
+        {"PUBLISH": {"ADDED": ["main"]}}
+    # `blocked` exists without versions (PutPackageOriginConfiguration); `tool` was deleted from
+    # `up` only, so both are still in the domain
+    assert sorted(wire["ListAssociatedPackages"].json["packages"], key=lambda p: p["package"]) == [
+        {"format": "generic", "namespace": WIRE_NS, "package": n, "associationType": "STRONG"}
+        for n in ("blocked", "tool")]
+    assoc = wire["GetAssociatedPackageGroup"].json
+    assert assoc["associationType"] == "STRONG" and assoc["packageGroup"]["pattern"] == WIRE_GROUP
+
+
+def test_wire_package_results(wire):
+    """Values, not only shapes, of the package operations in the scenario (spec §7.6–§8)."""
+    first = wire["PublishPackageVersion"].json
+    final = wire["PublishPackageVersion#final"].json
+    assert first["status"] == "Unfinished" and final["status"] == "Published"
+    assert first["asset"]["name"] == "a.bin" and first["asset"]["size"] == len(ASSET_A)
+    assert first["asset"]["hashes"]["SHA-256"] == hashlib.sha256(ASSET_A).hexdigest()
+    assert final["versionRevision"] != first["versionRevision"], "adding an asset changes the revision (§8.3)"
+
+    asset = wire["GetPackageVersionAsset"]
+    assert asset.body == ASSET_A, "the download is byte-exact"
+    assert asset.header("X-AssetName") == "a.bin"
+    assert asset.header("X-PackageVersion") == "1.0.0"
+    described = wire["DescribePackageVersion"].json["packageVersion"]
+    assert asset.header("X-PackageVersionRevision") == described["revision"] == final["versionRevision"]
+    assert described["status"] == "Published"
+    assert described["origin"] == {"domainEntryPoint": {"repositoryName": "main"}, "originType": "INTERNAL"}
+    assert (described["format"], described["namespace"], described["packageName"]) == \
+        ("generic", WIRE_NS, "tool")
+    assert wire["DescribePackage"].json["package"] == {
+        "format": "generic", "namespace": WIRE_NS, "name": "tool",
+        "originConfiguration": {"restrictions": {"publish": "ALLOW", "upstream": "BLOCK"}}}
+
+    rev = final["versionRevision"]
+    assert wire["CopyPackageVersions"].json == {
+        "successfulVersions": {"1.0.0": {"revision": rev, "status": "Published"}}, "failedVersions": {}}
+    assert wire["UpdatePackageVersionsStatus"].json == {
+        "successfulVersions": {"1.0.0": {"revision": rev, "status": "Unlisted"}}, "failedVersions": {}}
+    failed = wire["UpdatePackageVersionsStatus#failed"].json
+    assert failed["successfulVersions"] == {}
+    assert {v: e["errorCode"] for v, e in failed["failedVersions"].items()} == \
+        {"1.0.0": "SKIPPED", "9.9.9": "NOT_FOUND"}
+    disposed = wire["DisposePackageVersions"].json
+    assert list(disposed["successfulVersions"]) == ["2.0.0"] and disposed["failedVersions"] == {}
+    assert disposed["successfulVersions"]["2.0.0"]["status"] == "Disposed"
+    deleted = wire["DeletePackageVersions"].json
+    assert deleted["successfulVersions"]["2.0.0"]["status"] == "Deleted" and deleted["failedVersions"] == {}
+    assert wire["PutPackageOriginConfiguration"].json == {
+        "originConfiguration": {"restrictions": {"publish": "BLOCK", "upstream": "ALLOW"}}}
+    assert wire["DeletePackage"].json["deletedPackage"]["package"] == "tool"
+
+    root = wire["DescribePackageGroup#root"].json["packageGroup"]
+    assert root["arn"].endswith(":package-group/" + root["domainName"] + "/%2a")
+    created = wire["CreatePackageGroup"].json["packageGroup"]
+    assert created["parent"] == {"arn": root["arn"], "pattern": "/*"}
+    assert created["arn"] == root["arn"][:-len("/%2a")] + f"/generic/{WIRE_NS}/%2a"
+    for kind in ("PUBLISH", "EXTERNAL_UPSTREAM", "INTERNAL_UPSTREAM"):
+        r = created["originConfiguration"]["restrictions"][kind]
+        assert r["mode"] == "INHERIT" and r["effectiveMode"] == "ALLOW", (kind, r)
+        assert r["inheritedFrom"] == {"arn": root["arn"], "pattern": "/*"}, (kind, r)
+    updated = wire["UpdatePackageGroupOriginConfiguration"].json["packageGroup"]
+    publish = updated["originConfiguration"]["restrictions"]["PUBLISH"]
+    assert publish["mode"] == publish["effectiveMode"] == "ALLOW_SPECIFIC_REPOSITORIES"
+    assert publish["repositoriesCount"] == 1 and "inheritedFrom" not in publish
+    assert wire["UpdatePackageGroup"].json["packageGroup"]["description"] == "changed group"
+    assert wire["UpdatePackageGroup"].json["packageGroup"]["contactInfo"] == "team@example.com"
+    assert wire["DeletePackageGroup"].json["packageGroup"]["pattern"] == WIRE_GROUP
 
 
 # ----------------------------------------------------------------------------- errors
@@ -553,7 +777,7 @@ def test_concurrent_requests(endpoint, ca):
         ca.delete_domain(domain=d)
 
 
-# ----------------------------------------------------------------------------- unimplemented
+# ----------------------------------------------------------------------------- every operation is served
 
 
 def _placeholder(shape_name: str, member: str):
@@ -608,21 +832,31 @@ def _request_for(op_name: str):
     return op["http"]["method"], op["http"]["requestUri"].split("?")[0], query, data, headers
 
 
-def test_unimplemented_operations_answer_501(raw, existing_domain):
-    """The 25 package / package-group operations are not served yet. When one lands, this test
-    fails for it: move it to IMPLEMENTED_OPERATIONS (conftest.py) and give it real tests."""
-    unimplemented = sorted(set(OPERATIONS) - IMPLEMENTED_OPERATIONS)
-    assert len(unimplemented) == 25, unimplemented
+def test_every_operation_is_routed_and_served(raw, ca):
+    """All 48 operations of the model are served: a request with placeholder required members
+    reaches the operation (it may fail with a 4xx about its inputs or a missing repository, but
+    never 501 / NotImplementedException, never UNKNOWN_OPERATION, never a 5xx). Runs in a
+    domain of its own: the placeholders create and delete things (e.g. `some-repo`)."""
+    assert IMPLEMENTED_OPERATIONS == set(OPERATIONS) and len(OPERATIONS) == 48
+    d = unique("served")
+    ca.create_domain(domain=d)
     failures = []
-    for op_name in unimplemented:
-        method, path, query, data, headers = _request_for(op_name)
-        query = [(k, existing_domain if k == "domain" else v) for k, v in query]
-        resp = raw(method, path, query, data, headers)
-        if not (resp.status == 501 and resp.error_type == "NotImplementedException"
-                and resp.header("x-amzn-RequestId") and isinstance(resp.json, dict)
-                and resp.json.get("message")):
-            failures.append(f"{op_name} ({method} {path}): {resp.status} {resp.error_type} {resp.body[:200]!r}")
-    assert not failures, "operations that no longer answer 501 NotImplementedException:\n" + "\n".join(failures)
+    try:
+        for op_name in sorted(OPERATIONS):
+            method, path, query, data, headers = _request_for(op_name)
+            query = [(k, d if k == "domain" else v) for k, v in query]
+            resp = raw(method, path, query, data, headers)
+            body = resp.json if isinstance(resp.json, dict) else {}
+            if (resp.status >= 500 or resp.error_type == "NotImplementedException"
+                    or body.get("reason") == "UNKNOWN_OPERATION" or not resp.header("x-amzn-RequestId")):
+                failures.append(f"{op_name} ({method} {path}): {resp.status} {resp.error_type} {resp.body[:200]!r}")
+            elif resp.status >= 400 and not (resp.error_type and body.get("message")):
+                failures.append(f"{op_name}: malformed error {resp.status} {resp.body[:200]!r}")
+    finally:
+        for r in ca.list_repositories_in_domain(domain=d).get("repositories", []):
+            ca.delete_repository(domain=d, repository=r["name"])
+        ca.delete_domain(domain=d)
+    assert not failures, "operations not served:\n" + "\n".join(failures)
 
 
 # ----------------------------------------------------------------------------- process lifecycle
@@ -833,3 +1067,156 @@ def test_literal_plus_signed_as_space_is_refused(raw, ca, server):
         except Exception:
             pass
         ca.delete_domain(domain=d)
+
+
+# ----------------------------------------------------------------------------- package inputs
+
+
+@pytest.fixture(scope="module")
+def package_repo(ca):
+    d = unique("pkgin")
+    ca.create_domain(domain=d)
+    ca.create_repository(domain=d, repository="repo")
+    yield d
+    try:
+        ca.delete_repository(domain=d, repository="repo")
+        ca.delete_domain(domain=d)
+    except Exception:
+        pass
+
+
+@pytest.mark.parametrize("asset", [".", "..", " lead.bin", "trail.bin ", "two  spaces.bin", "a/b.bin",
+                                   "back\\slash.bin", "tab\tname", "star*.bin", "question?.bin",
+                                   "pipe|.bin", "quote\".bin", "colon:.bin", "lt<gt>.bin"])
+def test_generic_asset_name_rules(raw, package_repo, asset):
+    """Spec §7.7 PublishPackageVersion: generic asset-name rules → ValidationException."""
+    resp = publish_generic(raw, package_repo, "repo", "ns", "names", "1.0.0", asset, b"x")
+    assert resp.status == 400 and resp.error_type == "ValidationException", resp
+    missing = raw("GET", "/v1/package/version", {"domain": package_repo, "repository": "repo", "format": "generic",
+                                                 "namespace": "ns", "package": "names", "version": "1.0.0"})
+    assert missing.status == 404, "a refused publish creates nothing"
+
+
+def test_generic_asset_name_allowed_characters(raw, package_repo):
+    names = ["file (1).tar.gz", "ünïcode-名前.bin", "~!@^&()-_+[]{};,.", "a b c", "x"]
+    for i, asset in enumerate(names):
+        resp = publish_generic(raw, package_repo, "repo", "ns", "allowed", "1.0.0", asset, f"{i}".encode(),
+                               unfinished=True)
+        assert resp.status == 200, (asset, resp)
+        assert resp.json["asset"]["name"] == asset
+    # non-ASCII names travel UTF-8 encoded in X-AssetName (spec §7.7 GetPackageVersionAsset)
+    resp = raw("GET", "/v1/package/version/asset", {"domain": package_repo, "repository": "repo", "format": "generic",
+                                                    "namespace": "ns", "package": "allowed", "version": "1.0.0",
+                                                    "asset": names[1]})
+    assert resp.status == 200 and resp.body == b"1", resp
+    header = resp.header("X-AssetName")
+    assert header is not None
+    assert header.encode("latin-1").decode("utf-8") == names[1], header
+
+
+def test_package_input_validation(raw, package_repo):
+    d = package_repo
+    base = {"domain": d, "repository": "repo", "format": "generic", "namespace": "ns", "package": "val"}
+    cases = {
+        "format not generic": lambda: raw(
+            "POST", "/v1/package/version/publish", dict(base, format="npm", version="1.0.0", asset="a"),
+            b"a", {"x-amz-content-sha256": hashlib.sha256(b"a").hexdigest(),
+                   "Content-Type": "application/octet-stream"}),
+        "generic without namespace": lambda: raw(
+            "POST", "/v1/package/version/publish",
+            {k: v for k, v in dict(base, version="1.0.0", asset="a").items() if k != "namespace"},
+            b"a", {"x-amz-content-sha256": hashlib.sha256(b"a").hexdigest(),
+                   "Content-Type": "application/octet-stream"}),
+        "unfinished not a boolean": lambda: raw(
+            "POST", "/v1/package/version/publish", dict(base, version="1.0.0", asset="a", unfinished="yes"),
+            b"a", {"x-amz-content-sha256": hashlib.sha256(b"a").hexdigest(),
+                   "Content-Type": "application/octet-stream"}),
+        "no x-amz-content-sha256": lambda: raw(
+            "POST", "/v1/package/version/publish", dict(base, version="1.0.0", asset="a"), b"a",
+            {"Content-Type": "application/octet-stream"}),
+        "origin configuration without upstream": lambda: raw(
+            "POST", "/v1/package", base, {"restrictions": {"publish": "ALLOW"}}),
+        "origin configuration without restrictions": lambda: raw("POST", "/v1/package", base, {}),
+        "origin configuration bad value": lambda: raw(
+            "POST", "/v1/package", base, {"restrictions": {"publish": "allow", "upstream": "BLOCK"}}),
+        "namespace with a slash": lambda: raw("GET", "/v1/package", dict(base, namespace="a/b")),
+        "empty namespace": lambda: raw("GET", "/v1/package", dict(base, namespace="")),
+        "format in upper case": lambda: raw("GET", "/v1/package", dict(base, format="GENERIC")),
+        "status not an enum value": lambda: raw("POST", "/v1/package/versions", dict(base, status="published")),
+        "sortBy not an enum value": lambda: raw("POST", "/v1/package/versions", dict(base, sortBy="NAME")),
+        "max-results 0": lambda: raw("POST", "/v1/packages", {"domain": d, "repository": "repo",
+                                                              "max-results": "0"}),
+        "versions missing": lambda: raw("POST", "/v1/package/versions/delete", base, {}),
+        "targetStatus missing": lambda: raw("POST", "/v1/package/versions/update_status", base,
+                                            {"versions": ["1.0.0"]}),
+        "group pattern with whitespace": lambda: raw("POST", "/v1/package-group", {"domain": d},
+                                                     {"packageGroup": "/npm/a b/*"}),
+        "originRestrictionType missing": lambda: raw("GET", "/v1/package-group-allowed-repositories",
+                                                     {"domain": d, "package-group": "/*"}),
+        "restriction mode unknown": lambda: raw("PUT", "/v1/package-group-origin-configuration",
+                                                {"domain": d, "package-group": "/*"},
+                                                {"restrictions": {"PUBLISH": "SOMETIMES"}}),
+    }
+    failures = []
+    for what, call in cases.items():
+        resp = call()
+        if not (resp.status == 400 and resp.error_type == "ValidationException"):
+            failures.append(f"{what}: {resp.status} {resp.error_type} {resp.body[:200]!r}")
+    assert not failures, "expected ValidationException:\n" + "\n".join(failures)
+    listed = raw("POST", "/v1/packages", {"domain": d, "repository": "repo", "package-prefix": "val"})
+    assert listed.status == 200 and listed.json["packages"] == [], "nothing was created"
+
+
+def test_package_not_found_order(raw, package_repo):
+    """Spec §3.5 step 5: domain, then repository, then package, then version, then asset."""
+    d = package_repo
+    q = {"domain": d, "repository": "repo", "format": "generic", "namespace": "ns", "package": "nf",
+         "version": "1.0.0", "asset": "a.bin"}
+    assert publish_generic(raw, d, "repo", "ns", "nf", "1.0.0", "a.bin", b"a").status == 200
+    expectations = [
+        (dict(q, domain=unique("nodom")), "domain"),
+        (dict(q, repository="absent"), "repository"),
+        (dict(q, package="absent"), "package"),
+        (dict(q, version="9.9.9"), "package-version"),
+        (dict(q, asset="absent.bin"), "asset"),
+    ]
+    for query, resource_type in expectations:
+        resp = raw("GET", "/v1/package/version/asset", query)
+        assert resp.status == 404 and resp.error_type == "ResourceNotFoundException", (query, resp)
+        assert resp.json.get("resourceType") == resource_type, (resource_type, resp)
+
+
+def test_publish_with_chunked_body(server, package_repo):
+    """Spec §3.2: a publish body may arrive with Transfer-Encoding: chunked."""
+    import http.client
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    data = b"chunk-one|" * 500 + b"chunk-two"
+    query = urllib.parse.urlencode({"domain": package_repo, "repository": "repo", "format": "generic",
+                                    "namespace": "ns", "package": "chunked", "version": "1.0.0",
+                                    "asset": "c.bin"}, quote_via=urllib.parse.quote)
+    target = f"/v1/package/version/publish?{query}"
+    headers = {"Host": server.address, "x-amz-content-sha256": hashlib.sha256(data).hexdigest(),
+               "Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"}
+    req = AWSRequest(method="POST", url=f"http://{server.address}{target}", data=b"", headers=dict(headers))
+    SigV4Auth(Credentials(ACCESS_KEY, "test"), "codeartifact", REGION).add_auth(req)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        conn.putrequest("POST", target, skip_host=True, skip_accept_encoding=True)
+        for k, v in req.headers.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        for i in range(0, len(data), 1000):
+            chunk = data[i:i + 1000]
+            conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        conn.send(b"0\r\n\r\n")
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+    finally:
+        conn.close()
+    assert resp.status == 200, body
+    assert body["asset"]["size"] == len(data)
+    assert body["asset"]["hashes"]["SHA-256"] == hashlib.sha256(data).hexdigest()
