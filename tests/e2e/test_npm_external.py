@@ -1,0 +1,660 @@
+"""npm through external connections (`public:npmjs`), end to end, with the real npm client.
+
+The "public npm registry" is a second codeartifact-local process started by this module: a
+domain/repository there is filled with packages by `npm publish`, and the server under test is
+started with `--external-connection public:npmjs=http://aws:TOKEN@127.0.0.1:PORT/npm/d/…/`, so
+the credentials in the URL are what lets it read that registry (packuments and tarball links).
+An integrity test uses a small in-process fixture registry instead (our own server never serves
+bytes that disagree with its packument).
+
+References: upstreams spec §2 (connections, unset URL = unreachable), §3 (search order and
+origin-control pruning), §4 (retention: the repository the client talked to and the connection
+repository, never intermediates; listing retains nothing), §5.2 (digest verification), §6.1
+(npm merge, `upstream=BLOCK`), §7 (origin controls and defaults), §8 (publish conflicts,
+dependency confusion), §9 (origin), §11 (unreachable registries); repository-endpoints spec §5.
+
+Isolation: every npm run has a temporary HOME whose ~/.npmrc was written by
+`aws codeartifact login --tool npm`, an empty global config, a fresh cache (so npm really
+downloads), audit/fund/update-notifier off; npm refuses to start unless its registry is a
+loopback address. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import re
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import (
+    ACCOUNT,
+    Server,
+    aws_cli_path,
+    client_env,
+    http_request,
+    make_client,
+    unique,
+    which,
+)
+
+NPM_TIMEOUT = 90
+NPM_FETCH_TIMEOUT_MS = 30000
+PUBLIC_DOMAIN = "pub"
+PUBLIC_REPO = "npmjs"
+CONNECTION = "public:npmjs"
+
+# What the "public registry" holds (package → versions); every version's index.js carries a
+# marker so an installed copy can be traced back to it.
+PUBLIC_PACKAGES: dict[str, list[str]] = {
+    "ext-alpha": ["1.0.0", "1.1.0", "2.0.0"],
+    "@extscope/ext-gamma": ["1.0.0", "1.1.0"],
+    "conf-pkg": ["0.2.0", "5.0.0"],  # shadows an internal name (dependency confusion)
+    "ext-eps": ["3.0.0"],
+}
+
+
+def marker(name: str, version: str) -> str:
+    return f"public {name} {version}"
+
+
+# --------------------------------------------------------------------------------------------
+# Clients
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _npm_present():
+    if which("npm") is None or which("node") is None:
+        pytest.fail("npm/node are not installed; test_npm_external needs them", pytrace=False)
+
+
+def aws_at(endpoint: str, home: Path, *args: str) -> subprocess.CompletedProcess:
+    """The venv's AWS CLI against `endpoint`, with a temporary HOME."""
+    return subprocess.run([str(aws_cli_path()), *args, "--endpoint-url", endpoint, "--output", "json"],
+                          env=client_env(home), capture_output=True, text=True, timeout=60,
+                          cwd=str(home))
+
+
+def read_npmrc(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith((";", "#")) and "=" in line:
+            k, v = line.split("=", 1)
+            values[k.strip()] = v.strip()
+    return values
+
+
+class Npm:
+    """npm bound to one temporary HOME configured by `aws codeartifact login --tool npm`."""
+
+    def __init__(self, home: Path, registry: str, token: str):
+        self.home = home
+        self.registry = registry
+        self.token = token
+        self._n = 0
+
+    def env(self) -> dict[str, str]:
+        env = client_env(self.home)
+        self._n += 1
+        globalrc = self.home / ".npmrc-global"
+        globalrc.touch()
+        env.update({
+            "NPM_CONFIG_USERCONFIG": str(self.home / ".npmrc"),
+            "npm_config_globalconfig": str(globalrc),
+            "npm_config_cache": str(self.home / f".npm-cache-{self._n}"),  # fresh every run
+            "npm_config_audit": "false",
+            "npm_config_fund": "false",
+            "npm_config_update_notifier": "false",
+            "npm_config_prefer_online": "true",
+            "npm_config_fetch_retries": "0",
+            "npm_config_fetch_timeout": str(NPM_FETCH_TIMEOUT_MS),
+            "npm_config_progress": "false",
+            "npm_config_ignore_scripts": "true",
+            "npm_config_provenance": "false",
+        })
+        return env
+
+    def start(self, *args: str, cwd: Path | None = None) -> subprocess.Popen:
+        registry = read_npmrc(self.home / ".npmrc").get("registry", "")
+        assert registry.startswith("http://127.0.0.1:"), f"refusing to run npm with registry={registry!r}"
+        return subprocess.Popen(["npm", *args, "--audit=false", "--fund=false"], env=self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=str(cwd or self.home))
+
+    def __call__(self, *args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess:
+        p = self.start(*args, cwd=cwd)
+        try:
+            out, err = p.communicate(timeout=NPM_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            raise AssertionError(f"npm {' '.join(args)} did not finish in {NPM_TIMEOUT}s:\n{err}")
+        result = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        if check:
+            assert p.returncode == 0, (
+                f"npm {' '.join(args)} failed (rc={p.returncode}):\nstdout:\n{out}\nstderr:\n{err}"
+            )
+        return result
+
+    def versions(self, name: str) -> list[str]:
+        """`npm view NAME versions --json` (a single version comes back as a bare string)."""
+        p = self("view", name, "versions", "--json", check=True)
+        value = json.loads(p.stdout)
+        return [value] if isinstance(value, str) else list(value)
+
+
+def npm_error_code(p: subprocess.CompletedProcess) -> str | None:
+    m = re.search(r"npm (?:error|ERR!) code (\S+)", p.stderr)
+    return m.group(1) if m else None
+
+
+def login(endpoint: str, port: int, home: Path, domain: str, repo: str) -> Npm:
+    res = aws_at(endpoint, home, "codeartifact", "login", "--tool", "npm", "--domain", domain,
+                 "--repository", repo)
+    assert res.returncode == 0, f"login to {domain}/{repo} failed:\n{res.stdout}\n{res.stderr}"
+    registry = f"http://127.0.0.1:{port}/npm/d/{domain}-{ACCOUNT}/{repo}/"
+    values = read_npmrc(home / ".npmrc")
+    assert values.get("registry") == registry, values
+    return Npm(home, registry, values[f"//127.0.0.1:{port}/npm/d/{domain}-{ACCOUNT}/{repo}/:_authToken"])
+
+
+def make_package(parent: Path, name: str, version: str, body: str) -> Path:
+    d = parent / f"src-{name.replace('/', '__').replace('@', '')}-{version}-{unique('p')}"
+    d.mkdir(parents=True)
+    (d / "package.json").write_text(json.dumps({
+        "name": name, "version": version, "description": f"{name} test package",
+        "main": "index.js", "license": "MIT",
+    }, indent=2))
+    (d / "index.js").write_text(f"module.exports = {json.dumps(body)};\n")
+    return d
+
+
+def publish(npm: Npm, parent: Path, name: str, version: str, body: str | None = None,
+            check: bool = True, *extra: str) -> subprocess.CompletedProcess:
+    d = make_package(parent, name, version, body or f"{name} {version}")
+    return npm("publish", *extra, cwd=d, check=check)
+
+
+def make_project(parent: Path) -> Path:
+    d = parent / unique("consumer")
+    d.mkdir(parents=True)
+    (d / "package.json").write_text(json.dumps({"name": "consumer", "version": "1.0.0", "private": True}))
+    return d
+
+
+def installed(project: Path, name: str) -> tuple[str, str]:
+    """(version, index.js) of an installed package."""
+    d = project / "node_modules" / name
+    return json.loads((d / "package.json").read_text())["version"], (d / "index.js").read_text()
+
+
+def install(npm: Npm, parent: Path, spec: str, check: bool = True) -> tuple[Path, subprocess.CompletedProcess]:
+    project = make_project(parent)
+    return project, npm("install", spec, cwd=project, check=check)
+
+
+def split(name: str) -> dict[str, str]:
+    if name.startswith("@"):
+        scope, bare = name[1:].split("/", 1)
+        return {"namespace": scope, "package": bare}
+    return {"package": name}
+
+
+def stored_versions(ca, domain: str, repo: str, name: str) -> list[dict]:
+    """ListPackageVersions (stored records only); [] when the package has no record."""
+    try:
+        return ca.list_package_versions(domain=domain, repository=repo, format="npm", **split(name))["versions"]
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
+        return []
+
+
+def restrictions(ca, domain: str, repo: str, name: str) -> dict:
+    pkg = ca.describe_package(domain=domain, repository=repo, format="npm", **split(name))["package"]
+    return pkg["originConfiguration"]["restrictions"]
+
+
+def assert_external(versions: list[dict], expected: list[str], where: str):
+    assert sorted(v["version"] for v in versions) == sorted(expected), (where, versions)
+    for v in versions:
+        assert v["origin"] == {
+            "domainEntryPoint": {"externalConnectionName": CONNECTION},
+            "originType": "EXTERNAL",
+        }, (where, v)
+        assert v["status"] == "Published", (where, v)
+
+
+def get_json(url: str, token: str, accept: str = "application/json") -> tuple[int, Any]:
+    u = urllib.parse.urlsplit(url)
+    r = http_request(u.hostname, u.port, "GET", u.path, None,
+                     {"Host": u.netloc, "Accept": accept, "Authorization": f"Bearer {token}"})
+    return r.status, r.json
+
+
+def health(srv: Server, timeout: float = 5) -> int:
+    return http_request(srv.host, srv.port, "GET", "/health", None, {"Host": srv.address},
+                        timeout=timeout).status
+
+
+# --------------------------------------------------------------------------------------------
+# The "public registry" and the server under test
+# --------------------------------------------------------------------------------------------
+
+
+class PublicRegistry:
+    def __init__(self, srv: Server, url: str, npm: Npm):
+        self.srv = srv
+        self.url = url  # with credentials, as given to --external-connection
+        self.npm = npm
+
+
+@pytest.fixture(scope="module")
+def public_registry(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env):
+    base = tmp_path_factory.mktemp("public")
+    srv = Server(base / "data", base / "server.log").start()
+    try:
+        ca = make_client(srv.endpoint)
+        ca.create_domain(domain=PUBLIC_DOMAIN)
+        ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
+        npm = login(srv.endpoint, srv.port, base / "home", PUBLIC_DOMAIN, PUBLIC_REPO)
+        # One package per process, its versions in order; the packages in parallel.
+        work = base / "work"
+        procs = []
+        for name, versions in PUBLIC_PACKAGES.items():
+            dirs = [make_package(work, name, v, marker(name, v)) for v in versions]
+            script = " && ".join(f"npm publish --audit=false --fund=false {d}" for d in dirs)
+            procs.append((name, subprocess.Popen(["sh", "-c", script], env=npm.env(), cwd=str(work),
+                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                 text=True)))
+        for name, p in procs:
+            out, err = p.communicate(timeout=NPM_TIMEOUT)
+            assert p.returncode == 0, f"publishing {name} to the public registry failed:\n{out}\n{err}"
+        for name, versions in PUBLIC_PACKAGES.items():
+            got = sorted(v["version"] for v in stored_versions(ca, PUBLIC_DOMAIN, PUBLIC_REPO, name))
+            assert got == sorted(versions), (name, got)
+        token = ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
+        url = (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
+               f"/npm/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/")
+        yield PublicRegistry(srv, url, npm)
+    finally:
+        srv.terminate()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, public_registry: PublicRegistry):
+    """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
+    base = tmp_path_factory.mktemp("server")
+    srv = Server(base / "data", base / "server.log",
+                 ["--external-connection", f"{CONNECTION}={public_registry.url}"]).start()
+    yield srv
+    srv.terminate()
+
+
+class Chain:
+    """A fresh domain with `repo-a → repo-b → repo-c` (A → B → C in the spec's words), repo-c
+    holding the `public:npmjs` connection. `track` (conftest) deletes the domain afterwards;
+    None for throw-away servers."""
+
+    def __init__(self, srv: Server, ca, track, tmp: Path, names=("repo-a", "repo-b", "repo-c")):
+        self.srv = srv
+        self.ca = ca
+        self.tmp = tmp
+        if track is not None:
+            self.domain = track.create_domain(unique("ext"))["name"]
+        else:
+            self.domain = ca.create_domain(domain=unique("ext"))["domain"]["name"]
+        a, b, c = names
+        ca.create_repository(domain=self.domain, repository=c)
+        ca.associate_external_connection(domain=self.domain, repository=c, externalConnection=CONNECTION)
+        ca.create_repository(domain=self.domain, repository=b, upstreams=[{"repositoryName": c}])
+        ca.create_repository(domain=self.domain, repository=a, upstreams=[{"repositoryName": b}])
+        desc = ca.describe_repository(domain=self.domain, repository=c)["repository"]
+        assert [e["externalConnectionName"] for e in desc["externalConnections"]] == [CONNECTION], desc
+        self._npm: dict[str, Npm] = {}
+
+    def npm(self, repo: str) -> Npm:
+        if repo not in self._npm:
+            self._npm[repo] = login(self.srv.endpoint, self.srv.port,
+                                    self.tmp / f"home-{self.domain}-{repo}", self.domain, repo)
+        return self._npm[repo]
+
+    def stored(self, repo: str, name: str) -> list[dict]:
+        return stored_versions(self.ca, self.domain, repo, name)
+
+
+# --------------------------------------------------------------------------------------------
+# 1–2. Listing, retention, origin
+# --------------------------------------------------------------------------------------------
+
+
+def test_chain_lists_public_versions_and_retains_installed_one_in_requester_and_store(
+        server, ca, track, tmp_path, public_registry):
+    chain = Chain(server, ca, track, tmp_path)
+    npm_a = chain.npm("repo-a")
+
+    # Listing through A shows the public versions (merged view, §6.1) …
+    assert sorted(npm_a.versions("ext-alpha")) == ["1.0.0", "1.1.0", "2.0.0"]
+    status, doc = get_json(npm_a.registry + "ext-alpha", npm_a.token)
+    assert status == 200, doc
+    assert doc["dist-tags"].get("latest") == "2.0.0", doc["dist-tags"]
+    for v, manifest in doc["versions"].items():
+        assert manifest["dist"]["tarball"].startswith(npm_a.registry), (v, manifest["dist"])
+    # … and retains nothing anywhere (§4.2).
+    for repo in ("repo-a", "repo-b", "repo-c"):
+        assert chain.stored(repo, "ext-alpha") == [], f"listing retained ext-alpha in {repo}"
+
+    project, _ = install(npm_a, tmp_path, "ext-alpha@1.0.0")
+    assert installed(project, "ext-alpha") == ("1.0.0", f"module.exports = {json.dumps(marker('ext-alpha', '1.0.0'))};\n")
+
+    # Retained in A (requester) and C (connection), not in B (§4.1), with origin EXTERNAL (§9).
+    assert_external(chain.stored("repo-a", "ext-alpha"), ["1.0.0"], "A")
+    assert_external(chain.stored("repo-c", "ext-alpha"), ["1.0.0"], "C")
+    assert chain.stored("repo-b", "ext-alpha") == [], "the intermediate repository B gained a record"
+    # Defaults for a package that arrived from outside (§7.2).
+    for repo in ("repo-a", "repo-c"):
+        assert restrictions(ca, chain.domain, repo, "ext-alpha") == {"publish": "BLOCK", "upstream": "ALLOW"}, repo
+
+    # The packument served by A still lists every public version (A's upstream is ALLOW).
+    assert sorted(npm_a.versions("ext-alpha")) == ["1.0.0", "1.1.0", "2.0.0"]
+    # publish=BLOCK in A: a direct publish of a new version is refused (§8.2 scenario 2).
+    p = publish(npm_a, tmp_path, "ext-alpha", "9.0.0", check=False)
+    assert p.returncode != 0 and npm_error_code(p) == "E409", p.stderr
+    assert sorted(v["version"] for v in chain.stored("repo-a", "ext-alpha")) == ["1.0.0"]
+
+
+def test_install_through_middle_repository_retains_in_it_and_store_only(server, ca, track, tmp_path):
+    chain = Chain(server, ca, track, tmp_path)
+    npm_b = chain.npm("repo-b")
+    project, _ = install(npm_b, tmp_path, "ext-alpha@1.1.0")
+    assert installed(project, "ext-alpha")[0] == "1.1.0"
+
+    assert_external(chain.stored("repo-b", "ext-alpha"), ["1.1.0"], "B")
+    assert_external(chain.stored("repo-c", "ext-alpha"), ["1.1.0"], "C")
+    assert chain.stored("repo-a", "ext-alpha") == [], "A (downstream of the requester) gained a record"
+    for repo in ("repo-b", "repo-c"):
+        assert restrictions(ca, chain.domain, repo, "ext-alpha") == {"publish": "BLOCK", "upstream": "ALLOW"}, repo
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Dependency confusion
+# --------------------------------------------------------------------------------------------
+
+
+def test_internal_name_is_not_shadowed_and_public_versions_cannot_be_published(server, ca, track, tmp_path):
+    chain = Chain(server, ca, track, tmp_path)
+    npm_a = chain.npm("repo-a")
+
+    # conf-pkg first published directly to A → publish ALLOW / upstream BLOCK (§7.2) …
+    # (npm 11 reads the packument first and sees the public 5.0.0 — the name has no record in A
+    # yet — so `latest` must be named explicitly.)
+    publish(npm_a, tmp_path, "conf-pkg", "0.1.0", "internal conf-pkg 0.1.0", True, "--tag", "latest")
+    assert restrictions(ca, chain.domain, "repo-a", "conf-pkg") == {"publish": "ALLOW", "upstream": "BLOCK"}
+    # … so the public 0.2.0 / 5.0.0 never show through A (§8.2 scenario 1) …
+    assert npm_a.versions("conf-pkg") == ["0.1.0"]
+    project, _ = install(npm_a, tmp_path, "conf-pkg")
+    assert installed(project, "conf-pkg") == ("0.1.0", 'module.exports = "internal conf-pkg 0.1.0";\n')
+    _, p = install(npm_a, tmp_path, "conf-pkg@5.0.0", check=False)
+    assert p.returncode != 0 and npm_error_code(p) in ("ETARGET", "E404"), p.stderr
+    # … and nothing was fetched from the public registry on A's behalf.
+    assert [v["version"] for v in chain.stored("repo-a", "conf-pkg")] == ["0.1.0"]
+    for repo in ("repo-b", "repo-c"):
+        assert chain.stored(repo, "conf-pkg") == [], f"conf-pkg was ingested into {repo}"
+
+    # ext-eps has no record in A; the public registry lists 3.0.0 → publishing 3.0.0 is a
+    # conflict (§8.1), and the refused publish leaves no record behind.
+    # npm 11 itself refuses, having read 3.0.0 in the packument A serves …
+    p = publish(npm_a, tmp_path, "ext-eps", "3.0.0", check=False)
+    assert p.returncode != 0 and "cannot publish over the previously published versions" in p.stderr, p.stderr
+    # … and with --force (client check skipped) the server refuses the PUT.
+    p = publish(npm_a, tmp_path, "ext-eps", "3.0.0", None, False, "--force")
+    assert p.returncode != 0 and npm_error_code(p) == "E409", p.stderr
+    assert chain.stored("repo-a", "ext-eps") == []
+    # A version the public registry does not list can be published (no record = no restriction).
+    publish(npm_a, tmp_path, "ext-eps", "3.0.1")
+    assert [v["version"] for v in chain.stored("repo-a", "ext-eps")] == ["3.0.1"]
+    assert restrictions(ca, chain.domain, "repo-a", "ext-eps") == {"publish": "ALLOW", "upstream": "BLOCK"}
+
+
+# --------------------------------------------------------------------------------------------
+# 4. upstream=BLOCK in the connection repository
+# --------------------------------------------------------------------------------------------
+
+
+def test_upstream_block_in_store_stops_new_public_versions_but_keeps_stored_ones(server, ca, track, tmp_path):
+    name = "@extscope/ext-gamma"
+    chain = Chain(server, ca, track, tmp_path)
+    npm_a = chain.npm("repo-a")
+    assert sorted(npm_a.versions(name)) == ["1.0.0", "1.1.0"]
+    project, _ = install(npm_a, tmp_path, f"{name}@1.0.0")
+    assert installed(project, name)[0] == "1.0.0"
+    assert_external(chain.stored("repo-a", name), ["1.0.0"], "A")
+    assert_external(chain.stored("repo-c", name), ["1.0.0"], "C")
+
+    ca.put_package_origin_configuration(domain=chain.domain, repository="repo-c", format="npm",
+                                        restrictions={"publish": "BLOCK", "upstream": "BLOCK"}, **split(name))
+    assert restrictions(ca, chain.domain, "repo-c", name) == {"publish": "BLOCK", "upstream": "BLOCK"}
+
+    # The not-yet-fetched 1.1.0 can no longer come in through C's connection (§7.3, §3.1).
+    _, p = install(npm_a, tmp_path, f"{name}@1.1.0", check=False)
+    assert p.returncode != 0 and npm_error_code(p) in ("ETARGET", "E404"), p.stderr
+    status, _ = get_json(npm_a.registry + f"{name}/-/ext-gamma-1.1.0.tgz", npm_a.token, "*/*")
+    assert status == 404, status
+    assert sorted(v["version"] for v in chain.stored("repo-c", name)) == ["1.0.0"], "1.1.0 was ingested into C"
+    assert sorted(v["version"] for v in chain.stored("repo-a", name)) == ["1.0.0"]
+    # The merged view no longer offers it either (only C's stored versions contribute).
+    assert npm_a.versions(name) == ["1.0.0"]
+
+    # The stored version still installs (fresh cache: really downloaded again).
+    project, _ = install(npm_a, tmp_path, f"{name}@1.0.0")
+    assert installed(project, name) == ("1.0.0", f"module.exports = {json.dumps(marker(name, '1.0.0'))};\n")
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Unreachable registries
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts TCP connections (backlog) and never answers."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    yield s.getsockname()[1]
+    s.close()
+
+
+@pytest.mark.parametrize("kind", ["refused", "unset", "silent"])
+def test_unreachable_registry_gives_quick_404_and_local_packages_still_install(
+        kind, server_factory, silent_port, tmp_path):
+    args = {
+        "refused": ["--external-connection", f"{CONNECTION}=http://127.0.0.1:1/"],
+        "unset": [],
+        "silent": ["--external-connection", f"{CONNECTION}=http://127.0.0.1:{silent_port}/",
+                   "--upstream-timeout-seconds", "1"],
+    }[kind]
+    srv = server_factory(extra_args=args)
+    ca = make_client(srv.endpoint)
+    chain = Chain(srv, ca, None, tmp_path)
+    npm_a = chain.npm("repo-a")
+
+    started = time.monotonic()
+    view = npm_a.start("view", "unknown-public-pkg", "versions", "--json")
+    # While npm waits (and the server waits for the registry), the server keeps answering.
+    slowest = 0.0
+    while view.poll() is None and time.monotonic() - started < NPM_TIMEOUT:
+        t = time.monotonic()
+        assert health(srv) == 200
+        slowest = max(slowest, time.monotonic() - t)
+        time.sleep(0.1)
+    assert slowest < 1, f"/health took {slowest:.1f}s while an upstream fetch was pending"
+    out, err = view.communicate(timeout=NPM_TIMEOUT)
+    elapsed = time.monotonic() - started
+    assert view.returncode != 0, out
+    assert re.search(r"npm (?:error|ERR!) code E404", err), err
+    assert elapsed < 15, f"npm view took {elapsed:.1f}s (npm fetch timeout {NPM_FETCH_TIMEOUT_MS / 1000}s)"
+    assert health(srv) == 200
+    for repo in ("repo-a", "repo-b", "repo-c"):
+        assert chain.stored(repo, "unknown-public-pkg") == []
+
+    # A package published locally (to B) still installs through A.
+    publish(chain.npm("repo-b"), tmp_path, "local-only", "1.0.0", body="local")
+    project, _ = install(npm_a, tmp_path, "local-only@1.0.0")
+    assert installed(project, "local-only") == ("1.0.0", 'module.exports = "local";\n')
+    assert srv.proc.poll() is None and health(srv) == 200
+
+
+def test_stored_public_versions_survive_a_registry_outage(server_factory, public_registry, tmp_path):
+    data = tmp_path / "data-outage"
+    srv = server_factory(data_dir=data, extra_args=["--external-connection", f"{CONNECTION}={public_registry.url}"])
+    ca = make_client(srv.endpoint)
+    chain = Chain(srv, ca, None, tmp_path / "online")
+    project, _ = install(chain.npm("repo-a"), tmp_path, "ext-alpha@1.0.0")
+    assert installed(project, "ext-alpha")[0] == "1.0.0"
+    assert srv.terminate() == 0
+
+    # Same data, registry now unreachable.
+    srv2 = server_factory(data_dir=data, extra_args=["--external-connection", f"{CONNECTION}=http://127.0.0.1:1/"])
+    chain.srv, chain.ca, chain._npm = srv2, make_client(srv2.endpoint), {}
+    chain.tmp = tmp_path / "offline"
+    npm_a, npm_b = chain.npm("repo-a"), chain.npm("repo-b")
+    assert "1.0.0" in npm_a.versions("ext-alpha")
+    project, _ = install(npm_a, tmp_path, "ext-alpha@1.0.0")
+    assert installed(project, "ext-alpha") == ("1.0.0", f"module.exports = {json.dumps(marker('ext-alpha', '1.0.0'))};\n")
+    # B stores nothing but C does: served from C and retained in B.
+    project, _ = install(npm_b, tmp_path, "ext-alpha@1.0.0")
+    assert installed(project, "ext-alpha")[0] == "1.0.0"
+    assert_external(chain.stored("repo-b", "ext-alpha"), ["1.0.0"], "B")
+    # Not stored anywhere and the registry is down → not installable.
+    _, p = install(npm_a, tmp_path, "ext-alpha@2.0.0", check=False)
+    assert p.returncode != 0 and npm_error_code(p) in ("ETARGET", "E404"), p.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Integrity of fetched tarballs (fixture registry)
+# --------------------------------------------------------------------------------------------
+
+
+def npm_tarball(name: str, version: str, body: str) -> bytes:
+    files = {
+        "package/package.json": json.dumps({"name": name, "version": version, "main": "index.js"}).encode(),
+        "package/index.js": f"module.exports = {json.dumps(body)};\n".encode(),
+    }
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for fname, data in files.items():
+            info = tarfile.TarInfo(fname)
+            info.size, info.mtime, info.mode = len(data), 499162500, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(buf.getvalue(), mtime=0)
+
+
+class FixtureRegistry:
+    """A minimal npm registry on loopback requiring Basic aws:s3cret: `good-pkg` is consistent,
+    `bad-pkg`'s tarball does not match the integrity/shasum its packument declares."""
+
+    AUTH = "Basic " + base64.b64encode(b"aws:s3cret").decode()
+
+    def __init__(self):
+        self.requests: list[tuple[str, str | None]] = []
+        self.tarballs: dict[str, bytes] = {}
+        self.packuments: dict[str, bytes] = {}
+        registry = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                registry.requests.append((self.path, self.headers.get("Authorization")))
+                if self.headers.get("Authorization") != FixtureRegistry.AUTH:
+                    return self.reply(401, b'{"error":"auth"}')
+                path = self.path.split("?", 1)[0]
+                if path in registry.tarballs:
+                    return self.reply(200, registry.tarballs[path], "application/octet-stream")
+                name = urllib.parse.unquote(path.lstrip("/"))
+                if name in registry.packuments:
+                    return self.reply(200, registry.packuments[name])
+                return self.reply(404, b'{"error":"Not found"}')
+
+            def reply(self, status, body, ctype="application/json"):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def add(self, name: str, version: str, served: bytes, declared: bytes):
+        path = f"/tarballs/{name}-{version}.tgz"
+        self.tarballs[path] = served
+        self.packuments[name] = json.dumps({
+            "_id": name, "name": name, "dist-tags": {"latest": version},
+            "versions": {version: {
+                "name": name, "version": version, "main": "index.js", "_id": f"{name}@{version}",
+                "dist": {
+                    "tarball": f"http://127.0.0.1:{self.port}{path}",
+                    "shasum": hashlib.sha1(declared).hexdigest(),
+                    "integrity": "sha512-" + base64.b64encode(hashlib.sha512(declared).digest()).decode(),
+                },
+            }},
+            "time": {"created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+                     version: "2024-01-01T00:00:00.000Z"},
+        }).encode()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_tarball_not_matching_public_integrity_is_refused(server_factory, tmp_path):
+    fixture = FixtureRegistry()
+    try:
+        good = npm_tarball("good-pkg", "1.0.0", "good")
+        fixture.add("good-pkg", "1.0.0", good, good)
+        fixture.add("bad-pkg", "1.0.0", npm_tarball("bad-pkg", "1.0.0", "tampered"),
+                    npm_tarball("bad-pkg", "1.0.0", "genuine"))
+        srv = server_factory(extra_args=[
+            "--external-connection", f"{CONNECTION}=http://aws:s3cret@127.0.0.1:{fixture.port}/"])
+        ca = make_client(srv.endpoint)
+        chain = Chain(srv, ca, None, tmp_path)
+        npm_a = chain.npm("repo-a")
+
+        # Control: a consistent package comes through, credentials sent to packument and tarball.
+        project, _ = install(npm_a, tmp_path, "good-pkg@1.0.0")
+        assert installed(project, "good-pkg") == ("1.0.0", 'module.exports = "good";\n')
+        assert_external(chain.stored("repo-a", "good-pkg"), ["1.0.0"], "A")
+        assert_external(chain.stored("repo-c", "good-pkg"), ["1.0.0"], "C")
+        seen = {path for path, auth in fixture.requests if auth == FixtureRegistry.AUTH}
+        assert "/good-pkg" in seen and "/tarballs/good-pkg-1.0.0.tgz" in seen, fixture.requests
+        assert all(auth == FixtureRegistry.AUTH for _, auth in fixture.requests), fixture.requests
+
+        # The tampered tarball is never served nor stored.
+        _, p = install(npm_a, tmp_path, "bad-pkg@1.0.0", check=False)
+        assert p.returncode != 0, p.stdout
+        assert "/tarballs/bad-pkg-1.0.0.tgz" in {path for path, _ in fixture.requests}, fixture.requests
+        status, _ = get_json(npm_a.registry + "bad-pkg/-/bad-pkg-1.0.0.tgz", npm_a.token, "*/*")
+        assert status != 200, status
+        for repo in ("repo-a", "repo-b", "repo-c"):
+            assert chain.stored(repo, "bad-pkg") == [], f"the tampered bad-pkg was stored in {repo}"
+        assert health(srv) == 200
+    finally:
+        fixture.close()
