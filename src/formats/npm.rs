@@ -638,6 +638,7 @@ fn metadata_of(version: &Map<String, Value>, doc: &Map<String, Value>) -> Versio
     }
     let mut manifest = version.clone();
     manifest.remove("readme");
+    manifest.remove("readmeFilename");
     VersionMetadata {
         manifest: Some(Value::Object(manifest)),
         summary: text(version.get("description")),
@@ -773,7 +774,7 @@ fn publish(
                 blob: staged,
             },
             unfinished: false,
-            metadata: Some(metadata_of(version, doc)),
+            metadata: Some(with_readme(metadata_of(version, doc), &tarball)),
         },
         |existing| registry.may_publish(d, &cx.repo, &p, existing),
     );
@@ -794,6 +795,38 @@ fn publish(
         }
     }
     json(StatusCode::OK, &json!({ "ok": true, "id": package.full() }))
+}
+
+/// npm no longer sends the readme with a publish (it says "ERROR: No README data found!"
+/// at most): take it from the package's README file in the tarball, as registries do.
+fn with_readme(mut metadata: VersionMetadata, tarball: &[u8]) -> VersionMetadata {
+    const PLACEHOLDER: &str = "ERROR: No README data found!";
+    if metadata.readme.as_deref().is_none_or(|r| r == PLACEHOLDER) {
+        metadata.readme = readme_from_tarball(tarball);
+    }
+    metadata
+}
+
+/// The top-level README of an npm tarball (`package/README*`), at most 1 MiB of UTF-8.
+fn readme_from_tarball(tarball: &[u8]) -> Option<String> {
+    use std::io::Read as _;
+    const LIMIT: u64 = 1024 * 1024;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball));
+    for entry in archive.entries().ok()? {
+        let mut entry = entry.ok()?;
+        let path = entry.path().ok()?.into_owned();
+        let mut parts = path.components();
+        let (Some(_top), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let name = file.as_os_str().to_string_lossy().to_ascii_lowercase();
+        if name == "readme" || name.starts_with("readme.") {
+            let mut text = String::new();
+            entry.by_ref().take(LIMIT).read_to_string(&mut text).ok()?;
+            return Some(text).filter(|t| !t.is_empty());
+        }
+    }
+    None
 }
 
 fn upstream_conflict(package: &NpmName, version: &str) -> Response<Body> {
@@ -1163,5 +1196,35 @@ mod tests {
             Some("1.0.0")
         );
         assert_eq!(tarball_version(&name("lodash"), "other-1.0.0.tgz"), None);
+    }
+
+    fn tarball_with(files: &[(&str, &str)]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        for (path, content) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, path, content.as_bytes())
+                .unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn readme_comes_from_the_top_level_of_the_tarball() {
+        let tarball = tarball_with(&[
+            ("package/package.json", "{}"),
+            ("package/docs/README.md", "nested"),
+            ("package/Readme.md", "# Widget"),
+        ]);
+        assert_eq!(readme_from_tarball(&tarball).as_deref(), Some("# Widget"));
+        assert_eq!(
+            readme_from_tarball(&tarball_with(&[("package/index.js", "1")])),
+            None
+        );
+        assert_eq!(readme_from_tarball(b"not a tarball"), None);
     }
 }
