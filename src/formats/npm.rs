@@ -179,7 +179,8 @@ where
 {
     let method = request.method().clone();
     let reading = method == Method::GET || method == Method::HEAD;
-    let action = match (&method, route(rest)) {
+    let route = route(rest);
+    let action = match (&method, &route) {
         (_, Route::Ping) => return json(StatusCode::OK, &json!({})),
         (_, Route::Unsupported) => return not_found(),
         (m, Route::DistTags { .. }) if m == Method::PUT || m == Method::DELETE => {
@@ -208,10 +209,10 @@ where
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    match route(rest) {
+    match route {
         Route::Packument(package) if reading => {
             let abbreviated = accept.contains("application/vnd.npm.install-v1+json");
-            tokio::task::block_in_place(|| {
+            off_worker_if_outbound(cx, || {
                 packument(cx, &package, abbreviated, if_none_match.as_deref())
             })
         }
@@ -241,7 +242,7 @@ where
         }
         Route::Tarball { package, file } => tarball(cx, &package, &file).await,
         Route::Version { package, spec } => {
-            tokio::task::block_in_place(|| single_version(cx, &package, &spec))
+            off_worker_if_outbound(cx, || single_version(cx, &package, &spec))
         }
         Route::DistTags { package, tag } => {
             let body = match request.into_body().collect().await {
@@ -251,6 +252,18 @@ where
             tokio::task::block_in_place(|| dist_tags(cx, &method, &package, tag.as_deref(), &body))
         }
         Route::Ping | Route::Unsupported => not_found(),
+    }
+}
+
+/// Runs a read on the async worker, unless an external connection could make it wait on
+/// an upstream registry: then on a blocking thread (reads of the store alone are quick,
+/// and a thread hand-off per request would cost more than they do).
+fn off_worker_if_outbound<T>(cx: &RepoCx<'_>, read: impl FnOnce() -> T) -> T {
+    let may_fetch = !cx.app.settings.external_connections.is_empty();
+    if may_fetch {
+        tokio::task::block_in_place(read)
+    } else {
+        read()
     }
 }
 
