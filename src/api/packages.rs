@@ -353,10 +353,21 @@ pub fn list_package_versions(
             .cmp(&a.published_ms)
             .then_with(|| a.version.cmp(&b.version))
     });
-    let default_display_version = versions
-        .iter()
-        .find(|v| v.status == VersionStatus::Published)
-        .map(|v| v.version.clone());
+    // npm: the version tagged `latest`; otherwise the newest published version.
+    let tagged_latest = cx
+        .app
+        .registry
+        .package(&repo, &p)?
+        .dist_tags
+        .get("latest")
+        .filter(|latest| versions.iter().any(|v| &v.version == *latest))
+        .cloned();
+    let default_display_version = tagged_latest.or_else(|| {
+        versions
+            .iter()
+            .find(|v| v.status == VersionStatus::Published)
+            .map(|v| v.version.clone())
+    });
     let wanted_status = match input.status {
         Some(status) => match status_from(status) {
             Some(s) => Some(s),

@@ -886,7 +886,8 @@ fn deprecate(cx: &RepoCx<'_>, package: &NpmName, doc: &Map<String, Value>) -> Re
     };
     let stored = match cx.app.registry.versions(&cx.repo, &p) {
         Ok(stored) => stored,
-        Err(crate::registry::Error::NotFound { .. }) => return not_found(),
+        // Versions that exist only upstream cannot be deprecated here; they are left alone.
+        Err(crate::registry::Error::NotFound { .. }) => Vec::new(),
         Err(e) => return internal(&e),
     };
     for record in stored {

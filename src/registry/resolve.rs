@@ -336,7 +336,15 @@ impl Registry {
             own: self.package_if_any(repo, p)?,
             ..Merged::default()
         };
-        let tags = self.merge_from(&mut walk, repo, p, external, &mut merged.versions)?;
+        let mut seen = HashSet::new();
+        let tags = self.merge_from(
+            &mut walk,
+            repo,
+            p,
+            external,
+            &mut seen,
+            &mut merged.versions,
+        )?;
         merged.dist_tags = tags
             .into_iter()
             .filter(|(_, version)| {
@@ -358,6 +366,7 @@ impl Registry {
         repo: &RepositoryRecord,
         p: &PackageId,
         external: Option<&dyn ExternalSource>,
+        seen: &mut HashSet<String>,
         versions: &mut Vec<Found>,
     ) -> Result<BTreeMap<String, String>> {
         if !walk.enter(repo) {
@@ -370,10 +379,10 @@ impl Registry {
         };
         stored.sort_by_key(|v| v.published_ms);
         for version in stored {
-            let masked = versions
-                .iter()
-                .any(|f| f.version.version == version.version);
-            if version.status == VersionStatus::Published && !masked {
+            // A stored record masks every copy further along, whatever its status; only
+            // published versions are listed.
+            let first = seen.insert(version.version.clone());
+            if version.status == VersionStatus::Published && first {
                 versions.push(Found {
                     holder: repo.clone(),
                     version,
@@ -388,7 +397,9 @@ impl Registry {
         let mut upstream_tags: BTreeMap<String, String> = BTreeMap::new();
         if self.descends(repo, p, own.as_ref()) {
             for upstream in self.upstreams_of(repo)? {
-                for (tag, version) in self.merge_from(walk, &upstream, p, external, versions)? {
+                for (tag, version) in
+                    self.merge_from(walk, &upstream, p, external, seen, versions)?
+                {
                     upstream_tags.entry(tag).or_insert(version);
                 }
             }
@@ -398,10 +409,7 @@ impl Registry {
         {
             if let Some(listed) = external.list(&connection, p) {
                 for version in listed.versions {
-                    if versions
-                        .iter()
-                        .any(|f| f.version.version == version.version)
-                    {
+                    if !seen.insert(version.version.clone()) {
                         continue;
                     }
                     versions.push(Found {
