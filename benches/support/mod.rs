@@ -244,6 +244,18 @@ pub fn read_cpu(pid: &str) -> Result<(u64, u64), BoxError> {
     Ok((num(11) + num(12), num(17)))
 }
 
+/// CPU time (user+sys, clock ticks) of this process's children that have been waited for
+/// (`cutime + cstime` from /proc/self/stat), which includes their own waited-for children:
+/// read before spawning and after reaping a tool such as npm to get its whole CPU time.
+pub fn read_children_cpu() -> Result<u64, BoxError> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let after = &stat[stat.rfind(')').ok_or("malformed stat")? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // fields[0] is field 3: cutime is field 16, cstime 17.
+    let num = |i: usize| -> u64 { fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    Ok(num(13) + num(14))
+}
+
 pub fn clock_ticks_per_second() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
