@@ -51,6 +51,8 @@ pub struct App {
     pub settings: Settings,
     /// HTTP client for the upstream registries behind external connections.
     pub outbound: crate::outbound::Outbound,
+    /// Rendered npm packuments, valid until the store changes.
+    pub packuments: crate::formats::npm::PackumentCache,
 }
 
 /// Handles one request. Never fails: every error is rendered as a response.

@@ -385,22 +385,116 @@ fn newest(versions: &[Found]) -> Option<&Found> {
         .or_else(|| versions.last())
 }
 
+/// A rendered packument and its entity tag.
+#[derive(Clone)]
+struct Rendered {
+    etag: String,
+    body: Bytes,
+}
+
+/// Rendered packuments, reused while the store has not changed. Not used when external
+/// connections are configured: a public registry can change without the store changing.
+#[derive(Default)]
+pub struct PackumentCache {
+    entries: std::sync::Mutex<std::collections::HashMap<CacheKey, (u64, Rendered)>>,
+}
+
+/// Repository id, package name, abbreviated form, base URL (links embed it).
+type CacheKey = (String, String, bool, String);
+
+/// Entries kept before the cache starts over (a cheap bound on memory).
+const CACHE_ENTRIES: usize = 4096;
+
+impl PackumentCache {
+    fn get(&self, key: &CacheKey, generation: u64) -> Option<Rendered> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .get(key)
+            .filter(|(at, _)| *at == generation)
+            .map(|(_, rendered)| rendered.clone())
+    }
+
+    fn put(&self, key: CacheKey, generation: u64, rendered: Rendered) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (generation, rendered));
+    }
+}
+
 fn packument(
     cx: &RepoCx<'_>,
     package: &NpmName,
     abbreviated: bool,
     if_none_match: Option<&str>,
 ) -> Response<Body> {
-    let merged = match cx
+    let cacheable = cx.app.settings.external_connections.is_empty();
+    let generation = cx.app.registry.generation();
+    let key = (
+        cx.repo.id.clone(),
+        package.full(),
+        abbreviated,
+        cx.base_url.clone(),
+    );
+    let cached = if cacheable {
+        cx.app.packuments.get(&key, generation)
+    } else {
+        None
+    };
+    let rendered = match cached {
+        Some(rendered) => rendered,
+        None => match render_packument(cx, package, abbreviated) {
+            Ok(Some(rendered)) => {
+                if cacheable {
+                    cx.app.packuments.put(key, generation, rendered.clone());
+                }
+                rendered
+            }
+            Ok(None) => return not_found(),
+            Err(e) => return internal(&e),
+        },
+    };
+    if if_none_match == Some(rendered.etag.as_str()) {
+        let mut response = Response::new(full(Bytes::new()));
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        if let Ok(value) = HeaderValue::from_str(&rendered.etag) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        return response;
+    }
+    let mut response = Response::new(full(rendered.body));
+    let content_type = if abbreviated {
+        "application/vnd.npm.install-v1+json"
+    } else {
+        "application/json"
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&rendered.etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+/// Builds a packument: `None` when no version is visible.
+fn render_packument(
+    cx: &RepoCx<'_>,
+    package: &NpmName,
+    abbreviated: bool,
+) -> Result<Option<Rendered>, crate::registry::Error> {
+    let merged = cx
         .app
         .registry
-        .merged(&cx.repo, &package.id(), Some(&Public { cx }))
-    {
-        Ok(merged) => merged,
-        Err(e) => return internal(&e),
-    };
+        .merged(&cx.repo, &package.id(), Some(&Public { cx }))?;
     if merged.versions.is_empty() {
-        return not_found();
+        return Ok(None);
     }
     let mut tags = merged.dist_tags.clone();
     if !tags.contains_key("latest") {
@@ -465,28 +559,9 @@ fn packument(
         }
         doc
     };
-    let bytes = body.to_string();
-    let etag = format!("\"{}\"", crate::app::hex(&Sha256::digest(bytes.as_bytes())));
-    if if_none_match == Some(etag.as_str()) {
-        let mut response = Response::new(full(Bytes::new()));
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        if let Ok(value) = HeaderValue::from_str(&etag) {
-            response.headers_mut().insert(header::ETAG, value);
-        }
-        return response;
-    }
-    let mut response = Response::new(full(bytes));
-    let content_type = if abbreviated {
-        "application/vnd.npm.install-v1+json"
-    } else {
-        "application/json"
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
-    response
+    let bytes = Bytes::from(body.to_string());
+    let etag = format!("\"{}\"", crate::app::hex(&Sha256::digest(&bytes)));
+    Ok(Some(Rendered { etag, body: bytes }))
 }
 
 fn internal(e: &crate::registry::Error) -> Response<Body> {

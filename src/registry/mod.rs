@@ -200,6 +200,12 @@ impl Registry {
         }
     }
 
+    /// Changes with every committed write: views derived from the store (such as a rendered
+    /// npm packument) are current while it has not moved.
+    pub fn generation(&self) -> u64 {
+        self.kv.generation()
+    }
+
     /// Starts a streamed upload of asset bytes into the blob store's staging area.
     pub fn upload(&self) -> std::io::Result<Upload> {
         self.blobs.upload()

@@ -57,6 +57,9 @@ pub(super) trait Kv: Send + Sync {
     /// Applies all ops atomically and durably: when this returns Ok the change survives a
     /// crash of the process.
     fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError>;
+    /// A number that changes with every commit, so readers can tell whether anything they
+    /// derived from the store may be stale.
+    fn generation(&self) -> u64;
 }
 
 /// A batch of typed changes, committed together.

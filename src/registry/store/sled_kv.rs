@@ -5,6 +5,7 @@ use std::path::Path;
 
 pub(in crate::registry) struct SledKv {
     db: sled::Db,
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl SledKv {
@@ -15,7 +16,10 @@ impl SledKv {
             .cache_capacity(16 * 1024 * 1024)
             .open()
             .map_err(|e| StoreError(format!("cannot open store in {}: {e}", dir.display())))?;
-        Ok(SledKv { db })
+        Ok(SledKv {
+            db,
+            generation: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 }
 
@@ -64,7 +68,13 @@ impl Kv for SledKv {
         self.db.apply_batch(batch).map_err(engine)?;
         // Acknowledged means durable: flush the log before the caller answers the client.
         self.db.flush().map_err(engine)?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
