@@ -2,7 +2,8 @@
 # The test suite, exactly as CI runs it: unit tests, the Rust SDK integration tests, then
 # the AWS CLI / boto3 end-to-end tests against the real binary.
 #
-# Creates .venv-test (from PyPI) with the pinned clients in tests/e2e/requirements.txt.
+# Creates .venv-test (from PyPI) with the pinned clients in tests/e2e/requirements.txt, and
+# .tools/ (from the npm registry) with the pinned yarn 1 and pnpm that test_npm_clients.py drives.
 # Every client gets a temporary HOME; nothing global is read or written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +15,23 @@ if [ ! -x "$venv/bin/pytest" ] || ! cmp -s tests/e2e/requirements.txt "$venv/.re
   cp tests/e2e/requirements.txt "$venv/.requirements"
 fi
 
+# yarn 1 and pnpm, project-local (never global), reinstalled only when the pinned version changes
+tools="$PWD/.tools"
+yarn_version=1.22.22
+pnpm_version=9.15.9
+tool_version() { node -p "require('$tools/node_modules/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(tool_version yarn)" != "$yarn_version" ] || [ "$(tool_version pnpm)" != "$pnpm_version" ]; then
+  npm install --prefix "$tools" --no-audit --no-fund --ignore-scripts --save-exact --loglevel=error \
+    "yarn@$yarn_version" "pnpm@$pnpm_version"
+fi
+[ "$(tool_version yarn)" = "$yarn_version" ] && [ "$(tool_version pnpm)" = "$pnpm_version" ] \
+  || { echo "yarn $yarn_version / pnpm $pnpm_version are not installed in $tools" >&2; exit 1; }
+
 cargo build --locked --bin codeartifact-local
 cargo test --locked --workspace
 
 export CODEARTIFACT_LOCAL_BIN="$PWD/target/debug/codeartifact-local"
 export CODEARTIFACT_TEST_VENV="$PWD/$venv"
+export CODEARTIFACT_TEST_YARN="$tools/node_modules/.bin/yarn"
+export CODEARTIFACT_TEST_PNPM="$tools/node_modules/.bin/pnpm"
 "$venv/bin/pytest" -q tests/e2e
