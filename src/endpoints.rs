@@ -185,8 +185,8 @@ where
     };
     match target.format {
         PackageFormat::Npm => formats::npm::serve(&cx, &target.rest, request).await,
-        PackageFormat::Pypi
-        | PackageFormat::Maven
+        PackageFormat::Pypi => formats::pypi::serve(&cx, &target.rest, request).await,
+        PackageFormat::Maven
         | PackageFormat::Nuget
         | PackageFormat::Generic
         | PackageFormat::Ruby

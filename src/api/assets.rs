@@ -96,11 +96,9 @@ pub fn publish(
             package: &plan.package,
             display_name: &plan.display_name,
             version: &plan.version,
-            asset: NewAsset {
-                name: plan.asset.clone(),
-                blob,
-            },
+            asset: NewAsset::new(plan.asset.clone(), blob),
             unfinished: plan.unfinished,
+            append: false,
             metadata: None,
         },
         |existing| registry.may_publish(d, &plan.repo, &plan.package, existing),

@@ -5,6 +5,7 @@
 //! token's principal exactly as the control plane checks the caller's.
 
 pub mod npm;
+pub mod pypi;
 
 use crate::access;
 use crate::app::{App, Body};

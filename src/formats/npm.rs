@@ -857,11 +857,9 @@ fn publish(
             package: &p,
             display_name: &package.full(),
             version: version_name,
-            asset: NewAsset {
-                name: TARBALL_ASSET.to_string(),
-                blob: staged,
-            },
+            asset: NewAsset::new(TARBALL_ASSET.to_string(), staged),
             unfinished: false,
+            append: false,
             metadata: Some(with_readme(metadata_of(version, doc), &tarball)),
         },
         |existing| registry.may_publish(d, &cx.repo, &p, existing),
@@ -1192,10 +1190,9 @@ impl ExternalSource for Public<'_, '_> {
         })();
         match staged {
             Ok(blob) => {
-                listed.assets.push(NewAsset {
-                    name: TARBALL_ASSET.to_string(),
-                    blob,
-                });
+                listed
+                    .assets
+                    .push(NewAsset::new(TARBALL_ASSET.to_string(), blob));
                 Some(listed)
             }
             Err(e) => {

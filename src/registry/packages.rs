@@ -101,6 +101,19 @@ impl PackageRecord {
 pub struct NewAsset {
     pub name: String,
     pub blob: StagedBlob,
+    /// Per-file facts the format keeps (see `AssetRef::properties`).
+    pub properties: BTreeMap<String, String>,
+}
+
+impl NewAsset {
+    /// An asset with no per-file properties.
+    pub fn new(name: impl Into<String>, blob: StagedBlob) -> NewAsset {
+        NewAsset {
+            name: name.into(),
+            blob,
+            properties: BTreeMap::new(),
+        }
+    }
 }
 
 /// A direct publish of one asset (PublishPackageVersion and the package managers).
@@ -111,6 +124,8 @@ pub struct Publish<'a> {
     pub asset: NewAsset,
     /// Keep the version `Unfinished` so more assets may follow.
     pub unfinished: bool,
+    /// Multi-file formats (PyPI): a new file may join a version that is already published.
+    pub append: bool,
     pub metadata: Option<VersionMetadata>,
 }
 
@@ -359,6 +374,7 @@ impl Registry {
             name: publish.asset.name.clone(),
             sha256: digests.sha256.clone(),
             size: publish.asset.blob.size(),
+            properties: publish.asset.properties.clone(),
         };
         let version_key = p.version_key(&path, publish.version);
         let existing: Option<VersionRecord> = store::get(&*self.kv, &version_key)?;
@@ -373,6 +389,12 @@ impl Registry {
                 metadata: publish.metadata.clone().unwrap_or_default(),
             },
             Some(v) if v.status == VersionStatus::Unfinished => v,
+            Some(v)
+                if publish.append
+                    && matches!(v.status, VersionStatus::Published | VersionStatus::Unlisted) =>
+            {
+                v
+            }
             Some(v) => {
                 return Err(Error::Conflict {
                     kind: ResourceKind::PackageVersion,
@@ -418,7 +440,7 @@ impl Registry {
         if let Some(metadata) = publish.metadata {
             version.metadata = metadata;
         }
-        if !publish.unfinished {
+        if !publish.unfinished && version.status == VersionStatus::Unfinished {
             version.status = VersionStatus::Published;
         }
         version.revision = revision_of(&version.assets, &version.metadata);

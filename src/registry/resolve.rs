@@ -252,12 +252,14 @@ impl Registry {
         let mut assets = Vec::with_capacity(fetched.assets.len());
         for asset in fetched.assets {
             let size = asset.blob.size();
+            let properties = asset.properties;
             let blob = self.store_blob(d, asset.blob, &mut changes)?;
             changes.add(&blob.sha256);
             assets.push(super::AssetRef {
                 name: asset.name,
                 sha256: blob.sha256,
                 size,
+                properties,
             });
         }
         let revision = super::packages::revision_of(&assets, &fetched.metadata);

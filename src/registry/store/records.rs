@@ -134,6 +134,9 @@ pub struct AssetRef {
     pub name: String,
     pub sha256: String,
     pub size: u64,
+    /// What a format records per file (PyPI: `requires-python`, `upload-time`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub properties: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
