@@ -106,6 +106,11 @@ pub fn with_credentials_of(configured: &str, url: &str) -> String {
     }
 }
 
+/// A URL without its user-info, and the Basic credentials that were in it.
+pub fn split_credentials(url: &str) -> (String, Option<String>) {
+    split_userinfo(url)
+}
+
 /// Moves `user:password@` out of a URL into a Basic `Authorization` value.
 fn split_userinfo(url: &str) -> (String, Option<String>) {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -8,8 +8,8 @@ use super::RepoCx;
 use crate::app::{full, Body};
 use crate::registry::groups::normalize_name;
 use crate::registry::{
-    AssetRef, Dependency, License, NewAsset, PackageId, Publish, StagedBlob, VersionMetadata,
-    VersionStatus,
+    AssetRef, Dependency, ExternalPackage, ExternalSource, ExternalVersion, License, NewAsset,
+    PackageId, Publish, StagedBlob, VersionMetadata, VersionStatus,
 };
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -275,16 +275,20 @@ fn project_page(cx: &RepoCx<'_>, name: &str, accept: Option<&str>) -> Response<B
         return text(StatusCode::NOT_ACCEPTABLE, "Not Acceptable");
     };
     let p = package_id(name);
-    let merged = match cx.app.registry.merged(&cx.repo, &p, None) {
+    let merged = match cx
+        .app
+        .registry
+        .merged(&cx.repo, &p, Some(&PublicIndex { cx }))
+    {
         Ok(merged) => merged,
         Err(e) => return internal(&e),
     };
     if merged.versions.is_empty() {
         return not_found();
     }
-    let mut files: Vec<(&str, &AssetRef, i64)> = Vec::new();
+    let mut files: Vec<(&str, AssetRef, i64)> = Vec::new();
     for found in &merged.versions {
-        for asset in &found.version.assets {
+        for asset in files_of(&found.version) {
             if !files.iter().any(|(_, a, _)| a.name == asset.name) {
                 files.push((&found.version.version, asset, found.version.published_ms));
             }
@@ -359,7 +363,8 @@ async fn download(cx: &RepoCx<'_>, name: &str, version: &str, file: &str) -> Res
     let found = tokio::task::block_in_place(
         || -> Result<Option<crate::registry::VersionRecord>, crate::registry::Error> {
             let registry = &cx.app.registry;
-            let Some(found) = registry.resolve(&cx.repo, &p, version, None)? else {
+            let Some(found) = registry.resolve(&cx.repo, &p, version, Some(&PublicIndex { cx }))?
+            else {
                 return Ok(None);
             };
             if !matches!(
@@ -666,6 +671,251 @@ fn metadata_of(form: &Form) -> VersionMetadata {
     }
 }
 
+/// The files of a version: its assets when stored; for a version a public index lists but
+/// nobody fetched yet, the files that index described.
+fn files_of(version: &crate::registry::VersionRecord) -> Vec<AssetRef> {
+    if !version.assets.is_empty() {
+        return version.assets.clone();
+    }
+    let listed = version
+        .metadata
+        .manifest
+        .as_ref()
+        .and_then(|m| m.get("files"))
+        .and_then(|f| f.as_array());
+    listed
+        .into_iter()
+        .flatten()
+        .filter_map(|file| serde_json::from_value::<IndexFile>(file.clone()).ok())
+        .map(|file| AssetRef {
+            name: file.filename,
+            sha256: file.sha256,
+            size: file.size,
+            properties: file
+                .requires_python
+                .map(|r| ("requires-python".to_string(), r))
+                .into_iter()
+                .collect(),
+        })
+        .collect()
+}
+
+/// One file as an upstream index lists it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct IndexFile {
+    filename: String,
+    /// Absolute URL on the upstream index.
+    url: String,
+    sha256: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    requires_python: Option<String>,
+}
+
+/// The Python package index an external connection (`public:pypi`) is configured to reach.
+struct PublicIndex<'a, 'b> {
+    cx: &'a RepoCx<'b>,
+}
+
+impl PublicIndex<'_, '_> {
+    fn base(&self, connection: &str) -> Option<String> {
+        let base = self.cx.app.settings.external_connections.get(connection);
+        if base.is_none() {
+            tracing::debug!(
+                connection,
+                "no upstream URL configured: the connection is unreachable"
+            );
+        }
+        base.map(|b| b.trim_end_matches('/').to_string())
+    }
+
+    fn get(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
+        let outbound = self.cx.app.outbound.clone();
+        let url = url.to_string();
+        match tokio::runtime::Handle::current()
+            .block_on(async move { outbound.get(&url, accept, limit).await })
+        {
+            Ok(body) => Some(body),
+            Err(crate::outbound::FetchError::NotFound) => None,
+            Err(crate::outbound::FetchError::Unreachable(why)) => {
+                tracing::warn!(why, "upstream index unreachable");
+                None
+            }
+        }
+    }
+
+    /// The project's files on the upstream index (PEP 691 JSON, or PEP 503 HTML).
+    fn files(&self, connection: &str, p: &PackageId) -> Option<Vec<IndexFile>> {
+        let base = self.base(connection)?;
+        let page = format!("{base}/simple/{}/", p.name);
+        let accept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1";
+        let body = self.get(&page, accept, 64 * 1024 * 1024)?;
+        let (bare_page, _) = crate::outbound::split_credentials(&page);
+        let mut files = match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(doc) => doc
+                .get("files")?
+                .as_array()?
+                .iter()
+                .filter_map(|f| {
+                    Some(IndexFile {
+                        filename: f.get("filename")?.as_str()?.to_string(),
+                        url: join_url(&bare_page, f.get("url")?.as_str()?),
+                        sha256: f
+                            .get("hashes")?
+                            .get("sha256")?
+                            .as_str()?
+                            .to_ascii_lowercase(),
+                        size: f
+                            .get("size")
+                            .and_then(serde_json::Value::as_u64)
+                            .unwrap_or(0),
+                        requires_python: f
+                            .get("requires-python")
+                            .and_then(|r| r.as_str())
+                            .map(str::to_string),
+                    })
+                })
+                .collect(),
+            Err(_) => anchors(&String::from_utf8_lossy(&body), &bare_page),
+        };
+        files.retain(|f| valid_file_name(&f.filename) && f.sha256.len() == 64);
+        Some(files)
+    }
+
+    fn versions(files: Vec<IndexFile>, p: &PackageId) -> BTreeMap<String, Vec<IndexFile>> {
+        let mut by_version: BTreeMap<String, Vec<IndexFile>> = BTreeMap::new();
+        for file in files {
+            if let Some((project, version)) = file_identity(&file.filename) {
+                if normalize_name("pypi", &project) == p.name && valid_version(&version) {
+                    by_version.entry(version).or_default().push(file);
+                }
+            }
+        }
+        by_version
+    }
+}
+
+/// Resolves a link on an index page against the page's URL.
+fn join_url(page: &str, link: &str) -> String {
+    let link = link.split('#').next().unwrap_or(link);
+    if link.starts_with("http://") || link.starts_with("https://") {
+        return link.to_string();
+    }
+    let origin_end = page.find("://").map_or(0, |i| i + 3);
+    let origin = &page[..page[origin_end..]
+        .find('/')
+        .map_or(page.len(), |i| origin_end + i)];
+    match link.strip_prefix('/') {
+        Some(absolute_path) => format!("{origin}/{absolute_path}"),
+        None => format!("{page}{link}"),
+    }
+}
+
+/// Files from a PEP 503 HTML page: each anchor's `href` (with its `#sha256=`) and
+/// `data-requires-python`.
+fn anchors(html: &str, page: &str) -> Vec<IndexFile> {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(
+            tag[start..end]
+                .replace("&gt;", ">")
+                .replace("&lt;", "<")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&"),
+        )
+    };
+    html.split("<a ")
+        .skip(1)
+        .filter_map(|chunk| {
+            let (tag, after) = chunk.split_once('>')?;
+            let href = attribute(tag, "href")?;
+            let sha256 = href.split_once("#sha256=")?.1.to_ascii_lowercase();
+            let filename = after.split('<').next()?.trim().to_string();
+            Some(IndexFile {
+                url: join_url(page, &href),
+                filename,
+                sha256,
+                size: 0,
+                requires_python: attribute(tag, "data-requires-python"),
+            })
+        })
+        .collect()
+}
+
+impl ExternalSource for PublicIndex<'_, '_> {
+    fn list(&self, connection: &str, p: &PackageId) -> Option<ExternalPackage> {
+        let files = self.files(connection, p)?;
+        let versions = Self::versions(files, p)
+            .into_iter()
+            .map(|(version, files)| ExternalVersion {
+                version,
+                display_name: p.name.clone(),
+                published_ms: 0,
+                metadata: VersionMetadata {
+                    manifest: Some(json!({ "files": files })),
+                    ..VersionMetadata::default()
+                },
+                assets: Vec::new(),
+            })
+            .collect();
+        Some(ExternalPackage {
+            versions,
+            dist_tags: BTreeMap::new(),
+        })
+    }
+
+    /// Downloads every file of the version, each verified against the index's SHA-256.
+    fn fetch(&self, connection: &str, p: &PackageId, version: &str) -> Option<ExternalVersion> {
+        let base = self.base(connection)?;
+        let mut by_version = Self::versions(self.files(connection, p)?, p);
+        let files = by_version.remove(version)?;
+        let mut assets = Vec::with_capacity(files.len());
+        for file in &files {
+            let url = crate::outbound::with_credentials_of(&base, &file.url);
+            let bytes = self.get(&url, "application/octet-stream", usize::MAX >> 1)?;
+            let actual = crate::app::hex(&sha2::Sha256::digest(&bytes));
+            if actual != file.sha256 {
+                tracing::warn!(
+                    connection,
+                    file = file.filename,
+                    "upstream file does not match its sha256"
+                );
+                return None;
+            }
+            let staged = (|| {
+                let mut upload = self.cx.app.registry.upload()?;
+                upload.write(&bytes)?;
+                upload.finish()
+            })();
+            let blob = match staged {
+                Ok(blob) => blob,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot stage an upstream file");
+                    return None;
+                }
+            };
+            let mut properties = BTreeMap::new();
+            if let Some(requires) = &file.requires_python {
+                properties.insert("requires-python".to_string(), requires.clone());
+            }
+            assets.push(NewAsset {
+                name: file.filename.clone(),
+                blob,
+                properties,
+            });
+        }
+        Some(ExternalVersion {
+            version: version.to_string(),
+            display_name: p.name.clone(),
+            published_ms: 0,
+            metadata: VersionMetadata::default(),
+            assets,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -738,5 +988,28 @@ mod tests {
             Some(Representation::Html("application/vnd.pypi.simple.v1+html"))
         );
         assert_eq!(negotiate(Some("application/xml")), None);
+    }
+
+    #[test]
+    fn index_pages_give_files_and_absolute_urls() {
+        let page = "http://mirror:8080/simple/my-pkg/";
+        let html = r#"<a href="../../packages/my_pkg-1.0-py3-none-any.whl#sha256=ABCDEF" data-requires-python="&gt;=3.8">my_pkg-1.0-py3-none-any.whl</a><br/>"#;
+        let files = anchors(html, page);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].filename, "my_pkg-1.0-py3-none-any.whl");
+        assert_eq!(files[0].sha256, "abcdef");
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8"));
+        assert_eq!(
+            join_url(page, "/files/x.whl#sha256=1"),
+            "http://mirror:8080/files/x.whl"
+        );
+        assert_eq!(
+            join_url(page, "https://elsewhere/x.whl"),
+            "https://elsewhere/x.whl"
+        );
+        assert_eq!(
+            join_url(page, "x.whl"),
+            "http://mirror:8080/simple/my-pkg/x.whl"
+        );
     }
 }
