@@ -263,24 +263,53 @@ struct VersionTarget {
     version: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Inputs that name one package version in one repository (the model repeats the same
+/// seven members on each of them).
+trait VersionAddressed {
+    fn domain(&self) -> (&str, Option<&str>);
+    fn repository(&self) -> &str;
+    fn package(&self) -> (PackageFormat, Option<String>, &str);
+    fn version(&self) -> &str;
+}
+
+macro_rules! version_addressed {
+    ($($input:ty),* $(,)?) => {$(
+        impl VersionAddressed for $input {
+            fn domain(&self) -> (&str, Option<&str>) {
+                (&self.domain, self.domain_owner.as_deref())
+            }
+            fn repository(&self) -> &str {
+                &self.repository
+            }
+            fn package(&self) -> (PackageFormat, Option<String>, &str) {
+                (self.format, self.namespace.clone(), &self.package)
+            }
+            fn version(&self) -> &str {
+                &self.package_version
+            }
+        }
+    )*};
+}
+
+version_addressed!(
+    DescribePackageVersionRequest,
+    ListPackageVersionAssetsRequest,
+    ListPackageVersionDependenciesRequest,
+    GetPackageVersionReadmeRequest,
+);
+
 fn version_target(
     cx: &Cx<'_>,
-    domain: &str,
-    owner: Option<&str>,
-    repository_name: &str,
-    format: PackageFormat,
-    namespace: Option<String>,
-    package: &str,
-    version: &str,
+    input: &impl VersionAddressed,
     action: &str,
 ) -> Result<VersionTarget, ApiError> {
-    let repo = repository(cx, domain, owner, repository_name, action)?;
-    let package = package_id(format, namespace, package)?;
+    let (domain, owner) = input.domain();
+    let repo = repository(cx, domain, owner, input.repository(), action)?;
+    let (format, namespace, package) = input.package();
     Ok(VersionTarget {
         repo,
-        package,
-        version: version_name(format, version),
+        package: package_id(format, namespace, package)?,
+        version: version_name(format, input.version()),
     })
 }
 
@@ -288,17 +317,7 @@ pub fn describe_package_version(
     cx: &Cx<'_>,
     input: DescribePackageVersionRequest,
 ) -> Result<DescribePackageVersionResult, ApiError> {
-    let t = version_target(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        input.format,
-        input.namespace,
-        &input.package,
-        &input.package_version,
-        "DescribePackageVersion",
-    )?;
+    let t = version_target(cx, &input, "DescribePackageVersion")?;
     let package = cx.app.registry.package(&t.repo, &t.package)?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     let display_name = match (&package.namespace, package.format.as_str()) {
@@ -433,17 +452,7 @@ pub fn list_package_version_assets(
     cx: &Cx<'_>,
     input: ListPackageVersionAssetsRequest,
 ) -> Result<ListPackageVersionAssetsResult, ApiError> {
-    let t = version_target(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        input.format,
-        input.namespace,
-        &input.package,
-        &input.package_version,
-        "ListPackageVersionAssets",
-    )?;
+    let t = version_target(cx, &input, "ListPackageVersionAssets")?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     let after = pagination::decode::<ListPackageVersionAssetsRequest>(input.next_token.as_deref())?;
     let d = t.repo.domain_id();
@@ -476,17 +485,7 @@ pub fn list_package_version_dependencies(
     cx: &Cx<'_>,
     input: ListPackageVersionDependenciesRequest,
 ) -> Result<ListPackageVersionDependenciesResult, ApiError> {
-    let t = version_target(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        input.format,
-        input.namespace,
-        &input.package,
-        &input.package_version,
-        "ListPackageVersionDependencies",
-    )?;
+    let t = version_target(cx, &input, "ListPackageVersionDependencies")?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     let after =
         pagination::decode::<ListPackageVersionDependenciesRequest>(input.next_token.as_deref())?;
@@ -526,17 +525,7 @@ pub fn get_package_version_readme(
     cx: &Cx<'_>,
     input: GetPackageVersionReadmeRequest,
 ) -> Result<GetPackageVersionReadmeResult, ApiError> {
-    let t = version_target(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        input.format,
-        input.namespace,
-        &input.package,
-        &input.package_version,
-        "GetPackageVersionReadme",
-    )?;
+    let t = version_target(cx, &input, "GetPackageVersionReadme")?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     Ok(GetPackageVersionReadmeResult {
         format: format_of(&t.package.format),
