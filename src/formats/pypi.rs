@@ -588,6 +588,28 @@ fn store_upload(cx: &RepoCx<'_>, mut form: Form) -> Response<Body> {
         Ok(None) => {}
         Err(e) => return internal(&e),
     }
+    // Dependency-confusion protection: a version an index behind the graph lists cannot be
+    // uploaded here either (unless this repository blocks upstream for the package).
+    match registry.merged(&cx.repo, &p, Some(&PublicIndex { cx })) {
+        Ok(merged)
+            if merged
+                .versions
+                .iter()
+                .any(|f| {
+                    let elsewhere = f.external || f.holder.id != cx.repo.id;
+                    elsewhere && same_version(&f.version.version, &version)
+                }) =>
+        {
+            return text(
+                StatusCode::CONFLICT,
+                format!(
+                    "Version {version} of {name} is already available from an upstream repository or external connection"
+                ),
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return internal(&e),
+    }
     let mut properties = BTreeMap::new();
     if let Some(requires) = form.one("requires_python") {
         properties.insert("requires-python".to_string(), requires.to_string());
@@ -691,11 +713,13 @@ fn files_of(version: &crate::registry::VersionRecord) -> Vec<AssetRef> {
             name: file.filename,
             sha256: file.sha256,
             size: file.size,
-            properties: file
-                .requires_python
-                .map(|r| ("requires-python".to_string(), r))
-                .into_iter()
-                .collect(),
+            properties: [
+                ("requires-python", file.requires_python),
+                ("upload-time", file.upload_time),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.to_string(), value?)))
+            .collect(),
         })
         .collect()
 }
@@ -711,6 +735,8 @@ struct IndexFile {
     size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     requires_python: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upload_time: Option<String>,
 }
 
 /// The Python package index an external connection (`public:pypi`) is configured to reach.
@@ -774,6 +800,10 @@ impl PublicIndex<'_, '_> {
                             .get("requires-python")
                             .and_then(|r| r.as_str())
                             .map(str::to_string),
+                        upload_time: f
+                            .get("upload-time")
+                            .and_then(|t| t.as_str())
+                            .map(str::to_string),
                     })
                 })
                 .collect(),
@@ -796,20 +826,41 @@ impl PublicIndex<'_, '_> {
     }
 }
 
-/// Resolves a link on an index page against the page's URL.
+/// Resolves a link on an index page against the page's URL (RFC 3986 §5.2: relative
+/// paths, `.` and `..` segments, absolute paths and absolute URLs).
 fn join_url(page: &str, link: &str) -> String {
     let link = link.split('#').next().unwrap_or(link);
     if link.starts_with("http://") || link.starts_with("https://") {
         return link.to_string();
     }
     let origin_end = page.find("://").map_or(0, |i| i + 3);
-    let origin = &page[..page[origin_end..]
+    let path_start = page[origin_end..]
         .find('/')
-        .map_or(page.len(), |i| origin_end + i)];
-    match link.strip_prefix('/') {
-        Some(absolute_path) => format!("{origin}/{absolute_path}"),
-        None => format!("{page}{link}"),
+        .map_or(page.len(), |i| origin_end + i);
+    let (origin, page_path) = page.split_at(path_start);
+    let merged = match link.strip_prefix('/') {
+        Some(_) => link.to_string(),
+        None => {
+            let directory = &page_path[..page_path.rfind('/').map_or(0, |i| i + 1)];
+            format!("{directory}{link}")
+        }
+    };
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in merged.split('/').skip(1) {
+        match segment {
+            "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
     }
+    let trailing = if merged.ends_with("/.") || merged.ends_with("/..") {
+        "/"
+    } else {
+        ""
+    };
+    format!("{origin}/{}{trailing}", segments.join("/"))
 }
 
 /// Files from a PEP 503 HTML page: each anchor's `href` (with its `#sha256=`) and
@@ -839,6 +890,7 @@ fn anchors(html: &str, page: &str) -> Vec<IndexFile> {
                 sha256,
                 size: 0,
                 requires_python: attribute(tag, "data-requires-python"),
+                upload_time: None,
             })
         })
         .collect()
@@ -899,6 +951,9 @@ impl ExternalSource for PublicIndex<'_, '_> {
             let mut properties = BTreeMap::new();
             if let Some(requires) = &file.requires_python {
                 properties.insert("requires-python".to_string(), requires.clone());
+            }
+            if let Some(uploaded) = &file.upload_time {
+                properties.insert("upload-time".to_string(), uploaded.clone());
             }
             assets.push(NewAsset {
                 name: file.filename.clone(),
@@ -997,6 +1052,10 @@ mod tests {
         let files = anchors(html, page);
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].filename, "my_pkg-1.0-py3-none-any.whl");
+        assert_eq!(
+            files[0].url,
+            "http://mirror:8080/packages/my_pkg-1.0-py3-none-any.whl"
+        );
         assert_eq!(files[0].sha256, "abcdef");
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8"));
         assert_eq!(
@@ -1009,6 +1068,14 @@ mod tests {
         );
         assert_eq!(
             join_url(page, "x.whl"),
+            "http://mirror:8080/simple/my-pkg/x.whl"
+        );
+        assert_eq!(
+            join_url(page, "../../+f/ab/x.whl"),
+            "http://mirror:8080/+f/ab/x.whl"
+        );
+        assert_eq!(
+            join_url(page, "./x.whl"),
             "http://mirror:8080/simple/my-pkg/x.whl"
         );
     }
