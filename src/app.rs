@@ -287,9 +287,14 @@ fn add_headers(headers: &mut HeaderMap, members: Vec<(&'static str, String)>) {
 
 /// Streams an asset from the blob store, never buffering it whole.
 async fn download_response(download: Download) -> Result<Response<Body>, ApiError> {
-    let mut response = file_response(&download.path, download.size, "application/octet-stream")
-        .await
-        .map_err(|_| ApiError::Internal("The asset's content could not be read".to_string()))?;
+    let mut response = file_response(
+        &download.path,
+        download.size,
+        "application/octet-stream",
+        None,
+    )
+    .await
+    .map_err(|_| ApiError::Internal("The asset's content could not be read".to_string()))?;
     add_headers(
         response.headers_mut(),
         rt::render_output(&download.output).headers,
@@ -297,23 +302,82 @@ async fn download_response(download: Download) -> Result<Response<Body>, ApiErro
     Ok(response)
 }
 
-/// A file streamed from disk in 256 KiB chunks, with its length and content type.
+/// A file streamed from disk in 256 KiB chunks, with its length and content type. A single
+/// `Range: bytes=…` is honoured with 206 (uv reads wheel metadata that way); an
+/// unsatisfiable one gets 416; anything else is served whole.
 pub async fn file_response(
     path: &std::path::Path,
     size: u64,
     content_type: &'static str,
+    range: Option<&str>,
 ) -> std::io::Result<Response<Body>> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| {
+    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+    let mut file = tokio::fs::File::open(path).await.map_err(|e| {
         tracing::error!(path = %path.display(), error = %e, "asset bytes missing");
         e
     })?;
-    let stream = ReaderStream::with_capacity(file, 256 * 1024).map_ok(Frame::data);
+    let wanted = match range.map(|r| byte_range(r, size)) {
+        Some(Err(())) => {
+            let mut response = Response::new(full(Bytes::new()));
+            *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+        Some(Ok(wanted)) => wanted,
+        None => None,
+    };
+    let (status, start, length) = match wanted {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        None => (StatusCode::OK, 0, size),
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start)).await?;
+    }
+    let stream = ReaderStream::with_capacity(file.take(length), 256 * 1024).map_ok(Frame::data);
     let mut response = Response::new(StreamBody::new(stream).boxed());
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = format!("bytes {start}-{}/{size}", start + length - 1);
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
     Ok(response)
 }
+
+/// One `bytes=` range as inclusive offsets: `Ok(None)` to serve the whole file (no
+/// recognisable single range), `Err` when the range cannot be satisfied.
+fn byte_range(header: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first.parse::<u64>(), last.parse::<u64>()) {
+        (Ok(start), Ok(end)) if start <= end => (start, end.min(size.saturating_sub(1))),
+        (Ok(start), Err(_)) if last.is_empty() => (start, size.saturating_sub(1)),
+        (Err(_), Ok(suffix)) if first.is_empty() && suffix > 0 => {
+            (size.saturating_sub(suffix), size.saturating_sub(1))
+        }
+        _ => return Ok(None),
+    };
+    if size == 0 || range.0 >= size {
+        return Err(());
+    }
+    Ok(Some(range))
+}
+
 fn is_sha256_hex(value: &str) -> bool {
     value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -439,4 +503,33 @@ pub fn hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_as_http_defines_them() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Ok(Some((0, 99))));
+        assert_eq!(byte_range("bytes=900-", 1000), Ok(Some((900, 999))));
+        assert_eq!(byte_range("bytes=-100", 1000), Ok(Some((900, 999))));
+        assert_eq!(byte_range("bytes=990-2000", 1000), Ok(Some((990, 999))));
+        assert_eq!(byte_range("bytes=1000-", 1000), Err(()));
+        assert_eq!(byte_range("bytes=0-1,5-6", 1000), Ok(None));
+        assert_eq!(byte_range("items=0-1", 1000), Ok(None));
+        assert_eq!(byte_range("bytes=5-1", 1000), Ok(None));
+    }
+
+    #[test]
+    fn query_plus_is_a_plus() {
+        assert_eq!(
+            decode_query("a=1%2B2&b=x+y&c"),
+            vec![
+                ("a".into(), "1+2".into()),
+                ("b".into(), "x+y".into()),
+                ("c".into(), String::new())
+            ]
+        );
+    }
 }

@@ -204,6 +204,11 @@ where
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let if_none_match = request
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -240,7 +245,7 @@ where
             };
             tokio::task::block_in_place(|| put_package(cx, &package, &body))
         }
-        Route::Tarball { package, file } => tarball(cx, &package, &file).await,
+        Route::Tarball { package, file } => tarball(cx, &package, &file, range.as_deref()).await,
         Route::Version { package, spec } => {
             off_worker_if_outbound(cx, || single_version(cx, &package, &spec))
         }
@@ -606,7 +611,12 @@ fn tarball_version(package: &NpmName, file: &str) -> Option<String> {
 
 /// Serves a tarball from wherever the search order finds it, retaining a version found
 /// upstream in this repository first.
-async fn tarball(cx: &RepoCx<'_>, package: &NpmName, file: &str) -> Response<Body> {
+async fn tarball(
+    cx: &RepoCx<'_>,
+    package: &NpmName,
+    file: &str,
+    range: Option<&str>,
+) -> Response<Body> {
     let Some(version) = tarball_version(package, file) else {
         return not_found();
     };
@@ -652,7 +662,7 @@ async fn tarball(cx: &RepoCx<'_>, package: &NpmName, file: &str) -> Response<Bod
         .app
         .registry
         .blob_path(cx.repo.domain_id(), &asset.sha256);
-    match crate::app::file_response(&path, asset.size, "application/octet-stream").await {
+    match crate::app::file_response(&path, asset.size, "application/octet-stream", range).await {
         Ok(mut response) => {
             if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", asset.sha256)) {
                 response.headers_mut().insert(header::ETAG, value);

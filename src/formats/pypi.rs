@@ -206,7 +206,14 @@ where
             name,
             version,
             file,
-        } => download(cx, &name, &version, &file).await,
+        } => {
+            let range = request
+                .headers()
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            download(cx, &name, &version, &file, range.as_deref()).await
+        }
         Route::Upload => upload(cx, request).await,
         Route::Unsupported => not_found(),
     }
@@ -358,7 +365,13 @@ fn project_page(cx: &RepoCx<'_>, name: &str, accept: Option<&str>) -> Response<B
 
 /// A file from wherever the search order finds its version; a version found upstream is
 /// retained here first.
-async fn download(cx: &RepoCx<'_>, name: &str, version: &str, file: &str) -> Response<Body> {
+async fn download(
+    cx: &RepoCx<'_>,
+    name: &str,
+    version: &str,
+    file: &str,
+    range: Option<&str>,
+) -> Response<Body> {
     let p = package_id(name);
     let found = tokio::task::block_in_place(
         || -> Result<Option<crate::registry::VersionRecord>, crate::registry::Error> {
@@ -394,7 +407,7 @@ async fn download(cx: &RepoCx<'_>, name: &str, version: &str, file: &str) -> Res
         .app
         .registry
         .blob_path(cx.repo.domain_id(), &asset.sha256);
-    crate::app::file_response(&path, asset.size, "application/octet-stream")
+    crate::app::file_response(&path, asset.size, "application/octet-stream", range)
         .await
         .unwrap_or_else(|_| not_found())
 }
