@@ -497,3 +497,259 @@ impl Conn {
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+// ---------------------------------------------------------------------------------------
+// Load generation: keep-alive connections replaying prepared requests
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Nearest-rank percentile of sorted values; `per_mille` is 500 for p50, 990 for p99.
+pub fn percentile_f64(sorted: &[f64], per_mille: usize) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (per_mille * sorted.len()).div_ceil(1000);
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The shape of a load: how many connections, warm-up, measured window, per-request bound.
+pub struct LoadSpec {
+    pub connections: usize,
+    pub warmup: Duration,
+    pub measure: Duration,
+    pub request_timeout: Duration,
+}
+
+pub struct LoadResult {
+    pub requests: u64,
+    pub window_s: f64,
+    pub rps: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub non_200: u64,
+    pub io_errors: u64,
+    pub first_failure: Option<String>,
+    pub server_cpu_s: f64,
+    pub server_cpu_us_per_req: f64,
+    pub client_cpu_s: f64,
+}
+
+#[derive(Default)]
+struct ConnStats {
+    latencies_us: Vec<u32>,
+    non_200: u64,
+    io_errors: u64,
+    first_failure: Option<String>,
+}
+
+/// `spec.connections` keep-alive connections send `requests` (cycled, each connection
+/// starting at its own offset) back to back; only requests completing inside the window
+/// (after the warm-up) count. The server's and this process's CPU time cover the window.
+pub async fn load_phase(
+    addr: SocketAddr,
+    requests: Vec<Vec<u8>>,
+    spec: &LoadSpec,
+    pid: u32,
+    clk_tck: f64,
+) -> Result<LoadResult, BoxError> {
+    if requests.is_empty() {
+        return Err("a load needs at least one request".into());
+    }
+    let requests = std::sync::Arc::new(requests);
+    let start = tokio::time::Instant::now();
+    let window_start = start + spec.warmup;
+    let window_end = window_start + spec.measure;
+    let mut tasks = Vec::with_capacity(spec.connections);
+    for i in 0..spec.connections {
+        tasks.push(tokio::spawn(connection_loop(
+            addr,
+            std::sync::Arc::clone(&requests),
+            i * 7,
+            window_start,
+            window_end,
+            spec.request_timeout,
+        )));
+    }
+    let server_pid = pid.to_string();
+    tokio::time::sleep_until(window_start).await;
+    let measured_from = Instant::now();
+    let (server_before, _) = read_cpu(&server_pid)?;
+    let (client_before, _) = read_cpu("self")?;
+    tokio::time::sleep_until(window_end).await;
+    let (server_after, _) = read_cpu(&server_pid)?;
+    let (client_after, _) = read_cpu("self")?;
+    let window_s = measured_from.elapsed().as_secs_f64();
+
+    let mut all = Vec::new();
+    let (mut non_200, mut io_errors, mut first_failure) = (0, 0, None);
+    for task in tasks {
+        let stats = task.await?;
+        all.extend_from_slice(&stats.latencies_us);
+        non_200 += stats.non_200;
+        io_errors += stats.io_errors;
+        if first_failure.is_none() {
+            first_failure = stats.first_failure;
+        }
+    }
+    all.sort_unstable();
+    let pct = |per_mille: usize| -> f64 {
+        if all.is_empty() {
+            return 0.0;
+        }
+        let rank = (per_mille * all.len()).div_ceil(1000);
+        f64::from(all[rank.clamp(1, all.len()) - 1])
+    };
+    let count = all.len() as u64;
+    let server_cpu_s = server_after.saturating_sub(server_before) as f64 / clk_tck;
+    Ok(LoadResult {
+        requests: count,
+        window_s,
+        rps: count as f64 / window_s,
+        p50_us: pct(500),
+        p99_us: pct(990),
+        max_us: all.last().map_or(0.0, |&m| f64::from(m)),
+        non_200,
+        io_errors,
+        first_failure,
+        server_cpu_s,
+        server_cpu_us_per_req: if count == 0 {
+            0.0
+        } else {
+            server_cpu_s * 1e6 / count as f64
+        },
+        client_cpu_s: client_after.saturating_sub(client_before) as f64 / clk_tck,
+    })
+}
+
+async fn connection_loop(
+    addr: SocketAddr,
+    requests: std::sync::Arc<Vec<Vec<u8>>>,
+    offset: usize,
+    window_start: tokio::time::Instant,
+    window_end: tokio::time::Instant,
+    request_timeout: Duration,
+) -> ConnStats {
+    let mut stats = ConnStats {
+        latencies_us: Vec::with_capacity(64 * 1024),
+        ..ConnStats::default()
+    };
+    let mut conn: Option<Conn> = None;
+    let mut next = offset;
+    while tokio::time::Instant::now() < window_end {
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match Conn::connect(addr).await {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    stats.io_errors += 1;
+                    stats.first_failure.get_or_insert(format!("connect: {e}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let request = &requests[next % requests.len()];
+        next += 1;
+        let sent = Instant::now();
+        let result = tokio::time::timeout(request_timeout, c.roundtrip(request, false)).await;
+        let took = sent.elapsed();
+        let now = tokio::time::Instant::now();
+        let in_window = now >= window_start && now <= window_end;
+        match result {
+            Ok(Ok(reply)) => {
+                if in_window {
+                    stats
+                        .latencies_us
+                        .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+                    if reply.status != 200 {
+                        stats.non_200 += 1;
+                        stats
+                            .first_failure
+                            .get_or_insert(format!("HTTP {}", reply.status));
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                if in_window {
+                    stats.io_errors += 1;
+                }
+                stats.first_failure.get_or_insert(e.to_string());
+                conn = None;
+            }
+            Err(_) => {
+                stats.io_errors += 1;
+                stats
+                    .first_failure
+                    .get_or_insert(format!("no answer within {request_timeout:?}"));
+                conn = None;
+            }
+        }
+    }
+    stats
+}
+
+// ---------------------------------------------------------------------------------------
+// Client tools (npm, pip, ...) run as bounded child processes
+
+/// What a bounded tool run produced.
+pub struct ToolRun {
+    pub wall_s: f64,
+    /// The reaped child's user+sys CPU time, including everything it ran.
+    pub cpu_s: f64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` with stdout and stderr to files under `out_dir`, killing it after `timeout`;
+/// a non-zero exit is an error carrying the tail of its stderr (and stdout).
+pub fn run_tool(
+    mut cmd: Command,
+    out_dir: &Path,
+    label: &str,
+    timeout: Duration,
+    clk_tck: f64,
+) -> Result<ToolRun, BoxError> {
+    let stdout_path = out_dir.join(format!("{label}.stdout"));
+    let stderr_path = out_dir.join(format!("{label}.stderr"));
+    cmd.stdout(std::fs::File::create(&stdout_path)?)
+        .stderr(std::fs::File::create(&stderr_path)?);
+    let cpu_before = read_children_cpu()?;
+    let started = Instant::now();
+    let mut child = cmd.spawn()?;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{label}: did not finish within {timeout:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+    let cpu_s = read_children_cpu()?.saturating_sub(cpu_before) as f64 / clk_tck;
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    if !status.success() {
+        let tail = |s: &str| {
+            let lines: Vec<&str> = s.lines().collect();
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        };
+        return Err(format!(
+            "{label}: exited with {status}:\n{}\n{}",
+            tail(&stderr),
+            tail(&stdout)
+        )
+        .into());
+    }
+    Ok(ToolRun {
+        wall_s,
+        cpu_s,
+        stdout,
+        stderr,
+    })
+}
