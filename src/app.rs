@@ -51,8 +51,8 @@ pub struct App {
     pub settings: Settings,
     /// HTTP client for the upstream registries behind external connections.
     pub outbound: crate::outbound::Outbound,
-    /// Rendered npm packuments, valid until the store changes.
-    pub packuments: crate::formats::npm::PackumentCache,
+    /// Rendered listing pages (npm packuments, PyPI project pages), valid until the store changes.
+    pub pages: crate::formats::PageCache,
 }
 
 /// Handles one request. Never fails: every error is rendered as a response.
@@ -335,7 +335,9 @@ pub async fn file_response(
     if start > 0 {
         file.seek(std::io::SeekFrom::Start(start)).await?;
     }
-    let stream = ReaderStream::with_capacity(file.take(length), 256 * 1024).map_ok(Frame::data);
+    // Small files need no 256 KiB buffer.
+    let chunk = usize::try_from(length.clamp(4096, 256 * 1024)).unwrap_or(256 * 1024);
+    let stream = ReaderStream::with_capacity(file.take(length), chunk).map_ok(Frame::data);
     let mut response = Response::new(StreamBody::new(stream).boxed());
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -70,7 +70,7 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             Duration::from_secs(5),
             Duration::from_secs(args.upstream_timeout_seconds),
         ),
-        packuments: crate::formats::npm::PackumentCache::default(),
+        pages: crate::formats::PageCache::default(),
     })
 }
 

@@ -8,10 +8,16 @@ pub mod npm;
 pub mod pypi;
 
 use crate::access;
+use crate::app::full;
 use crate::app::{App, Body};
 use crate::auth::TokenClaims;
-use crate::registry::{PolicyTarget, RepositoryRecord};
+use crate::registry::{
+    ExternalSource, PackageId, PolicyTarget, RepositoryRecord, VersionRecord, VersionStatus,
+};
+use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 /// A repository-endpoint request after authentication.
 pub struct RepoCx<'a> {
@@ -63,4 +69,147 @@ pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+impl RepoCx<'_> {
+    /// Runs a read on the async worker, unless an external connection could make it wait
+    /// on an upstream registry: then on a blocking thread (reads of the store alone are
+    /// quick, and a thread hand-off per request would cost more than they do).
+    pub fn off_worker_if_outbound<T>(&self, read: impl FnOnce() -> T) -> T {
+        if self.app.settings.external_connections.is_empty() {
+            read()
+        } else {
+            tokio::task::block_in_place(read)
+        }
+    }
+
+    /// The version a package manager downloads from: the first copy in search order
+    /// (fetched through an external connection if need be), served only when `Published`
+    /// or `Unlisted` and when `serves` accepts it, and retained in this repository when it
+    /// came from elsewhere. Lookups stay on the worker; a retention (a write) moves off it.
+    pub fn downloadable(
+        &self,
+        p: &PackageId,
+        version: &str,
+        display_name: &str,
+        external: &dyn ExternalSource,
+        serves: impl Fn(&VersionRecord) -> bool,
+    ) -> Result<Option<VersionRecord>, crate::registry::Error> {
+        let registry = &self.app.registry;
+        let found = self
+            .off_worker_if_outbound(|| registry.resolve(&self.repo, p, version, Some(external)))?;
+        let Some(found) = found else { return Ok(None) };
+        let visible = matches!(
+            found.version.status,
+            VersionStatus::Published | VersionStatus::Unlisted
+        );
+        if !visible || !serves(&found.version) {
+            return Ok(None);
+        }
+        if found.holder.id == self.repo.id {
+            return Ok(Some(found.version));
+        }
+        tokio::task::block_in_place(|| registry.retain(&self.repo, &found, p, display_name))
+            .map(Some)
+    }
+
+    /// A listing page (npm packument, PyPI project page) reused while the store has not
+    /// changed, otherwise rendered anew. `name` identifies the page within the repository
+    /// (format, package and representation); links embed the base URL, so it is part of
+    /// the key too. Pages are not reused while external connections are configured: a
+    /// public registry can change without the store changing.
+    pub fn cached_page<E>(
+        &self,
+        name: String,
+        render: impl FnOnce() -> Result<Option<Page>, E>,
+    ) -> Result<Option<Page>, E> {
+        let cacheable = self.app.settings.external_connections.is_empty();
+        let generation = self.app.registry.generation();
+        let key = (self.repo.id.clone(), name, self.base_url.clone());
+        if cacheable {
+            if let Some(page) = self.app.pages.get(&key, generation) {
+                return Ok(Some(page));
+            }
+        }
+        let page = render()?;
+        if let (true, Some(page)) = (cacheable, &page) {
+            self.app.pages.put(key, generation, page.clone());
+        }
+        Ok(page)
+    }
+}
+
+/// A rendered listing page: body, content type and entity tag.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub body: Bytes,
+    pub content_type: &'static str,
+    pub etag: String,
+}
+
+impl Page {
+    pub fn new(body: impl Into<Bytes>, content_type: &'static str) -> Page {
+        use sha2::Digest as _;
+        let body = body.into();
+        let etag = format!("\"{}\"", crate::app::hex(&sha2::Sha256::digest(&body)));
+        Page {
+            body,
+            content_type,
+            etag,
+        }
+    }
+
+    /// The page as a response: 304 when the client already has it.
+    pub fn into_response(self, if_none_match: Option<&str>) -> Response<Body> {
+        let not_modified = if_none_match == Some(self.etag.as_str());
+        let mut response = Response::new(full(if not_modified {
+            Bytes::new()
+        } else {
+            self.body
+        }));
+        if not_modified {
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+        }
+        let headers = response.headers_mut();
+        if !not_modified {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.content_type),
+            );
+        }
+        if let Ok(value) = HeaderValue::from_str(&self.etag) {
+            headers.insert(header::ETAG, value);
+        }
+        response
+    }
+}
+
+/// Repository id, page name, base URL.
+type PageKey = (String, String, String);
+
+/// Pages kept before the cache starts over (a cheap bound on memory).
+const PAGE_ENTRIES: usize = 4096;
+
+/// Rendered listing pages, each valid for the store generation it was rendered at.
+#[derive(Default)]
+pub struct PageCache {
+    entries: Mutex<HashMap<PageKey, (u64, Page)>>,
+}
+
+impl PageCache {
+    fn get(&self, key: &PageKey, generation: u64) -> Option<Page> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .get(key)
+            .filter(|(at, _)| *at == generation)
+            .map(|(_, page)| page.clone())
+    }
+
+    fn put(&self, key: PageKey, generation: u64, page: Page) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= PAGE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (generation, page));
+    }
 }

@@ -4,11 +4,11 @@
 //! Versions come from the repository and its upstream graph (`Registry::merged`,
 //! `Registry::resolve`); downloading a tarball found upstream retains the version here.
 
-use super::{json, RepoCx};
-use crate::app::{full, Body};
+use super::{json, Page, RepoCx};
+use crate::app::Body;
 use crate::registry::{
     Dependency, ExternalPackage, ExternalSource, ExternalVersion, Found, License, NewAsset,
-    PackageId, Publish, VersionMetadata, VersionRecord, VersionStatus,
+    PackageId, Publish, VersionMetadata, VersionRecord,
 };
 use base64::Engine as _;
 use bytes::Bytes;
@@ -217,7 +217,7 @@ where
     match route {
         Route::Packument(package) if reading => {
             let abbreviated = accept.contains("application/vnd.npm.install-v1+json");
-            off_worker_if_outbound(cx, || {
+            cx.off_worker_if_outbound(|| {
                 packument(cx, &package, abbreviated, if_none_match.as_deref())
             })
         }
@@ -247,7 +247,7 @@ where
         }
         Route::Tarball { package, file } => tarball(cx, &package, &file, range.as_deref()).await,
         Route::Version { package, spec } => {
-            off_worker_if_outbound(cx, || single_version(cx, &package, &spec))
+            cx.off_worker_if_outbound(|| single_version(cx, &package, &spec))
         }
         Route::DistTags { package, tag } => {
             let body = match request.into_body().collect().await {
@@ -257,18 +257,6 @@ where
             tokio::task::block_in_place(|| dist_tags(cx, &method, &package, tag.as_deref(), &body))
         }
         Route::Ping | Route::Unsupported => not_found(),
-    }
-}
-
-/// Runs a read on the async worker, unless an external connection could make it wait on
-/// an upstream registry: then on a blocking thread (reads of the store alone are quick,
-/// and a thread hand-off per request would cost more than they do).
-fn off_worker_if_outbound<T>(cx: &RepoCx<'_>, read: impl FnOnce() -> T) -> T {
-    let may_fetch = !cx.app.settings.external_connections.is_empty();
-    if may_fetch {
-        tokio::task::block_in_place(read)
-    } else {
-        read()
     }
 }
 
@@ -390,102 +378,19 @@ fn newest(versions: &[Found]) -> Option<&Found> {
         .or_else(|| versions.last())
 }
 
-/// A rendered packument and its entity tag.
-#[derive(Clone)]
-struct Rendered {
-    etag: String,
-    body: Bytes,
-}
-
-/// Rendered packuments, reused while the store has not changed. Not used when external
-/// connections are configured: a public registry can change without the store changing.
-#[derive(Default)]
-pub struct PackumentCache {
-    entries: std::sync::Mutex<std::collections::HashMap<CacheKey, (u64, Rendered)>>,
-}
-
-/// Repository id, package name, abbreviated form, base URL (links embed it).
-type CacheKey = (String, String, bool, String);
-
-/// Entries kept before the cache starts over (a cheap bound on memory).
-const CACHE_ENTRIES: usize = 4096;
-
-impl PackumentCache {
-    fn get(&self, key: &CacheKey, generation: u64) -> Option<Rendered> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
-            .get(key)
-            .filter(|(at, _)| *at == generation)
-            .map(|(_, rendered)| rendered.clone())
-    }
-
-    fn put(&self, key: CacheKey, generation: u64, rendered: Rendered) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= CACHE_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key, (generation, rendered));
-    }
-}
-
 fn packument(
     cx: &RepoCx<'_>,
     package: &NpmName,
     abbreviated: bool,
     if_none_match: Option<&str>,
 ) -> Response<Body> {
-    let cacheable = cx.app.settings.external_connections.is_empty();
-    let generation = cx.app.registry.generation();
-    let key = (
-        cx.repo.id.clone(),
-        package.full(),
-        abbreviated,
-        cx.base_url.clone(),
-    );
-    let cached = if cacheable {
-        cx.app.packuments.get(&key, generation)
-    } else {
-        None
-    };
-    let rendered = match cached {
-        Some(rendered) => rendered,
-        None => match render_packument(cx, package, abbreviated) {
-            Ok(Some(rendered)) => {
-                if cacheable {
-                    cx.app.packuments.put(key, generation, rendered.clone());
-                }
-                rendered
-            }
-            Ok(None) => return not_found(),
-            Err(e) => return internal(&e),
-        },
-    };
-    if if_none_match == Some(rendered.etag.as_str()) {
-        let mut response = Response::new(full(Bytes::new()));
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        if let Ok(value) = HeaderValue::from_str(&rendered.etag) {
-            response.headers_mut().insert(header::ETAG, value);
-        }
-        return response;
+    let form = if abbreviated { "abbreviated" } else { "full" };
+    let name = format!("npm:{}:{form}", package.full());
+    match cx.cached_page(name, || render_packument(cx, package, abbreviated)) {
+        Ok(Some(page)) => page.into_response(if_none_match),
+        Ok(None) => not_found(),
+        Err(e) => internal(&e),
     }
-    let mut response = Response::new(full(rendered.body));
-    let content_type = if abbreviated {
-        "application/vnd.npm.install-v1+json"
-    } else {
-        "application/json"
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&rendered.etag) {
-        headers.insert(header::ETAG, value);
-    }
-    response
 }
 
 /// Builds a packument: `None` when no version is visible.
@@ -493,7 +398,7 @@ fn render_packument(
     cx: &RepoCx<'_>,
     package: &NpmName,
     abbreviated: bool,
-) -> Result<Option<Rendered>, crate::registry::Error> {
+) -> Result<Option<Page>, crate::registry::Error> {
     let merged = cx
         .app
         .registry
@@ -564,9 +469,12 @@ fn render_packument(
         }
         doc
     };
-    let bytes = Bytes::from(body.to_string());
-    let etag = format!("\"{}\"", crate::app::hex(&Sha256::digest(&bytes)));
-    Ok(Some(Rendered { etag, body: bytes }))
+    let content_type = if abbreviated {
+        "application/vnd.npm.install-v1+json"
+    } else {
+        "application/json"
+    };
+    Ok(Some(Page::new(body.to_string(), content_type)))
 }
 
 fn internal(e: &crate::registry::Error) -> Response<Body> {
@@ -621,30 +529,7 @@ async fn tarball(
         return not_found();
     };
     let p = package.id();
-    let found = tokio::task::block_in_place(
-        || -> Result<Option<VersionRecord>, crate::registry::Error> {
-            let Some(found) =
-                cx.app
-                    .registry
-                    .resolve(&cx.repo, &p, &version, Some(&Public { cx }))?
-            else {
-                return Ok(None);
-            };
-            if !matches!(
-                found.version.status,
-                VersionStatus::Published | VersionStatus::Unlisted
-            ) {
-                return Ok(None);
-            }
-            if found.holder.id == cx.repo.id {
-                return Ok(Some(found.version));
-            }
-            cx.app
-                .registry
-                .retain(&cx.repo, &found, &p, &package.full())
-                .map(Some)
-        },
-    );
+    let found = cx.downloadable(&p, &version, &package.full(), &Public { cx }, |_| true);
     let version = match found {
         Ok(Some(version)) => version,
         Ok(None) => return not_found(),

@@ -4,12 +4,12 @@
 //!
 //! A PyPI version may hold several files (wheels and an sdist); each file is an asset.
 
-use super::RepoCx;
+use super::{Page, RepoCx};
 use crate::app::{full, Body};
 use crate::registry::groups::normalize_name;
 use crate::registry::{
     AssetRef, Dependency, ExternalPackage, ExternalSource, ExternalVersion, License, NewAsset,
-    PackageId, Publish, StagedBlob, VersionMetadata, VersionStatus,
+    PackageId, Publish, StagedBlob, VersionMetadata,
 };
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -200,7 +200,7 @@ where
                 .get(header::ACCEPT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            tokio::task::block_in_place(|| project_page(cx, &name, accept.as_deref()))
+            cx.off_worker_if_outbound(|| project_page(cx, &name, accept.as_deref()))
         }
         Route::File {
             name,
@@ -282,16 +282,30 @@ fn project_page(cx: &RepoCx<'_>, name: &str, accept: Option<&str>) -> Response<B
         return text(StatusCode::NOT_ACCEPTABLE, "Not Acceptable");
     };
     let p = package_id(name);
-    let merged = match cx
+    let form = match representation {
+        Representation::Json => "json",
+        Representation::Html(content_type) => content_type,
+    };
+    let page = format!("pypi:{}:{form}", p.name);
+    match cx.cached_page(page, || render_project_page(cx, &p, &representation)) {
+        Ok(Some(page)) => page.into_response(None),
+        Ok(None) => not_found(),
+        Err(e) => internal(&e),
+    }
+}
+
+/// A project page merged across the upstream graph: `None` when no version is visible.
+fn render_project_page(
+    cx: &RepoCx<'_>,
+    p: &PackageId,
+    representation: &Representation,
+) -> Result<Option<Page>, crate::registry::Error> {
+    let merged = cx
         .app
         .registry
-        .merged(&cx.repo, &p, Some(&PublicIndex { cx }))
-    {
-        Ok(merged) => merged,
-        Err(e) => return internal(&e),
-    };
+        .merged(&cx.repo, p, Some(&PublicIndex { cx }))?;
     if merged.versions.is_empty() {
-        return not_found();
+        return Ok(None);
     }
     let mut files: Vec<(&str, AssetRef, i64)> = Vec::new();
     for found in &merged.versions {
@@ -303,7 +317,7 @@ fn project_page(cx: &RepoCx<'_>, name: &str, accept: Option<&str>) -> Response<B
     }
     let url =
         |version: &str, file: &str| format!("{}simple/{}/{version}/{file}", cx.base_url, p.name);
-    let (content_type, body) = match representation {
+    let (content_type, body) = match *representation {
         Representation::Json => {
             let files: Vec<serde_json::Value> = files
                 .iter()
@@ -356,11 +370,7 @@ fn project_page(cx: &RepoCx<'_>, name: &str, accept: Option<&str>) -> Response<B
             (content_type, html)
         }
     };
-    let mut response = Response::new(full(body));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
+    Ok(Some(Page::new(body, content_type)))
 }
 
 /// A file from wherever the search order finds its version; a version found upstream is
@@ -373,28 +383,9 @@ async fn download(
     range: Option<&str>,
 ) -> Response<Body> {
     let p = package_id(name);
-    let found = tokio::task::block_in_place(
-        || -> Result<Option<crate::registry::VersionRecord>, crate::registry::Error> {
-            let registry = &cx.app.registry;
-            let Some(found) = registry.resolve(&cx.repo, &p, version, Some(&PublicIndex { cx }))?
-            else {
-                return Ok(None);
-            };
-            if !matches!(
-                found.version.status,
-                VersionStatus::Published | VersionStatus::Unlisted
-            ) {
-                return Ok(None);
-            }
-            if !found.version.assets.iter().any(|a| a.name == file) {
-                return Ok(None);
-            }
-            if found.holder.id == cx.repo.id {
-                return Ok(Some(found.version));
-            }
-            registry.retain(&cx.repo, &found, &p, name).map(Some)
-        },
-    );
+    let found = cx.downloadable(&p, version, name, &PublicIndex { cx }, |v| {
+        v.assets.iter().any(|a| a.name == file)
+    });
     let version = match found {
         Ok(Some(version)) => version,
         Ok(None) => return not_found(),
