@@ -306,9 +306,13 @@ impl Registry {
         let now = self.now_ms();
         let mut batch = Batch::default();
         if store::get::<PackageRecord>(&*self.kv, &p.key(&path))?.is_none() {
+            // The name as first published travels with the package.
+            let holder_path = super::packages::repo_path(&found.holder);
+            let display_name = store::get::<PackageRecord>(&*self.kv, &p.key(&holder_path))?
+                .map_or_else(|| display_name.to_string(), |r| r.display_name);
             batch.put(
                 &p.key(&path),
-                &PackageRecord::new(p, display_name, Origins::FROM_UPSTREAM, now),
+                &PackageRecord::new(p, &display_name, Origins::FROM_UPSTREAM, now),
             );
         }
         let mut retained = found.version.clone();
