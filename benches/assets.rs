@@ -32,7 +32,7 @@ mod support;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,11 +42,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::{
-    clock_ticks_per_second, env_or, read_cpu, read_mem, round3, server_bin, signed_head,
-    signed_request, BoxError, Conn, Server,
+    create_repository, env_or, hex, read_mem, round3, signed_head, signed_request, BenchEnv,
+    BoxError, Conn, CpuMeter, Server, ServerTrace, Table, DOMAIN,
 };
 
-const DOMAIN: &str = "bench";
 /// The brief said `r`, but repository names need at least 2 characters (as in AWS).
 const REPOSITORY: &str = "rr";
 const NAMESPACE: &str = "ns";
@@ -58,18 +57,14 @@ const CHUNK: usize = 1024 * 1024;
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("assets bench failed: {e}");
-        std::process::exit(1);
-    }
+    support::run_or_exit("assets", run);
 }
 
 struct Config {
-    bin: PathBuf,
+    env: BenchEnv,
     big_mib: u64,
     small_mib: u64,
     timeout: Duration,
-    server_log: String,
 }
 
 /// One asset size, uploaded then downloaded.
@@ -96,23 +91,16 @@ struct Transfer {
 
 fn run() -> Result<(), BoxError> {
     let cfg = Config {
-        bin: server_bin()?,
+        env: BenchEnv::from_env()?,
         big_mib: env_or("BENCH_ASSET_MIB", 512u64).max(1),
         small_mib: env_or("BENCH_SMALL_ASSET_MIB", 64u64),
         timeout: Duration::from_secs_f64(env_or("BENCH_TIMEOUT_SECS", 600.0f64).max(1.0)),
-        server_log: std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "info".to_owned()),
     };
-    let clk_tck = clock_ticks_per_second();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "assets bench: {} (server RUST_LOG={}, {cpus} CPUs)",
-        cfg.bin.display(),
-        cfg.server_log,
-    );
+    cfg.env.announce("assets", "");
 
     // Asset files live in their own temp dir; the server gets a fresh data dir of its own.
     let work = tempfile::tempdir()?;
-    let mut server = Server::start(&cfg.bin, &cfg.server_log)?;
+    let mut server = cfg.env.start_server()?;
     let pid = server.pid();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -128,7 +116,7 @@ fn run() -> Result<(), BoxError> {
     plan.push((cfg.big_mib, "1.0.0"));
     let mut cases = Vec::new();
     for (mib, version) in plan {
-        let case = run_case(&cfg, &runtime, &server, work.path(), mib, version, clk_tck)?;
+        let case = run_case(&cfg, &runtime, &server, work.path(), mib, version)?;
         println!(
             "  {mib} MiB: upload {:.1} MiB/s, download {:.1} MiB/s, peak VmRSS {} / {} KiB",
             case.upload.mib_s,
@@ -139,10 +127,9 @@ fn run() -> Result<(), BoxError> {
         cases.push(case);
     }
     drop(runtime);
-    let end = read_mem(pid)?;
-    let shutdown = server.stop_ref()?;
+    let trace = ServerTrace::stop(&mut server, idle, None)?;
 
-    print_report(&cfg, cpus, &idle, &end, shutdown, &cases);
+    print_report(&cfg, &trace, &cases);
     Ok(())
 }
 
@@ -153,8 +140,8 @@ fn run_case(
     dir: &Path,
     mib: u64,
     version: &'static str,
-    clk_tck: f64,
 ) -> Result<Case, BoxError> {
+    let clk_tck = cfg.env.clk_tck;
     let pid = server.pid();
     let size = mib * MIB;
     let path = dir.join(format!("asset-{version}.bin"));
@@ -215,14 +202,11 @@ fn measured(
     transfer: impl FnOnce() -> Result<(), BoxError>,
 ) -> Result<Transfer, BoxError> {
     let sampler = RssSampler::start(pid);
-    let server_pid = pid.to_string();
-    let (server_before, _) = read_cpu(&server_pid)?;
-    let (client_before, _) = read_cpu("self")?;
+    let meter = CpuMeter::start(pid)?;
     let started = Instant::now();
     let result = transfer();
     let seconds = started.elapsed().as_secs_f64();
-    let (server_after, _) = read_cpu(&server_pid)?;
-    let (client_after, _) = read_cpu("self")?;
+    let (server_cpu_s, client_cpu_s) = meter.read(clk_tck)?;
     let (peak_rss_kib, rss_samples) = sampler.stop();
     result?;
     Ok(Transfer {
@@ -230,8 +214,8 @@ fn measured(
         mib_s: bytes as f64 / MIB as f64 / seconds,
         peak_rss_kib,
         rss_samples,
-        server_cpu_s: (server_after - server_before) as f64 / clk_tck,
-        client_cpu_s: (client_after - client_before) as f64 / clk_tck,
+        server_cpu_s,
+        client_cpu_s,
     })
 }
 
@@ -297,34 +281,12 @@ fn generate(path: &Path, size: u64, seed: u64) -> Result<String, BoxError> {
     Ok(hex(&hasher.finalize()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 // ---------------------------------------------------------------------------------------
 // Requests
 
 async fn setup(addr: SocketAddr) -> Result<(), BoxError> {
-    let host = addr.to_string();
     let mut conn = Conn::connect(addr).await?;
-    for path in [
-        format!("/v1/domain?domain={DOMAIN}"),
-        format!("/v1/repository?domain={DOMAIN}&repository={REPOSITORY}"),
-    ] {
-        let request = signed_request("POST", &path, &host, b"{}")?;
-        let reply = tokio::time::timeout(Duration::from_secs(30), conn.roundtrip(&request, true))
-            .await
-            .map_err(|_| format!("POST {path}: no answer within 30 s"))??;
-        if reply.status != 200 {
-            return Err(format!(
-                "POST {path}: HTTP {}: {}",
-                reply.status,
-                String::from_utf8_lossy(&reply.body)
-            )
-            .into());
-        }
-    }
-    Ok(())
+    create_repository(&mut conn, &addr.to_string(), REPOSITORY).await
 }
 
 fn asset_query(version: &str) -> String {
@@ -391,16 +353,7 @@ async fn upload(
     if sent != size {
         return Err(format!("the asset file has {sent} bytes, expected {size}").into());
     }
-    let reply = conn.read_response(true).await?;
-    if reply.status != 200 {
-        return Err(format!(
-            "PublishPackageVersion: HTTP {}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        )
-        .into());
-    }
-    Ok(reply.body)
+    conn.read_response(true).await?.ok("PublishPackageVersion")
 }
 
 /// Checks the published asset's size and SHA-256 in the reply; returns the version status.
@@ -456,14 +409,7 @@ async fn download(addr: SocketAddr, size: u64, version: &str) -> Result<String, 
 // ---------------------------------------------------------------------------------------
 // Report
 
-fn print_report(
-    cfg: &Config,
-    cpus: usize,
-    idle: &support::Mem,
-    end: &support::Mem,
-    shutdown: Duration,
-    cases: &[Case],
-) {
+fn print_report(cfg: &Config, trace: &ServerTrace, cases: &[Case]) {
     let mib_of = |kib: u64| kib as f64 / 1024.0;
     println!();
     print!("{:<40}", "metric");
@@ -522,26 +468,11 @@ fn print_report(
         format!("{:.2} s", c.generate_s)
     });
     row("published status", &|c| c.published_status.clone());
-    println!(
-        "{:<40} {:>16}",
-        "server idle VmRSS",
-        format!("{:.1} MiB", mib_of(idle.rss_kib))
-    );
-    println!(
-        "{:<40} {:>16}",
-        "server VmRSS at end",
-        format!("{:.1} MiB", mib_of(end.rss_kib))
-    );
-    println!(
-        "{:<40} {:>16}",
-        "server VmHWM at end",
-        format!("{:.1} MiB", mib_of(end.hwm_kib))
-    );
-    println!(
-        "{:<40} {:>16}",
-        "SIGTERM-to-exit",
-        format!("{:.2} ms", shutdown.as_secs_f64() * 1e3)
-    );
+    let table = Table {
+        name_width: 40,
+        value_width: 16,
+    };
+    trace.rows(&table);
 
     let transfer = |t: &Transfer| {
         serde_json::json!({
@@ -557,10 +488,10 @@ fn print_report(
     let small = cases
         .iter()
         .find(|c| c.mib == cfg.small_mib && cases.len() > 1);
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "bench": "assets",
-        "server_log": cfg.server_log,
-        "cpus": cpus,
+        "server_log": cfg.env.server_log,
+        "cpus": cfg.env.cpus,
         "asset_mib": big.mib,
         "upload_mib_s": round3(big.upload.mib_s),
         "download_mib_s": round3(big.download.mib_s),
@@ -571,10 +502,6 @@ fn print_report(
             "big_upload": big.upload.peak_rss_kib,
             "big_download": big.download.peak_rss_kib,
         },
-        "idle_rss_kib": idle.rss_kib,
-        "end_rss_kib": end.rss_kib,
-        "end_hwm_kib": end.hwm_kib,
-        "shutdown_ms": round3(shutdown.as_secs_f64() * 1e3),
         "runs": cases.iter().map(|c| serde_json::json!({
             "mib": c.mib,
             "version": c.version,
@@ -585,6 +512,7 @@ fn print_report(
             "download": transfer(&c.download),
         })).collect::<Vec<_>>(),
     });
+    trace.add_json(&mut json);
     println!();
     println!("{json}");
 }

@@ -22,56 +22,37 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{
-    clock_ticks_per_second, env_or, read_cpu, read_mem, round3, server_bin, signed_request, Conn,
-    Server,
+    client_runtime, control, create_repository, env_or, load_phase, read_mem, round3,
+    signed_request, BenchEnv, BoxError, Conn, LoadRequests, LoadResult, LoadSpec, Table, DOMAIN,
+    REQUEST_TIMEOUT,
 };
 
-const DOMAIN: &str = "bench";
 const REPOSITORY: &str = "bench-repo";
 /// Requests are re-signed this often, well inside the server's 5-minute skew window.
 const RESIGN_EVERY: Duration = Duration::from_secs(30);
 
-type BoxError = support::BoxError;
-
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("control_plane bench failed: {e}");
-        std::process::exit(1);
-    }
+    support::run_or_exit("control_plane", run);
 }
 
 struct Config {
-    bin: PathBuf,
+    env: BenchEnv,
     startup_runs: usize,
-    connections: usize,
-    warmup: Duration,
-    measure: Duration,
+    load: LoadSpec,
     client_threads: usize,
-    server_log: String,
 }
 
 fn run() -> Result<(), BoxError> {
-    let bin = server_bin()?;
     let cfg = Config {
-        bin,
+        env: BenchEnv::from_env()?,
         startup_runs: env_or("BENCH_STARTUP_RUNS", 10usize).max(1),
-        connections: env_or("BENCH_CONNECTIONS", 32usize).max(1),
-        warmup: Duration::from_secs_f64(env_or("BENCH_WARMUP_SECS", 2.0f64).max(0.0)),
-        measure: Duration::from_secs_f64(env_or("BENCH_SECS", 10.0f64).max(0.1)),
+        load: LoadSpec::from_env(REQUEST_TIMEOUT),
         client_threads: env_or("BENCH_CLIENT_THREADS", 1usize).max(1),
-        server_log: std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "info".to_owned()),
     };
-    let clk_tck = clock_ticks_per_second();
-    println!(
-        "control_plane bench: {} (server RUST_LOG={}, {} CPUs)",
-        cfg.bin.display(),
-        cfg.server_log,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
+    cfg.env.announce("control_plane", "");
 
     // 1. Startup-to-ready; the last instance stays up for the rest of the run.
     let mut startups = Vec::new();
@@ -79,7 +60,7 @@ fn run() -> Result<(), BoxError> {
     let mut shutdowns = Vec::new();
     let mut server = None;
     for i in 0..cfg.startup_runs {
-        let started = Server::start(&cfg.bin, &cfg.server_log)?;
+        let started = cfg.env.start_server()?;
         startups.push(started.ready_after);
         log_lines.push(started.log_line_after);
         if i + 1 == cfg.startup_runs {
@@ -96,11 +77,8 @@ fn run() -> Result<(), BoxError> {
     let idle = read_mem(pid)?;
 
     // 3. Load.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.client_threads)
-        .enable_all()
-        .build()?;
-    let load = runtime.block_on(load_phase(&cfg, server.addr, pid, clk_tck))?;
+    let runtime = client_runtime(cfg.client_threads)?;
+    let load = runtime.block_on(load(&cfg.load, server.addr, pid, cfg.env.clk_tck))?;
     drop(runtime);
 
     // 4. Memory after load, then stop.
@@ -117,10 +95,12 @@ fn run() -> Result<(), BoxError> {
     let shutdown_max = shutdowns.iter().max().copied().unwrap_or_default();
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!();
-    println!("{:<44} {:>14}", "metric", "value");
-    println!("{}", "-".repeat(59));
-    let row = |name: &str, value: String| println!("{name:<44} {value:>14}");
+    let table = Table {
+        name_width: 44,
+        value_width: 14,
+    };
+    table.header();
+    let row = |name: &str, value: String| table.row(name, value);
     row(
         &format!("startup-to-ready min ({} runs)", startups.len()),
         format!("{:.2} ms", ms(startup_min)),
@@ -137,7 +117,7 @@ fn run() -> Result<(), BoxError> {
     row("idle VmRSS", format!("{} KiB", idle.rss_kib));
     row("idle VmHWM", format!("{} KiB", idle.hwm_kib));
     row(
-        &format!("DescribeRepository req/s ({} conns)", cfg.connections),
+        &format!("DescribeRepository req/s ({} conns)", cfg.load.connections),
         format!("{:.0}", load.rps),
     );
     row("latency p50", format!("{:.3} ms", load.p50_us / 1e3));
@@ -176,10 +156,10 @@ fn run() -> Result<(), BoxError> {
         );
     }
 
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "bench": "control_plane",
-        "server_log": cfg.server_log,
-        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "server_log": cfg.env.server_log,
+        "cpus": cfg.env.cpus,
         "startup_runs": startups.len(),
         "startup_ms": startups.iter().map(|d| round3(ms(*d))).collect::<Vec<_>>(),
         "startup_min_ms": round3(ms(startup_min)),
@@ -188,24 +168,16 @@ fn run() -> Result<(), BoxError> {
         "shutdown_max_ms": round3(ms(shutdown_max)),
         "idle_rss_kib": idle.rss_kib,
         "idle_hwm_kib": idle.hwm_kib,
-        "connections": cfg.connections,
+        "connections": cfg.load.connections,
         "client_threads": cfg.client_threads,
-        "warmup_s": cfg.warmup.as_secs_f64(),
-        "window_s": round3(load.window_s),
-        "requests": load.requests,
-        "rps": round3(load.rps),
-        "p50_ms": round3(load.p50_us / 1e3),
-        "p99_ms": round3(load.p99_us / 1e3),
-        "max_ms": round3(load.max_us / 1e3),
-        "non_200": load.non_200,
-        "io_errors": load.io_errors,
-        "server_cpu_s": round3(load.server_cpu_s),
-        "server_cpu_us_per_req": round3(load.server_cpu_us_per_req),
-        "client_cpu_s": round3(load.client_cpu_s),
+        "warmup_s": cfg.load.warmup.as_secs_f64(),
         "server_threads": load.server_threads,
         "after_load_rss_kib": after.rss_kib,
         "after_load_hwm_kib": after.hwm_kib,
     });
+    if let Some(fields) = json.as_object_mut() {
+        fields.extend(load.json_fields());
+    }
     println!();
     println!("{json}");
     Ok(())
@@ -214,62 +186,12 @@ fn run() -> Result<(), BoxError> {
 // ---------------------------------------------------------------------------------------
 // The load phase
 
-struct LoadResult {
-    requests: u64,
-    window_s: f64,
-    rps: f64,
-    p50_us: f64,
-    p99_us: f64,
-    max_us: f64,
-    non_200: u64,
-    io_errors: u64,
-    first_failure: Option<String>,
-    server_cpu_s: f64,
-    server_cpu_us_per_req: f64,
-    client_cpu_s: f64,
-    server_threads: u64,
-}
-
-#[derive(Default)]
-struct ConnStats {
-    latencies_us: Vec<u32>,
-    non_200: u64,
-    io_errors: u64,
-    first_failure: Option<String>,
-}
-
 async fn setup(addr: SocketAddr) -> Result<(), BoxError> {
     let host = addr.to_string();
     let mut conn = Conn::connect(addr).await?;
-    for path in [
-        format!("/v1/domain?domain={DOMAIN}"),
-        format!("/v1/repository?domain={DOMAIN}&repository={REPOSITORY}"),
-    ] {
-        let reply = conn
-            .roundtrip(&signed_request("POST", &path, &host, b"{}")?, true)
-            .await?;
-        if reply.status != 200 {
-            return Err(format!(
-                "POST {path}: HTTP {}: {}",
-                reply.status,
-                String::from_utf8_lossy(&reply.body)
-            )
-            .into());
-        }
-    }
+    create_repository(&mut conn, &host, REPOSITORY).await?;
     // One DescribeRepository to check the request shape before loading.
-    let path = describe_path();
-    let reply = conn
-        .roundtrip(&signed_request("GET", &path, &host, b"")?, true)
-        .await?;
-    if reply.status != 200 {
-        return Err(format!(
-            "GET {path}: HTTP {}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        )
-        .into());
-    }
+    control(&mut conn, "GET", &describe_path(), &host).await?;
     Ok(())
 }
 
@@ -277,149 +199,20 @@ fn describe_path() -> String {
     format!("/v1/repository?domain={DOMAIN}&repository={REPOSITORY}")
 }
 
-async fn load_phase(
-    cfg: &Config,
+/// DescribeRepository back to back on every connection, each connection signing its own
+/// request and signing it again every [`RESIGN_EVERY`].
+async fn load(
+    spec: &LoadSpec,
     addr: SocketAddr,
     pid: u32,
     clk_tck: f64,
 ) -> Result<LoadResult, BoxError> {
     setup(addr).await?;
-    let start = tokio::time::Instant::now();
-    let window_start = start + cfg.warmup;
-    let window_end = window_start + cfg.measure;
-
-    let mut tasks = Vec::with_capacity(cfg.connections);
-    for _ in 0..cfg.connections {
-        tasks.push(tokio::spawn(connection_loop(
-            addr,
-            window_start,
-            window_end,
-        )));
-    }
-
-    let server_pid = pid.to_string();
-    tokio::time::sleep_until(window_start).await;
-    let measured_from = Instant::now();
-    let (server_before, _) = read_cpu(&server_pid)?;
-    let (client_before, _) = read_cpu("self")?;
-    tokio::time::sleep_until(window_start + cfg.measure / 2).await;
-    let (_, server_threads) = read_cpu(&server_pid)?;
-    tokio::time::sleep_until(window_end).await;
-    let (server_after, _) = read_cpu(&server_pid)?;
-    let (client_after, _) = read_cpu("self")?;
-    let window_s = measured_from.elapsed().as_secs_f64();
-
-    let mut all = Vec::new();
-    let mut non_200 = 0;
-    let mut io_errors = 0;
-    let mut first_failure = None;
-    for task in tasks {
-        let stats = task.await?;
-        all.extend_from_slice(&stats.latencies_us);
-        non_200 += stats.non_200;
-        io_errors += stats.io_errors;
-        if first_failure.is_none() {
-            first_failure = stats.first_failure;
-        }
-    }
-    all.sort_unstable();
-    // Nearest-rank percentile; `per_mille` is 500 for p50, 990 for p99.
-    let pct = |per_mille: usize| -> f64 {
-        if all.is_empty() {
-            return 0.0;
-        }
-        let rank = (per_mille * all.len()).div_ceil(1000);
-        f64::from(all[rank.clamp(1, all.len()) - 1])
-    };
-    let requests = all.len() as u64;
-    let server_cpu_s = (server_after - server_before) as f64 / clk_tck;
-    Ok(LoadResult {
-        requests,
-        window_s,
-        rps: requests as f64 / window_s,
-        p50_us: pct(500),
-        p99_us: pct(990),
-        max_us: all.last().map_or(0.0, |&m| f64::from(m)),
-        non_200,
-        io_errors,
-        first_failure,
-        server_cpu_s,
-        server_cpu_us_per_req: if requests == 0 {
-            0.0
-        } else {
-            server_cpu_s * 1e6 / requests as f64
-        },
-        client_cpu_s: (client_after - client_before) as f64 / clk_tck,
-        server_threads,
-    })
-}
-
-/// Sends DescribeRepository back to back until `window_end`; records the latency of every
-/// request that completes inside the window. Failed connections are reopened.
-async fn connection_loop(
-    addr: SocketAddr,
-    window_start: tokio::time::Instant,
-    window_end: tokio::time::Instant,
-) -> ConnStats {
     let host = addr.to_string();
     let path = describe_path();
-    let mut stats = ConnStats {
-        latencies_us: Vec::with_capacity(64 * 1024),
-        ..ConnStats::default()
+    let requests = LoadRequests::Rebuilt {
+        every: RESIGN_EVERY,
+        build: Box::new(move || Ok(vec![signed_request("GET", &path, &host, b"")?])),
     };
-    let mut conn: Option<Conn> = None;
-    let mut request: Vec<u8> = Vec::new();
-    let mut signed_at: Option<Instant> = None;
-    while tokio::time::Instant::now() < window_end {
-        if signed_at.is_none_or(|t| t.elapsed() > RESIGN_EVERY) {
-            match signed_request("GET", &path, &host, b"") {
-                Ok(r) => request = r,
-                Err(e) => {
-                    stats.first_failure.get_or_insert(format!("signing: {e}"));
-                    return stats;
-                }
-            }
-            signed_at = Some(Instant::now());
-        }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match Conn::connect(addr).await {
-                Ok(c) => conn.insert(c),
-                Err(e) => {
-                    stats.io_errors += 1;
-                    stats.first_failure.get_or_insert(format!("connect: {e}"));
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let sent = Instant::now();
-        let result = c.roundtrip(&request, false).await;
-        let took = sent.elapsed();
-        let now = tokio::time::Instant::now();
-        let in_window = now >= window_start && now <= window_end;
-        match result {
-            Ok(reply) => {
-                if in_window {
-                    stats
-                        .latencies_us
-                        .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
-                    if reply.status != 200 {
-                        stats.non_200 += 1;
-                        stats
-                            .first_failure
-                            .get_or_insert(format!("HTTP {}", reply.status));
-                    }
-                }
-            }
-            Err(e) => {
-                if in_window {
-                    stats.io_errors += 1;
-                }
-                stats.first_failure.get_or_insert(e.to_string());
-                conn = None;
-            }
-        }
-    }
-    stats
+    load_phase(addr, requests, spec, pid, clk_tck).await
 }

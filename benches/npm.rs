@@ -45,11 +45,9 @@
 mod support;
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use flate2::write::GzEncoder;
@@ -58,11 +56,11 @@ use sha1::Sha1;
 use sha2::{Digest, Sha512};
 
 use support::{
-    clock_ticks_per_second, env_or, read_children_cpu, read_cpu, read_mem, round3, server_bin,
-    signed_request, BoxError, Conn, Server,
+    env_or, expect_200, hex, load_rows, loads_json, percentile_f64, read_mem, round3, run_tool,
+    BenchEnv, BoxError, Conn, CpuMeter, Endpoint, InstallPhase, InstallRun, InstallTiming,
+    LoadSpec, NamedLoad, RepoServer, SeriesResult, ServerTrace, Table, REQUEST_TIMEOUT,
 };
 
-const DOMAIN: &str = "bench";
 const REPOSITORY: &str = "npm-repo";
 const PACKAGE: &str = "bench-pkg";
 /// What npm sends when it wants the abbreviated ("corgi") packument.
@@ -71,75 +69,45 @@ const ACCEPT_ABBREVIATED: &str =
 const ACCEPT_FULL: &str = "application/json";
 /// The fixed mtime npm gives every tarball entry (1985-10-26T08:15:00Z).
 const NPM_MTIME: u64 = 499_162_500;
-/// Bound on any single request the bench makes.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("npm bench failed: {e}");
-        std::process::exit(1);
-    }
+    support::run_or_exit("npm", run);
 }
 
 struct Config {
-    bin: PathBuf,
+    env: BenchEnv,
     versions: usize,
-    connections: usize,
-    warmup: Duration,
-    measure: Duration,
+    load: LoadSpec,
     client_threads: usize,
     npm: PathBuf,
     deps: usize,
     npm_runs: usize,
     npm_timeout: Duration,
-    server_log: String,
-}
-
-/// The repository endpoint and what a client needs to use it.
-struct Endpoint {
-    /// `http://127.0.0.1:PORT/npm/d/bench-000000000000/npm-repo/`
-    url: String,
-    /// The path part of `url` (starts and ends with `/`).
-    path: String,
-    /// The `Host` header value.
-    host: String,
-    token: String,
 }
 
 fn run() -> Result<(), BoxError> {
     let cfg = Config {
-        bin: server_bin()?,
+        env: BenchEnv::from_env()?,
         versions: env_or("BENCH_NPM_VERSIONS", 200usize).max(1),
-        connections: env_or("BENCH_CONNECTIONS", 32usize).max(1),
-        warmup: Duration::from_secs_f64(env_or("BENCH_WARMUP_SECS", 2.0f64).max(0.0)),
-        measure: Duration::from_secs_f64(env_or("BENCH_SECS", 10.0f64).max(0.1)),
+        load: LoadSpec::from_env(REQUEST_TIMEOUT),
         client_threads: env_or("BENCH_CLIENT_THREADS", 1usize).max(1),
         npm: std::env::var_os("BENCH_NPM")
             .map_or_else(|| PathBuf::from("/usr/bin/npm"), PathBuf::from),
         deps: env_or("BENCH_NPM_DEPS", 50usize).clamp(1, 1000),
         npm_runs: env_or("BENCH_NPM_RUNS", 3usize),
         npm_timeout: Duration::from_secs_f64(env_or("BENCH_NPM_TIMEOUT_SECS", 300.0f64).max(1.0)),
-        server_log: std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "info".to_owned()),
     };
-    let clk_tck = clock_ticks_per_second();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "npm bench: {} (server RUST_LOG={}, {cpus} CPUs)",
-        cfg.bin.display(),
-        cfg.server_log
-    );
-
-    let mut server = Server::start(&cfg.bin, &cfg.server_log)?;
-    let pid = server.pid();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.client_threads)
-        .enable_all()
-        .build()?;
+    cfg.env.announce("npm", "");
 
     // 1. Setup.
-    let endpoint = runtime.block_on(setup(server.addr))?;
-    println!("  endpoint {}", endpoint.url);
-    let idle = read_mem(pid)?;
+    let repo = RepoServer::start(
+        cfg.env.start_server()?,
+        cfg.client_threads,
+        cfg.env.clk_tck,
+        REPOSITORY,
+        "npm",
+        "npm",
+    )?;
 
     // 2. Publish.
     let versions: Vec<String> = (0..cfg.versions).map(|i| format!("1.0.{i}")).collect();
@@ -147,171 +115,54 @@ fn run() -> Result<(), BoxError> {
     for v in &versions {
         packages.push(Package::build(PACKAGE, v, &[])?);
     }
-    let publish = runtime.block_on(publish_all(&endpoint, server.addr, &packages, pid, clk_tck))?;
+    let publish = publish_all(&repo, &packages)?;
     println!(
-        "  published {} versions: {:.1}/s (p50 {:.2} ms, first tenth {:.2} ms, last tenth {:.2} ms)",
+        "  published {} versions: {}",
         packages.len(),
-        publish.rate,
-        publish.p50_ms,
-        publish.first_tenth_ms,
-        publish.last_tenth_ms
+        publish.summary()
     );
 
     // Check what the loads will fetch, once, before loading.
-    let check = runtime.block_on(check_documents(&endpoint, server.addr, &packages))?;
+    let check = repo.runtime.block_on(check_documents(&repo, &packages))?;
 
     // 3./4. Loads.
+    let endpoint = &repo.endpoint;
     let packument_target = format!("{}{PACKAGE}", endpoint.path);
-    let mut loads = Vec::new();
-    for (label, accept, size) in [
-        (
-            "packument (abbreviated)",
-            ACCEPT_ABBREVIATED,
-            check.abbreviated_bytes,
-        ),
-        ("packument (full)", ACCEPT_FULL, check.full_bytes),
-    ] {
-        let requests = vec![npm_get(&endpoint, &packument_target, accept)];
-        let load = runtime.block_on(load_phase(&cfg, server.addr, requests, pid, clk_tck))?;
-        println!(
-            "  {label}: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, non-200 {}",
-            load.rps,
-            load.p50_us / 1e3,
-            load.p99_us / 1e3,
-            load.non_200
-        );
-        loads.push((label, size as f64, load));
-    }
-    let tarball_requests: Vec<Vec<u8>> = packages
+    let packument = |accept| vec![npm_get(endpoint, &packument_target, accept)];
+    let tarballs: Vec<Vec<u8>> = packages
         .iter()
-        .map(|p| npm_get(&endpoint, &p.tarball_path(&endpoint), "*/*"))
+        .map(|p| npm_get(endpoint, &p.tarball_path(endpoint), "*/*"))
         .collect();
     let mean_tarball =
         packages.iter().map(|p| p.tarball.len()).sum::<usize>() as f64 / packages.len() as f64;
-    let load = runtime.block_on(load_phase(
-        &cfg,
-        server.addr,
-        tarball_requests,
-        pid,
-        clk_tck,
-    ))?;
-    println!(
-        "  tarball: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, non-200 {}",
-        load.rps,
-        load.p50_us / 1e3,
-        load.p99_us / 1e3,
-        load.non_200
-    );
-    loads.push(("tarball", mean_tarball, load));
-    let after_load = read_mem(pid)?;
+    let loader = repo.loader(&cfg.load);
+    let loads = vec![
+        loader.run(
+            "packument (abbreviated)",
+            "packument_abbreviated",
+            check.abbreviated_bytes as f64,
+            packument(ACCEPT_ABBREVIATED),
+        )?,
+        loader.run(
+            "packument (full)",
+            "packument_full",
+            check.full_bytes as f64,
+            packument(ACCEPT_FULL),
+        )?,
+        loader.run("tarball", "tarball", mean_tarball, tarballs)?,
+    ];
+    let after_load = read_mem(repo.pid())?;
 
     // 5. Cold npm install.
     let install = if cfg.npm_runs > 0 {
-        Some(install_phase(
-            &cfg,
-            &runtime,
-            &endpoint,
-            server.addr,
-            pid,
-            clk_tck,
-        )?)
+        Some(install_phase(&cfg, &repo)?)
     } else {
         None
     };
-    drop(runtime);
-    let end = read_mem(pid)?;
-    let shutdown = server.stop_ref()?;
+    let trace = repo.stop(Some(after_load))?;
 
-    print_report(
-        &cfg,
-        cpus,
-        &idle,
-        &after_load,
-        &end,
-        shutdown,
-        &publish,
-        &check,
-        &loads,
-        install.as_ref(),
-    );
+    print_report(&cfg, &trace, &publish, &check, &loads, install.as_ref());
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// Control plane
-
-async fn control(conn: &mut Conn, method: &str, path: &str, host: &str) -> Result<Value, BoxError> {
-    let body: &[u8] = if method == "POST" { b"{}" } else { b"" };
-    let request = signed_request(method, path, host, body)?;
-    let reply = tokio::time::timeout(REQUEST_TIMEOUT, conn.roundtrip(&request, true))
-        .await
-        .map_err(|_| format!("{method} {path}: no answer within {REQUEST_TIMEOUT:?}"))??;
-    if reply.status != 200 {
-        return Err(format!(
-            "{method} {path}: HTTP {}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        )
-        .into());
-    }
-    Ok(serde_json::from_slice(&reply.body)?)
-}
-
-async fn setup(addr: SocketAddr) -> Result<Endpoint, BoxError> {
-    let host = addr.to_string();
-    let mut conn = Conn::connect(addr).await?;
-    control(
-        &mut conn,
-        "POST",
-        &format!("/v1/domain?domain={DOMAIN}"),
-        &host,
-    )
-    .await?;
-    control(
-        &mut conn,
-        "POST",
-        &format!("/v1/repository?domain={DOMAIN}&repository={REPOSITORY}"),
-        &host,
-    )
-    .await?;
-    let endpoint = control(
-        &mut conn,
-        "GET",
-        &format!("/v1/repository/endpoint?domain={DOMAIN}&repository={REPOSITORY}&format=npm"),
-        &host,
-    )
-    .await?;
-    let url = endpoint["repositoryEndpoint"]
-        .as_str()
-        .ok_or("GetRepositoryEndpoint: no repositoryEndpoint")?
-        .to_owned();
-    // npm is pointed at this URL: it must be this server and nothing else.
-    let prefix = format!("http://{host}/");
-    let Some(rest) = url.strip_prefix(&prefix) else {
-        return Err(
-            format!("the npm endpoint {url} is not on {prefix}; refusing to run npm").into(),
-        );
-    };
-    if !url.ends_with('/') {
-        return Err(format!("the npm endpoint {url} does not end with /").into());
-    }
-    let path = format!("/{rest}");
-    let token = control(
-        &mut conn,
-        "POST",
-        &format!("/v1/authorization-token?domain={DOMAIN}"),
-        &host,
-    )
-    .await?["authorizationToken"]
-        .as_str()
-        .ok_or("GetAuthorizationToken: no authorizationToken")?
-        .to_owned();
-    Ok(Endpoint {
-        url,
-        path,
-        host,
-        token,
-    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -423,10 +274,6 @@ impl Package {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A GET as npm sends it, with the token.
 fn npm_get(endpoint: &Endpoint, target: &str, accept: &str) -> Vec<u8> {
     format!(
@@ -456,92 +303,20 @@ fn npm_put(endpoint: &Endpoint, package: &Package) -> Result<Vec<u8>, BoxError> 
     Ok(request)
 }
 
-async fn expect_200(conn: &mut Conn, request: &[u8], what: &str) -> Result<Vec<u8>, BoxError> {
-    let reply = tokio::time::timeout(REQUEST_TIMEOUT, conn.roundtrip(request, true))
-        .await
-        .map_err(|_| format!("{what}: no answer within {REQUEST_TIMEOUT:?}"))??;
-    if reply.status != 200 {
-        return Err(format!(
-            "{what}: HTTP {}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        )
-        .into());
-    }
-    Ok(reply.body)
-}
-
 // ---------------------------------------------------------------------------------------
 // Publish
 
-struct PublishResult {
-    count: usize,
-    seconds: f64,
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    first_tenth_ms: f64,
-    last_tenth_ms: f64,
-    mean_body_bytes: f64,
-    server_cpu_s: f64,
-}
-
 /// Publishes every package in order on one connection; request bodies are built first so
 /// only the exchange is timed.
-async fn publish_all(
-    endpoint: &Endpoint,
-    addr: SocketAddr,
-    packages: &[Package],
-    pid: u32,
-    clk_tck: f64,
-) -> Result<PublishResult, BoxError> {
+fn publish_all(repo: &RepoServer, packages: &[Package]) -> Result<SeriesResult, BoxError> {
     let requests = packages
         .iter()
-        .map(|p| npm_put(endpoint, p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mean_body_bytes =
-        requests.iter().map(Vec::len).sum::<usize>() as f64 / requests.len().max(1) as f64;
-    let mut conn = Conn::connect(addr).await?;
-    let server_pid = pid.to_string();
-    let (cpu_before, _) = read_cpu(&server_pid)?;
-    let started = Instant::now();
-    let mut latencies = Vec::with_capacity(requests.len());
-    for (request, package) in requests.iter().zip(packages) {
-        let sent = Instant::now();
-        let what = format!("publish {}@{}", package.name, package.version);
-        expect_200(&mut conn, request, &what).await?;
-        latencies.push(sent.elapsed().as_secs_f64() * 1e3);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let (cpu_after, _) = read_cpu(&server_pid)?;
-    let tenth = (latencies.len() / 10).max(1);
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let first_tenth_ms = mean(&latencies[..tenth]);
-    let last_tenth_ms = mean(&latencies[latencies.len() - tenth..]);
-    let mut sorted = latencies.clone();
-    sorted.sort_by(f64::total_cmp);
-    Ok(PublishResult {
-        count: latencies.len(),
-        seconds,
-        rate: latencies.len() as f64 / seconds,
-        p50_ms: percentile_f64(&sorted, 500),
-        p99_ms: percentile_f64(&sorted, 990),
-        max_ms: sorted.last().copied().unwrap_or(0.0),
-        first_tenth_ms,
-        last_tenth_ms,
-        mean_body_bytes,
-        server_cpu_s: (cpu_after - cpu_before) as f64 / clk_tck,
-    })
-}
-
-/// Nearest-rank percentile of sorted values; `per_mille` is 500 for p50, 990 for p99.
-fn percentile_f64(sorted: &[f64], per_mille: usize) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (per_mille * sorted.len()).div_ceil(1000);
-    sorted[rank.clamp(1, sorted.len()) - 1]
+        .map(|p| {
+            let what = format!("publish {}@{}", p.name, p.version);
+            Ok((what, npm_put(&repo.endpoint, p)?))
+        })
+        .collect::<Result<Vec<_>, BoxError>>()?;
+    repo.series(&requests)
 }
 
 /// Sizes of the documents the loads fetch, after checking them.
@@ -555,11 +330,11 @@ struct DocumentCheck {
 /// version must be listed with the integrity we computed, `latest` must be the last one,
 /// and a tarball must come back byte for byte.
 async fn check_documents(
-    endpoint: &Endpoint,
-    addr: SocketAddr,
+    repo: &RepoServer,
     packages: &[Package],
 ) -> Result<DocumentCheck, BoxError> {
-    let mut conn = Conn::connect(addr).await?;
+    let endpoint = &repo.endpoint;
+    let mut conn = Conn::connect(repo.addr()).await?;
     let target = format!("{}{PACKAGE}", endpoint.path);
     let mut sizes = Vec::new();
     for (accept, form) in [(ACCEPT_ABBREVIATED, "abbreviated"), (ACCEPT_FULL, "full")] {
@@ -624,192 +399,15 @@ async fn check_documents(
 }
 
 // ---------------------------------------------------------------------------------------
-// Load
-
-struct LoadResult {
-    requests: u64,
-    window_s: f64,
-    rps: f64,
-    p50_us: f64,
-    p99_us: f64,
-    max_us: f64,
-    non_200: u64,
-    io_errors: u64,
-    first_failure: Option<String>,
-    server_cpu_s: f64,
-    server_cpu_us_per_req: f64,
-    client_cpu_s: f64,
-}
-
-#[derive(Default)]
-struct ConnStats {
-    latencies_us: Vec<u32>,
-    non_200: u64,
-    io_errors: u64,
-    first_failure: Option<String>,
-}
-
-/// Keep-alive connections sending `requests` (cycled, each connection starting at its own
-/// offset) back to back; latencies of requests that complete inside the window count.
-async fn load_phase(
-    cfg: &Config,
-    addr: SocketAddr,
-    requests: Vec<Vec<u8>>,
-    pid: u32,
-    clk_tck: f64,
-) -> Result<LoadResult, BoxError> {
-    let requests = Arc::new(requests);
-    let start = tokio::time::Instant::now();
-    let window_start = start + cfg.warmup;
-    let window_end = window_start + cfg.measure;
-    let mut tasks = Vec::with_capacity(cfg.connections);
-    for i in 0..cfg.connections {
-        tasks.push(tokio::spawn(connection_loop(
-            addr,
-            Arc::clone(&requests),
-            i * 7,
-            window_start,
-            window_end,
-        )));
-    }
-    let server_pid = pid.to_string();
-    tokio::time::sleep_until(window_start).await;
-    let measured_from = Instant::now();
-    let (server_before, _) = read_cpu(&server_pid)?;
-    let (client_before, _) = read_cpu("self")?;
-    tokio::time::sleep_until(window_end).await;
-    let (server_after, _) = read_cpu(&server_pid)?;
-    let (client_after, _) = read_cpu("self")?;
-    let window_s = measured_from.elapsed().as_secs_f64();
-
-    let mut all = Vec::new();
-    let (mut non_200, mut io_errors, mut first_failure) = (0, 0, None);
-    for task in tasks {
-        let stats = task.await?;
-        all.extend_from_slice(&stats.latencies_us);
-        non_200 += stats.non_200;
-        io_errors += stats.io_errors;
-        if first_failure.is_none() {
-            first_failure = stats.first_failure;
-        }
-    }
-    all.sort_unstable();
-    let pct = |per_mille: usize| -> f64 {
-        if all.is_empty() {
-            return 0.0;
-        }
-        let rank = (per_mille * all.len()).div_ceil(1000);
-        f64::from(all[rank.clamp(1, all.len()) - 1])
-    };
-    let count = all.len() as u64;
-    let server_cpu_s = (server_after - server_before) as f64 / clk_tck;
-    Ok(LoadResult {
-        requests: count,
-        window_s,
-        rps: count as f64 / window_s,
-        p50_us: pct(500),
-        p99_us: pct(990),
-        max_us: all.last().map_or(0.0, |&m| f64::from(m)),
-        non_200,
-        io_errors,
-        first_failure,
-        server_cpu_s,
-        server_cpu_us_per_req: if count == 0 {
-            0.0
-        } else {
-            server_cpu_s * 1e6 / count as f64
-        },
-        client_cpu_s: (client_after - client_before) as f64 / clk_tck,
-    })
-}
-
-async fn connection_loop(
-    addr: SocketAddr,
-    requests: Arc<Vec<Vec<u8>>>,
-    offset: usize,
-    window_start: tokio::time::Instant,
-    window_end: tokio::time::Instant,
-) -> ConnStats {
-    let mut stats = ConnStats {
-        latencies_us: Vec::with_capacity(64 * 1024),
-        ..ConnStats::default()
-    };
-    let mut conn: Option<Conn> = None;
-    let mut next = offset;
-    while tokio::time::Instant::now() < window_end {
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match Conn::connect(addr).await {
-                Ok(c) => conn.insert(c),
-                Err(e) => {
-                    stats.io_errors += 1;
-                    stats.first_failure.get_or_insert(format!("connect: {e}"));
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let request = &requests[next % requests.len()];
-        next += 1;
-        let sent = Instant::now();
-        let result = tokio::time::timeout(REQUEST_TIMEOUT, c.roundtrip(request, false)).await;
-        let took = sent.elapsed();
-        let now = tokio::time::Instant::now();
-        let in_window = now >= window_start && now <= window_end;
-        match result {
-            Ok(Ok(reply)) => {
-                if in_window {
-                    stats
-                        .latencies_us
-                        .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
-                    if reply.status != 200 {
-                        stats.non_200 += 1;
-                        stats
-                            .first_failure
-                            .get_or_insert(format!("HTTP {}", reply.status));
-                    }
-                }
-            }
-            Ok(Err(e)) => {
-                if in_window {
-                    stats.io_errors += 1;
-                }
-                stats.first_failure.get_or_insert(e.to_string());
-                conn = None;
-            }
-            Err(_) => {
-                stats.io_errors += 1;
-                stats
-                    .first_failure
-                    .get_or_insert(format!("no answer within {REQUEST_TIMEOUT:?}"));
-                conn = None;
-            }
-        }
-    }
-    stats
-}
-
-// ---------------------------------------------------------------------------------------
 // npm install
 
-struct InstallRun {
-    wall_s: f64,
-    npm_cpu_s: f64,
-    server_cpu_s: f64,
+/// npm's own account of an install's HTTP fetches.
+struct Fetches {
     fetches: usize,
     fetch_non_2xx: usize,
     fetch_median_ms: f64,
     fetch_max_ms: f64,
     fetch_sum_ms: f64,
-}
-
-struct InstallResult {
-    deps: usize,
-    dep_publish_s: f64,
-    npm_version: String,
-    npm_version_s: f64,
-    runs: Vec<InstallRun>,
-    median: usize,
 }
 
 /// The environment npm runs in: nothing inherited, everything under `dir`.
@@ -830,45 +428,6 @@ fn npm_command(cfg: &Config, dir: &Path, home: &Path, cache: &Path) -> Command {
         .env("npm_config_fund", "false")
         .stdin(Stdio::null());
     cmd
-}
-
-/// Runs `cmd` with stdout and stderr to files, killing it after `timeout`. Returns the wall
-/// time, npm's CPU time (children's, after reaping) and its stderr.
-fn run_bounded(
-    mut cmd: Command,
-    out_dir: &Path,
-    label: &str,
-    timeout: Duration,
-    clk_tck: f64,
-) -> Result<(f64, f64, String, String), BoxError> {
-    let stdout_path = out_dir.join(format!("{label}.stdout"));
-    let stderr_path = out_dir.join(format!("{label}.stderr"));
-    cmd.stdout(std::fs::File::create(&stdout_path)?)
-        .stderr(std::fs::File::create(&stderr_path)?);
-    let cpu_before = read_children_cpu()?;
-    let started = Instant::now();
-    let mut child = cmd.spawn()?;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{label}: npm did not finish within {timeout:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let wall_s = started.elapsed().as_secs_f64();
-    let cpu_s = (read_children_cpu()? - cpu_before) as f64 / clk_tck;
-    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    if !status.success() {
-        let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(format!("{label}: npm exited with {status}:\n{}", tail.join("\n")).into());
-    }
-    Ok((wall_s, cpu_s, stdout, stderr))
 }
 
 /// npm's `--loglevel=http` lines: `npm http fetch GET 200 <url> 12ms (cache miss)`.
@@ -902,14 +461,8 @@ fn parse_fetches(stderr: &str, endpoint: &Endpoint) -> Result<(usize, usize, Vec
     Ok((count, non_2xx, ms))
 }
 
-fn install_phase(
-    cfg: &Config,
-    runtime: &tokio::runtime::Runtime,
-    endpoint: &Endpoint,
-    addr: SocketAddr,
-    pid: u32,
-    clk_tck: f64,
-) -> Result<InstallResult, BoxError> {
+fn install_phase(cfg: &Config, repo: &RepoServer) -> Result<InstallPhase<Fetches>, BoxError> {
+    let (endpoint, clk_tck) = (&repo.endpoint, repo.clk_tck);
     if !cfg.npm.is_file() {
         return Err(format!(
             "npm not found at {} (set BENCH_NPM, or BENCH_NPM_RUNS=0 to skip)",
@@ -924,7 +477,7 @@ fn install_phase(
         .iter()
         .map(|n| Package::build(n, "1.0.0", &[]))
         .collect::<Result<Vec<_>, _>>()?;
-    let published = runtime.block_on(publish_all(endpoint, addr, &deps, pid, clk_tck))?;
+    let published = publish_all(repo, &deps)?;
     println!(
         "  published {} dependencies in {:.2} s",
         deps.len(),
@@ -950,7 +503,7 @@ fn install_phase(
     std::fs::create_dir_all(&home)?;
     let mut version_cmd = npm_command(cfg, dir.path(), &home, &dir.path().join("cache-version"));
     version_cmd.arg("--version");
-    let (npm_version_s, _, npm_version, _) = run_bounded(
+    let version_run = run_tool(
         version_cmd,
         &dir.path().join("logs"),
         "npm-version",
@@ -969,7 +522,6 @@ fn install_phase(
         "dependencies": dependencies,
     }))?;
 
-    let server_pid = pid.to_string();
     let mut runs = Vec::new();
     for run in 0..cfg.npm_runs {
         // Fresh project, HOME and cache: a cold install.
@@ -993,15 +545,15 @@ fn install_phase(
             "--registry",
             &endpoint.url,
         ]);
-        let (server_before, _) = read_cpu(&server_pid)?;
-        let (wall_s, npm_cpu_s, _, stderr) = run_bounded(
+        let meter = CpuMeter::start(repo.pid())?;
+        let result = run_tool(
             cmd,
             &dir.path().join("logs"),
             &format!("install-{run}"),
             cfg.npm_timeout,
             clk_tck,
         )?;
-        let (server_after, _) = read_cpu(&server_pid)?;
+        let (server_cpu_s, _) = meter.read(clk_tck)?;
         for (name, package) in names.iter().zip(&deps) {
             let installed = project.join("node_modules").join(name).join("package.json");
             let text = std::fs::read_to_string(&installed)
@@ -1013,91 +565,69 @@ fn install_phase(
                 );
             }
         }
-        let (fetches, fetch_non_2xx, mut ms) = parse_fetches(&stderr, endpoint)?;
+        let (fetches, fetch_non_2xx, mut ms) = parse_fetches(&result.stderr, endpoint)?;
         ms.sort_by(f64::total_cmp);
         let r = InstallRun {
-            wall_s,
-            npm_cpu_s,
-            server_cpu_s: (server_after - server_before) as f64 / clk_tck,
-            fetches,
-            fetch_non_2xx,
-            fetch_median_ms: percentile_f64(&ms, 500),
-            fetch_max_ms: ms.last().copied().unwrap_or(0.0),
-            fetch_sum_ms: ms.iter().sum(),
+            timing: InstallTiming {
+                wall_s: result.wall_s,
+                tool_cpu_s: result.cpu_s,
+                server_cpu_s,
+            },
+            log: Fetches {
+                fetches,
+                fetch_non_2xx,
+                fetch_median_ms: percentile_f64(&ms, 500),
+                fetch_max_ms: ms.last().copied().unwrap_or(0.0),
+                fetch_sum_ms: ms.iter().sum(),
+            },
         };
         println!(
             "  npm install {}: {:.2} s wall, npm CPU {:.2} s, server CPU {:.3} s, {} fetches (median {:.0} ms)",
             run + 1,
-            r.wall_s,
-            r.npm_cpu_s,
-            r.server_cpu_s,
-            r.fetches,
-            r.fetch_median_ms
+            r.timing.wall_s,
+            r.timing.tool_cpu_s,
+            r.timing.server_cpu_s,
+            r.log.fetches,
+            r.log.fetch_median_ms
         );
         runs.push(r);
         // Keep the temp dir small between runs.
         let _ = std::fs::remove_dir_all(&cache);
         let _ = std::fs::remove_dir_all(project.join("node_modules"));
     }
-    let mut order: Vec<usize> = (0..runs.len()).collect();
-    order.sort_by(|&a, &b| runs[a].wall_s.total_cmp(&runs[b].wall_s));
-    let median = order[order.len() / 2];
-    Ok(InstallResult {
-        deps: deps.len(),
-        dep_publish_s: published.seconds,
-        npm_version: npm_version.trim().to_owned(),
-        npm_version_s,
+    Ok(InstallPhase::new(
+        "npm",
+        deps.len(),
+        published.seconds,
+        version_run.stdout.trim().to_owned(),
+        version_run.wall_s,
         runs,
-        median,
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
 // Report
 
-#[allow(clippy::too_many_arguments)]
 fn print_report(
     cfg: &Config,
-    cpus: usize,
-    idle: &support::Mem,
-    after_load: &support::Mem,
-    end: &support::Mem,
-    shutdown: Duration,
-    publish: &PublishResult,
+    trace: &ServerTrace,
+    publish: &SeriesResult,
     check: &DocumentCheck,
-    loads: &[(&str, f64, LoadResult)],
-    install: Option<&InstallResult>,
+    loads: &[NamedLoad],
+    install: Option<&InstallPhase<Fetches>>,
 ) {
     let kib = |b: f64| b / 1024.0;
-    println!();
-    println!("{:<52} {:>16}", "metric", "value");
-    println!("{}", "-".repeat(69));
-    let row = |name: &str, value: String| println!("{name:<52} {value:>16}");
-    row(
-        &format!("publish: {} versions of {PACKAGE}", publish.count),
-        format!("{:.2} s", publish.seconds),
-    );
-    row("publish rate", format!("{:.1} /s", publish.rate));
-    row("publish latency p50", format!("{:.2} ms", publish.p50_ms));
-    row("publish latency p99", format!("{:.2} ms", publish.p99_ms));
-    row("publish latency max", format!("{:.2} ms", publish.max_ms));
-    row(
-        "publish mean, first tenth / last tenth",
-        format!(
-            "{:.2} / {:.2} ms",
-            publish.first_tenth_ms, publish.last_tenth_ms
-        ),
-    );
-    row(
-        "publish request body (mean)",
-        format!("{:.1} KiB", kib(publish.mean_body_bytes)),
-    );
-    row(
-        "publish server CPU per version",
-        format!(
-            "{:.2} ms",
-            publish.server_cpu_s * 1e3 / publish.count.max(1) as f64
-        ),
+    let table = Table {
+        name_width: 52,
+        value_width: 16,
+    };
+    table.header();
+    let row = |name: &str, value: String| table.row(name, value);
+    publish.rows(
+        &table,
+        "publish",
+        &format!("versions of {PACKAGE}"),
+        "version",
     );
     row(
         "packument size abbreviated / full",
@@ -1107,205 +637,61 @@ fn print_report(
             kib(check.full_bytes as f64)
         ),
     );
-    for (label, size, load) in loads {
-        row(
-            &format!("{label} req/s ({} conns)", cfg.connections),
-            format!("{:.0}", load.rps),
-        );
-        row(
-            &format!("{label} MiB/s of bodies"),
-            format!("{:.1}", load.rps * size / 1024.0 / 1024.0),
-        );
-        row(
-            &format!("{label} p50 / p99"),
-            format!("{:.2} / {:.2} ms", load.p50_us / 1e3, load.p99_us / 1e3),
-        );
-        row(
-            &format!("{label} max"),
-            format!("{:.2} ms", load.max_us / 1e3),
-        );
-        row(
-            &format!("{label} non-200 / conn errors"),
-            format!("{} / {}", load.non_200, load.io_errors),
-        );
-        row(
-            &format!("{label} server CPU (cores busy)"),
-            format!(
-                "{:.2} s ({:.2})",
-                load.server_cpu_s,
-                load.server_cpu_s / load.window_s
-            ),
-        );
-        row(
-            &format!("{label} server CPU per request"),
-            format!("{:.1} us", load.server_cpu_us_per_req),
-        );
-        row(
-            &format!("{label} load generator CPU"),
-            format!("{:.2} s", load.client_cpu_s),
-        );
-        if load.non_200 > 0 || load.io_errors > 0 {
-            println!(
-                "WARNING: {label}: {} non-200, {} connection errors (first: {})",
-                load.non_200,
-                load.io_errors,
-                load.first_failure.as_deref().unwrap_or("?")
-            );
-        }
-    }
+    load_rows(&table, loads, cfg.load.connections);
     if let Some(install) = install {
-        let m = &install.runs[install.median];
-        row(
+        let m = install.median_run();
+        install.head_rows(
+            &table,
             &format!(
                 "npm install cold, {} deps, median of {}",
                 install.deps,
                 install.runs.len()
             ),
-            format!("{:.2} s", m.wall_s),
-        );
-        row(
-            "npm install runs",
-            install
-                .runs
-                .iter()
-                .map(|r| format!("{:.2}", r.wall_s))
-                .collect::<Vec<_>>()
-                .join(" / "),
-        );
-        row(
-            "  npm CPU (node, user+sys)",
-            format!("{:.2} s", m.npm_cpu_s),
-        );
-        row(
-            "  server CPU during install",
-            format!("{:.3} s", m.server_cpu_s),
-        );
-        row(
-            "  server CPU share of wall time",
-            format!("{:.1} %", m.server_cpu_s / m.wall_s * 100.0),
+            "node",
         );
         row(
             "  npm HTTP fetches (non-2xx)",
-            format!("{} ({})", m.fetches, m.fetch_non_2xx),
+            format!("{} ({})", m.log.fetches, m.log.fetch_non_2xx),
         );
         row(
             "  npm fetch time median / max",
-            format!("{:.0} / {:.0} ms", m.fetch_median_ms, m.fetch_max_ms),
+            format!(
+                "{:.0} / {:.0} ms",
+                m.log.fetch_median_ms, m.log.fetch_max_ms
+            ),
         );
-        row(
-            &format!("  `npm --version` (npm {})", install.npm_version),
-            format!("{:.2} s", install.npm_version_s),
-        );
-        row(
+        install.tail_rows(
+            &table,
             &format!("publish {} deps (not timed in install)", install.deps),
-            format!("{:.2} s", install.dep_publish_s),
         );
-        let bottleneck = if m.server_cpu_s < m.npm_cpu_s / 4.0 {
-            "npm (client)"
-        } else if m.server_cpu_s > m.npm_cpu_s {
-            "server"
-        } else {
-            "mixed"
-        };
-        row("  bottleneck (CPU time)", bottleneck.to_owned());
     }
-    row(
-        "server idle VmRSS",
-        format!("{:.1} MiB", kib(idle.rss_kib as f64)),
-    );
-    row(
-        "server VmRSS after loads / at end",
-        format!(
-            "{:.1} / {:.1} MiB",
-            kib(after_load.rss_kib as f64),
-            kib(end.rss_kib as f64)
-        ),
-    );
-    row(
-        "server VmHWM at end",
-        format!("{:.1} MiB", kib(end.hwm_kib as f64)),
-    );
-    row(
-        "SIGTERM-to-exit",
-        format!("{:.2} ms", shutdown.as_secs_f64() * 1e3),
-    );
+    trace.rows(&table);
 
-    let load_json = |size: f64, l: &LoadResult| {
-        json!({
-            "requests": l.requests,
-            "window_s": round3(l.window_s),
-            "rps": round3(l.rps),
-            "body_bytes": size.round(),
-            "p50_ms": round3(l.p50_us / 1e3),
-            "p99_ms": round3(l.p99_us / 1e3),
-            "max_ms": round3(l.max_us / 1e3),
-            "non_200": l.non_200,
-            "io_errors": l.io_errors,
-            "server_cpu_s": round3(l.server_cpu_s),
-            "server_cpu_us_per_req": round3(l.server_cpu_us_per_req),
-            "client_cpu_s": round3(l.client_cpu_s),
-        })
-    };
-    let key = |label: &str| match label {
-        "packument (abbreviated)" => "packument_abbreviated",
-        "packument (full)" => "packument_full",
-        _ => "tarball",
-    };
-    let mut load_map = serde_json::Map::new();
-    for (label, size, load) in loads {
-        load_map.insert(key(label).to_owned(), load_json(*size, load));
-    }
     let install_json = install.map(|i| {
-        let m = &i.runs[i.median];
-        json!({
-            "deps": i.deps,
-            "runs": i.runs.iter().map(|r| json!({
-                "wall_s": round3(r.wall_s),
-                "npm_cpu_s": round3(r.npm_cpu_s),
-                "server_cpu_s": round3(r.server_cpu_s),
+        i.json("deps", "dep_publish_s", |r| {
+            json!({
                 "fetches": r.fetches,
                 "fetch_non_2xx": r.fetch_non_2xx,
                 "fetch_median_ms": round3(r.fetch_median_ms),
                 "fetch_max_ms": round3(r.fetch_max_ms),
                 "fetch_sum_ms": round3(r.fetch_sum_ms),
-            })).collect::<Vec<_>>(),
-            "median_wall_s": round3(m.wall_s),
-            "median_npm_cpu_s": round3(m.npm_cpu_s),
-            "median_server_cpu_s": round3(m.server_cpu_s),
-            "npm_version": i.npm_version,
-            "npm_version_s": round3(i.npm_version_s),
-            "dep_publish_s": round3(i.dep_publish_s),
+            })
         })
     });
-    let json = json!({
+    let mut json = json!({
         "bench": "npm",
-        "server_log": cfg.server_log,
-        "cpus": cpus,
-        "connections": cfg.connections,
+        "server_log": cfg.env.server_log,
+        "cpus": cfg.env.cpus,
+        "connections": cfg.load.connections,
         "client_threads": cfg.client_threads,
-        "warmup_s": cfg.warmup.as_secs_f64(),
-        "publish": {
-            "versions": publish.count,
-            "seconds": round3(publish.seconds),
-            "rate": round3(publish.rate),
-            "p50_ms": round3(publish.p50_ms),
-            "p99_ms": round3(publish.p99_ms),
-            "max_ms": round3(publish.max_ms),
-            "first_tenth_ms": round3(publish.first_tenth_ms),
-            "last_tenth_ms": round3(publish.last_tenth_ms),
-            "mean_body_bytes": publish.mean_body_bytes.round(),
-            "server_cpu_s": round3(publish.server_cpu_s),
-        },
+        "warmup_s": cfg.load.warmup.as_secs_f64(),
+        "publish": publish.json(),
         "packument_bytes": { "abbreviated": check.abbreviated_bytes, "full": check.full_bytes },
         "tarball_roundtrip_ok": check.tarball_ok,
-        "loads": load_map,
+        "loads": loads_json(loads),
         "install": install_json,
-        "idle_rss_kib": idle.rss_kib,
-        "after_load_rss_kib": after_load.rss_kib,
-        "end_rss_kib": end.rss_kib,
-        "end_hwm_kib": end.hwm_kib,
-        "shutdown_ms": round3(shutdown.as_secs_f64() * 1e3),
     });
+    trace.add_json(&mut json);
     println!();
     println!("{json}");
 }

@@ -50,27 +50,23 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use support::{
-    clock_ticks_per_second, env_or, hex, load_phase, percentile_f64, read_cpu, read_mem, round3,
-    run_tool, server_bin, signed_request, BoxError, Conn, LoadResult, LoadSpec, Server,
+    env_or, expect_200, hex, load_rows, loads_json, read_mem, round3, run_tool, BenchEnv, BoxError,
+    Conn, CpuMeter, Endpoint, InstallPhase, InstallRun, InstallTiming, LoadSpec, NamedLoad,
+    RepoServer, SeriesResult, ServerTrace, Table, REQUEST_TIMEOUT,
 };
 
-const DOMAIN: &str = "bench";
 const REPOSITORY: &str = "pypi-repo";
 const PROJECT: &str = "benchpkg";
 const ACCEPT_HTML: &str = "text/html";
 const ACCEPT_JSON: &str = "application/vnd.pypi.simple.v1+json";
-/// Bound on any single request the bench makes.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const BOUNDARY: &str = "----codeartifact-local-pypi-bench-7d1f0c";
 
 /// Writes one wheel per `[name, version]` of `argv[2]` (JSON) into the directory `argv[1]`
@@ -113,14 +109,11 @@ for name, version in json.loads(sys.argv[2]):
 "#;
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("pypi bench failed: {e}");
-        std::process::exit(1);
-    }
+    support::run_or_exit("pypi", run);
 }
 
 struct Config {
-    bin: PathBuf,
+    env: BenchEnv,
     versions: usize,
     load: LoadSpec,
     client_threads: usize,
@@ -128,48 +121,22 @@ struct Config {
     deps: usize,
     pip_runs: usize,
     pip_timeout: Duration,
-    server_log: String,
-}
-
-/// The repository endpoint and what a client needs to use it.
-struct Endpoint {
-    /// `http://127.0.0.1:PORT/pypi/d/bench-000000000000/pypi-repo/`
-    url: String,
-    /// The path part of `url` (starts and ends with `/`).
-    path: String,
-    /// The `Host` header value.
-    host: String,
-    token: String,
-    /// `Basic base64(aws:TOKEN)`
-    authorization: String,
 }
 
 fn run() -> Result<(), BoxError> {
     let cfg = Config {
-        bin: server_bin()?,
+        env: BenchEnv::from_env()?,
         versions: env_or("BENCH_PYPI_VERSIONS", 50usize).clamp(1, 10_000),
-        load: LoadSpec {
-            connections: env_or("BENCH_CONNECTIONS", 32usize).max(1),
-            warmup: Duration::from_secs_f64(env_or("BENCH_WARMUP_SECS", 2.0f64).max(0.0)),
-            measure: Duration::from_secs_f64(env_or("BENCH_SECS", 10.0f64).max(0.1)),
-            request_timeout: REQUEST_TIMEOUT,
-        },
+        load: LoadSpec::from_env(REQUEST_TIMEOUT),
         client_threads: env_or("BENCH_CLIENT_THREADS", 1usize).max(1),
         python: std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".to_owned()),
         deps: env_or("BENCH_PYPI_DEPS", 20usize).clamp(1, 100),
         pip_runs: env_or("BENCH_PIP_RUNS", 3usize),
         pip_timeout: Duration::from_secs_f64(env_or("BENCH_PIP_TIMEOUT_SECS", 300.0f64).max(1.0)),
-        server_log: std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "info".to_owned()),
     };
-    let clk_tck = clock_ticks_per_second();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let python = resolve_python(&cfg.python)?;
-    println!(
-        "pypi bench: {} (server RUST_LOG={}, {cpus} CPUs, python {})",
-        cfg.bin.display(),
-        cfg.server_log,
-        python.display()
-    );
+    cfg.env
+        .announce("pypi", &format!(", python {}", python.display()));
     let work = tempfile::tempdir()?;
 
     // Every wheel, built before the server starts so no Python runs during a measurement.
@@ -186,60 +153,54 @@ fn run() -> Result<(), BoxError> {
     let deps = wheels.split_off(versions.len());
     println!("  built {} wheels in {build_s:.2} s", specs.len());
 
-    let mut server = Server::start(&cfg.bin, &cfg.server_log)?;
-    let pid = server.pid();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.client_threads)
-        .enable_all()
-        .build()?;
-
     // 1. Setup.
-    let endpoint = runtime.block_on(setup(server.addr))?;
-    println!("  endpoint {}", endpoint.url);
-    let idle = read_mem(pid)?;
+    let repo = RepoServer::start(
+        cfg.env.start_server()?,
+        cfg.client_threads,
+        cfg.env.clk_tck,
+        REPOSITORY,
+        "pypi",
+        "pip",
+    )?;
 
     // 2. Upload.
-    let upload = runtime.block_on(upload_all(&endpoint, server.addr, &wheels, pid, clk_tck))?;
-    println!(
-        "  uploaded {} versions: {:.1}/s (p50 {:.2} ms, first tenth {:.2} ms, last tenth {:.2} ms)",
-        upload.count, upload.rate, upload.p50_ms, upload.first_tenth_ms, upload.last_tenth_ms
-    );
+    let upload = upload_all(&repo, &wheels)?;
+    println!("  uploaded {} versions: {}", upload.count, upload.summary());
 
     // Check what the loads will fetch, once, before loading.
-    let check = runtime.block_on(check_documents(&endpoint, server.addr, &wheels))?;
+    let check = repo.runtime.block_on(check_documents(&repo, &wheels))?;
 
     // 3./4. Loads.
+    let endpoint = &repo.endpoint;
     let page_target = format!("{}simple/{PROJECT}/", endpoint.path);
-    let mut loads: Vec<(&str, f64, LoadResult)> = Vec::new();
-    for (label, accept, size) in [
-        ("simple page (HTML)", ACCEPT_HTML, check.html_bytes),
-        ("simple page (JSON)", ACCEPT_JSON, check.json_bytes),
-    ] {
-        let requests = vec![pypi_get(&endpoint, &page_target, accept)];
-        let load = runtime.block_on(load_phase(server.addr, requests, &cfg.load, pid, clk_tck))?;
-        print_load(label, &load);
-        loads.push((label, size as f64, load));
-    }
-    let file_requests: Vec<Vec<u8>> = wheels
+    let page = |accept| vec![pypi_get(endpoint, &page_target, accept)];
+    let files: Vec<Vec<u8>> = wheels
         .iter()
-        .map(|w| pypi_get(&endpoint, &w.file_path(&endpoint), "*/*"))
+        .map(|w| pypi_get(endpoint, &w.file_path(endpoint), "*/*"))
         .collect();
     let mean_wheel =
         wheels.iter().map(|w| w.bytes.len()).sum::<usize>() as f64 / wheels.len().max(1) as f64;
-    let load = runtime.block_on(load_phase(
-        server.addr,
-        file_requests,
-        &cfg.load,
-        pid,
-        clk_tck,
-    ))?;
-    print_load("wheel file", &load);
-    loads.push(("wheel file", mean_wheel, load));
-    let after_load = read_mem(pid)?;
+    let loader = repo.loader(&cfg.load);
+    let loads = vec![
+        loader.run(
+            "simple page (HTML)",
+            "simple_html",
+            check.html_bytes as f64,
+            page(ACCEPT_HTML),
+        )?,
+        loader.run(
+            "simple page (JSON)",
+            "simple_json",
+            check.json_bytes as f64,
+            page(ACCEPT_JSON),
+        )?,
+        loader.run("wheel file", "file", mean_wheel, files)?,
+    ];
+    let after_load = read_mem(repo.pid())?;
 
     // 5. Cold pip install.
     let install = if cfg.pip_runs > 0 {
-        let uploaded = runtime.block_on(upload_all(&endpoint, server.addr, &deps, pid, clk_tck))?;
+        let uploaded = upload_all(&repo, &deps)?;
         println!(
             "  uploaded {} dependency wheels in {:.2} s",
             deps.len(),
@@ -249,43 +210,25 @@ fn run() -> Result<(), BoxError> {
             &cfg,
             &python,
             work.path(),
-            &endpoint,
+            &repo,
             &deps,
             uploaded.seconds,
-            pid,
-            clk_tck,
         )?)
     } else {
         None
     };
-    drop(runtime);
-    let end = read_mem(pid)?;
-    let shutdown = server.stop_ref()?;
+    let trace = repo.stop(Some(after_load))?;
 
     print_report(
         &cfg,
-        cpus,
         build_s,
-        &idle,
-        &after_load,
-        &end,
-        shutdown,
+        &trace,
         &upload,
         &check,
         &loads,
         install.as_ref(),
     );
     Ok(())
-}
-
-fn print_load(label: &str, load: &LoadResult) {
-    println!(
-        "  {label}: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, non-200 {}",
-        load.rps,
-        load.p50_us / 1e3,
-        load.p99_us / 1e3,
-        load.non_200
-    );
 }
 
 /// The interpreter's absolute path (`sys.executable`), so pip can run with a cleared
@@ -304,88 +247,6 @@ fn resolve_python(python: &str) -> Result<PathBuf, BoxError> {
         return Err(format!("{python}: sys.executable {} not found", path.display()).into());
     }
     Ok(path)
-}
-
-// ---------------------------------------------------------------------------------------
-// Control plane
-
-async fn control(conn: &mut Conn, method: &str, path: &str, host: &str) -> Result<Value, BoxError> {
-    let body: &[u8] = if method == "POST" { b"{}" } else { b"" };
-    let request = signed_request(method, path, host, body)?;
-    let reply = tokio::time::timeout(REQUEST_TIMEOUT, conn.roundtrip(&request, true))
-        .await
-        .map_err(|_| format!("{method} {path}: no answer within {REQUEST_TIMEOUT:?}"))??;
-    if reply.status != 200 {
-        return Err(format!(
-            "{method} {path}: HTTP {}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        )
-        .into());
-    }
-    Ok(serde_json::from_slice(&reply.body)?)
-}
-
-async fn setup(addr: SocketAddr) -> Result<Endpoint, BoxError> {
-    let host = addr.to_string();
-    let mut conn = Conn::connect(addr).await?;
-    control(
-        &mut conn,
-        "POST",
-        &format!("/v1/domain?domain={DOMAIN}"),
-        &host,
-    )
-    .await?;
-    control(
-        &mut conn,
-        "POST",
-        &format!("/v1/repository?domain={DOMAIN}&repository={REPOSITORY}"),
-        &host,
-    )
-    .await?;
-    let endpoint = control(
-        &mut conn,
-        "GET",
-        &format!("/v1/repository/endpoint?domain={DOMAIN}&repository={REPOSITORY}&format=pypi"),
-        &host,
-    )
-    .await?;
-    let url = endpoint["repositoryEndpoint"]
-        .as_str()
-        .ok_or("GetRepositoryEndpoint: no repositoryEndpoint")?
-        .to_owned();
-    // pip is pointed at this URL: it must be this server and nothing else.
-    let prefix = format!("http://{host}/");
-    let Some(rest) = url.strip_prefix(&prefix) else {
-        return Err(
-            format!("the pypi endpoint {url} is not on {prefix}; refusing to run pip").into(),
-        );
-    };
-    if !url.ends_with('/') {
-        return Err(format!("the pypi endpoint {url} does not end with /").into());
-    }
-    let path = format!("/{rest}");
-    let token = control(
-        &mut conn,
-        "POST",
-        &format!("/v1/authorization-token?domain={DOMAIN}"),
-        &host,
-    )
-    .await?["authorizationToken"]
-        .as_str()
-        .ok_or("GetAuthorizationToken: no authorizationToken")?
-        .to_owned();
-    let authorization = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("aws:{token}"))
-    );
-    Ok(Endpoint {
-        url,
-        path,
-        host,
-        token,
-        authorization,
-    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -483,7 +344,8 @@ fn pypi_get(endpoint: &Endpoint, target: &str, accept: &str) -> Vec<u8> {
         "GET {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nAccept: {accept}\r\n\
          Accept-Encoding: identity\r\n\
          User-Agent: pip/23.2.1 (codeartifact-local bench)\r\n\r\n",
-        endpoint.host, endpoint.authorization
+        endpoint.host,
+        endpoint.basic_authorization()
     )
     .into_bytes()
 }
@@ -524,7 +386,7 @@ fn pypi_upload(endpoint: &Endpoint, wheel: &Wheel) -> Vec<u8> {
          User-Agent: twine/6 (codeartifact-local bench)\r\n\r\n",
         endpoint.path,
         endpoint.host,
-        endpoint.authorization,
+        endpoint.basic_authorization(),
         body.len()
     )
     .into_bytes();
@@ -532,79 +394,20 @@ fn pypi_upload(endpoint: &Endpoint, wheel: &Wheel) -> Vec<u8> {
     request
 }
 
-async fn expect_200(conn: &mut Conn, request: &[u8], what: &str) -> Result<Vec<u8>, BoxError> {
-    let reply = tokio::time::timeout(REQUEST_TIMEOUT, conn.roundtrip(request, true))
-        .await
-        .map_err(|_| format!("{what}: no answer within {REQUEST_TIMEOUT:?}"))??;
-    if reply.status != 200 {
-        return Err(format!(
-            "{what}: HTTP {}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        )
-        .into());
-    }
-    Ok(reply.body)
-}
-
 // ---------------------------------------------------------------------------------------
 // Upload
 
-struct UploadResult {
-    count: usize,
-    seconds: f64,
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    first_tenth_ms: f64,
-    last_tenth_ms: f64,
-    mean_body_bytes: f64,
-    server_cpu_s: f64,
-}
-
 /// Uploads every wheel in order on one connection; request bodies are built first so only
 /// the exchange is timed.
-async fn upload_all(
-    endpoint: &Endpoint,
-    addr: SocketAddr,
-    wheels: &[Wheel],
-    pid: u32,
-    clk_tck: f64,
-) -> Result<UploadResult, BoxError> {
-    let requests: Vec<Vec<u8>> = wheels.iter().map(|w| pypi_upload(endpoint, w)).collect();
-    let mean_body_bytes =
-        requests.iter().map(Vec::len).sum::<usize>() as f64 / requests.len().max(1) as f64;
-    let mut conn = Conn::connect(addr).await?;
-    let server_pid = pid.to_string();
-    let (cpu_before, _) = read_cpu(&server_pid)?;
-    let started = Instant::now();
-    let mut latencies = Vec::with_capacity(requests.len());
-    for (request, wheel) in requests.iter().zip(wheels) {
-        let sent = Instant::now();
-        expect_200(&mut conn, request, &format!("upload {}", wheel.file_name)).await?;
-        latencies.push(sent.elapsed().as_secs_f64() * 1e3);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let (cpu_after, _) = read_cpu(&server_pid)?;
-    let tenth = (latencies.len() / 10).max(1);
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let first_tenth_ms = mean(&latencies[..tenth]);
-    let last_tenth_ms = mean(&latencies[latencies.len() - tenth..]);
-    let mut sorted = latencies.clone();
-    sorted.sort_by(f64::total_cmp);
-    Ok(UploadResult {
-        count: latencies.len(),
-        seconds,
-        rate: latencies.len() as f64 / seconds,
-        p50_ms: percentile_f64(&sorted, 500),
-        p99_ms: percentile_f64(&sorted, 990),
-        max_ms: sorted.last().copied().unwrap_or(0.0),
-        first_tenth_ms,
-        last_tenth_ms,
-        mean_body_bytes,
-        server_cpu_s: cpu_after.saturating_sub(cpu_before) as f64 / clk_tck,
-    })
+fn upload_all(repo: &RepoServer, wheels: &[Wheel]) -> Result<SeriesResult, BoxError> {
+    let requests: Vec<(String, Vec<u8>)> = wheels
+        .iter()
+        .map(|w| {
+            let what = format!("upload {}", w.file_name);
+            (what, pypi_upload(&repo.endpoint, w))
+        })
+        .collect();
+    repo.series(&requests)
 }
 
 /// Sizes of the pages the loads fetch, after checking them.
@@ -615,12 +418,9 @@ struct DocumentCheck {
 
 /// Fetches both page forms and the first and last wheels once: every uploaded file must be
 /// listed with its URL and the SHA-256 we computed, and a wheel must come back byte for byte.
-async fn check_documents(
-    endpoint: &Endpoint,
-    addr: SocketAddr,
-    wheels: &[Wheel],
-) -> Result<DocumentCheck, BoxError> {
-    let mut conn = Conn::connect(addr).await?;
+async fn check_documents(repo: &RepoServer, wheels: &[Wheel]) -> Result<DocumentCheck, BoxError> {
+    let endpoint = &repo.endpoint;
+    let mut conn = Conn::connect(repo.addr()).await?;
     let target = format!("{}simple/{PROJECT}/", endpoint.path);
 
     let json_body = expect_200(
@@ -697,21 +497,10 @@ async fn check_documents(
 // ---------------------------------------------------------------------------------------
 // pip install
 
-struct InstallRun {
-    wall_s: f64,
-    pip_cpu_s: f64,
-    server_cpu_s: f64,
+/// What pip's log says it fetched.
+struct PipLog {
     pages: usize,
     downloads: usize,
-}
-
-struct InstallResult {
-    deps: usize,
-    dep_upload_s: f64,
-    pip_version: String,
-    pip_version_s: f64,
-    runs: Vec<InstallRun>,
-    median: usize,
 }
 
 /// `python -m pip ...` in an environment of its own: nothing inherited, HOME and TMPDIR
@@ -778,17 +567,15 @@ fn parse_pip_log(log: &str, endpoint: &Endpoint) -> Result<(usize, usize), BoxEr
     Ok((pages, downloads))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn install_phase(
     cfg: &Config,
     python: &Path,
     work: &Path,
-    endpoint: &Endpoint,
+    repo: &RepoServer,
     deps: &[Wheel],
     dep_upload_s: f64,
-    pid: u32,
-    clk_tck: f64,
-) -> Result<InstallResult, BoxError> {
+) -> Result<InstallPhase<PipLog>, BoxError> {
+    let (endpoint, clk_tck) = (&repo.endpoint, repo.clk_tck);
     let dir = work.join("pip");
     for sub in ["tmp", "logs"] {
         std::fs::create_dir_all(dir.join(sub))?;
@@ -818,7 +605,6 @@ fn install_phase(
         .unwrap_or("?")
         .to_owned();
 
-    let server_pid = pid.to_string();
     let mut runs = Vec::new();
     for run in 0..cfg.pip_runs {
         // Fresh target and HOME, no cache: a cold install.
@@ -847,7 +633,7 @@ fn install_phase(
             ])
             .arg(&log_file)
             .args(deps.iter().map(|w| w.name.as_str()));
-        let (server_before, _) = read_cpu(&server_pid)?;
+        let meter = CpuMeter::start(repo.pid())?;
         let result = run_tool(
             cmd,
             &logs,
@@ -856,7 +642,7 @@ fn install_phase(
             clk_tck,
         )
         .map_err(|e| e.to_string().replace(&endpoint.token, "<token>"))?;
-        let (server_after, _) = read_cpu(&server_pid)?;
+        let (server_cpu_s, _) = meter.read(clk_tck)?;
         for w in deps {
             let module = target.join(&w.name).join("__init__.py");
             let text = std::fs::read_to_string(&module)
@@ -872,36 +658,34 @@ fn install_phase(
         let log = std::fs::read_to_string(&log_file).unwrap_or_default();
         let (pages, downloads) = parse_pip_log(&log, endpoint)?;
         let r = InstallRun {
-            wall_s: result.wall_s,
-            pip_cpu_s: result.cpu_s,
-            server_cpu_s: server_after.saturating_sub(server_before) as f64 / clk_tck,
-            pages,
-            downloads,
+            timing: InstallTiming {
+                wall_s: result.wall_s,
+                tool_cpu_s: result.cpu_s,
+                server_cpu_s,
+            },
+            log: PipLog { pages, downloads },
         };
         println!(
             "  pip install {}: {:.2} s wall, pip CPU {:.2} s, server CPU {:.3} s, {} pages, {} downloads",
             run + 1,
-            r.wall_s,
-            r.pip_cpu_s,
-            r.server_cpu_s,
-            r.pages,
-            r.downloads
+            r.timing.wall_s,
+            r.timing.tool_cpu_s,
+            r.timing.server_cpu_s,
+            r.log.pages,
+            r.log.downloads
         );
         runs.push(r);
         let _ = std::fs::remove_dir_all(&target);
         let _ = std::fs::remove_dir_all(&home);
     }
-    let mut order: Vec<usize> = (0..runs.len()).collect();
-    order.sort_by(|&a, &b| runs[a].wall_s.total_cmp(&runs[b].wall_s));
-    let median = order[order.len() / 2];
-    Ok(InstallResult {
-        deps: deps.len(),
+    Ok(InstallPhase::new(
+        "pip",
+        deps.len(),
         dep_upload_s,
         pip_version,
-        pip_version_s: version_run.wall_s,
+        version_run.wall_s,
         runs,
-        median,
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -910,49 +694,22 @@ fn install_phase(
 #[allow(clippy::too_many_arguments)]
 fn print_report(
     cfg: &Config,
-    cpus: usize,
     build_s: f64,
-    idle: &support::Mem,
-    after_load: &support::Mem,
-    end: &support::Mem,
-    shutdown: Duration,
-    upload: &UploadResult,
+    trace: &ServerTrace,
+    upload: &SeriesResult,
     check: &DocumentCheck,
-    loads: &[(&str, f64, LoadResult)],
-    install: Option<&InstallResult>,
+    loads: &[NamedLoad],
+    install: Option<&InstallPhase<PipLog>>,
 ) {
     let kib = |b: f64| b / 1024.0;
     let connections = cfg.load.connections;
-    println!();
-    println!("{:<52} {:>16}", "metric", "value");
-    println!("{}", "-".repeat(69));
-    let row = |name: &str, value: String| println!("{name:<52} {value:>16}");
-    row(
-        &format!("upload: {} wheels of {PROJECT}", upload.count),
-        format!("{:.2} s", upload.seconds),
-    );
-    row("upload rate", format!("{:.1} /s", upload.rate));
-    row("upload latency p50", format!("{:.2} ms", upload.p50_ms));
-    row("upload latency p99", format!("{:.2} ms", upload.p99_ms));
-    row("upload latency max", format!("{:.2} ms", upload.max_ms));
-    row(
-        "upload mean, first tenth / last tenth",
-        format!(
-            "{:.2} / {:.2} ms",
-            upload.first_tenth_ms, upload.last_tenth_ms
-        ),
-    );
-    row(
-        "upload request body (mean)",
-        format!("{:.1} KiB", kib(upload.mean_body_bytes)),
-    );
-    row(
-        "upload server CPU per wheel",
-        format!(
-            "{:.2} ms",
-            upload.server_cpu_s * 1e3 / upload.count.max(1) as f64
-        ),
-    );
+    let table = Table {
+        name_width: 52,
+        value_width: 16,
+    };
+    table.header();
+    let row = |name: &str, value: String| table.row(name, value);
+    upload.rows(&table, "upload", &format!("wheels of {PROJECT}"), "wheel");
     row(
         "simple page size HTML / JSON",
         format!(
@@ -961,202 +718,54 @@ fn print_report(
             kib(check.json_bytes as f64)
         ),
     );
-    for (label, size, load) in loads {
-        row(
-            &format!("{label} req/s ({connections} conns)"),
-            format!("{:.0}", load.rps),
-        );
-        row(
-            &format!("{label} MiB/s of bodies"),
-            format!("{:.1}", load.rps * size / 1024.0 / 1024.0),
-        );
-        row(
-            &format!("{label} p50 / p99"),
-            format!("{:.2} / {:.2} ms", load.p50_us / 1e3, load.p99_us / 1e3),
-        );
-        row(
-            &format!("{label} max"),
-            format!("{:.2} ms", load.max_us / 1e3),
-        );
-        row(
-            &format!("{label} non-200 / conn errors"),
-            format!("{} / {}", load.non_200, load.io_errors),
-        );
-        row(
-            &format!("{label} server CPU (cores busy)"),
-            format!(
-                "{:.2} s ({:.2})",
-                load.server_cpu_s,
-                load.server_cpu_s / load.window_s
-            ),
-        );
-        row(
-            &format!("{label} server CPU per request"),
-            format!("{:.1} us", load.server_cpu_us_per_req),
-        );
-        row(
-            &format!("{label} load generator CPU"),
-            format!("{:.2} s", load.client_cpu_s),
-        );
-        if load.non_200 > 0 || load.io_errors > 0 {
-            println!(
-                "WARNING: {label}: {} non-200, {} connection errors (first: {})",
-                load.non_200,
-                load.io_errors,
-                load.first_failure.as_deref().unwrap_or("?")
-            );
-        }
-    }
+    load_rows(&table, loads, connections);
     if let Some(install) = install {
-        let m = &install.runs[install.median];
-        row(
+        install.head_rows(
+            &table,
             &format!(
                 "pip install cold, {} projects, median of {}",
                 install.deps,
                 install.runs.len()
             ),
-            format!("{:.2} s", m.wall_s),
+            "python",
         );
-        row(
-            "pip install runs",
-            install
-                .runs
-                .iter()
-                .map(|r| format!("{:.2}", r.wall_s))
-                .collect::<Vec<_>>()
-                .join(" / "),
-        );
-        row(
-            "  pip CPU (python, user+sys)",
-            format!("{:.2} s", m.pip_cpu_s),
-        );
-        row(
-            "  server CPU during install",
-            format!("{:.3} s", m.server_cpu_s),
-        );
-        row(
-            "  server CPU share of wall time",
-            format!("{:.1} %", m.server_cpu_s / m.wall_s * 100.0),
-        );
+        let m = install.median_run();
         row(
             "  pip pages fetched / wheels downloaded",
-            format!("{} / {}", m.pages, m.downloads),
+            format!("{} / {}", m.log.pages, m.log.downloads),
         );
-        row(
-            &format!("  `pip --version` (pip {})", install.pip_version),
-            format!("{:.2} s", install.pip_version_s),
-        );
-        row(
+        install.tail_rows(
+            &table,
             &format!("upload {} dep wheels (not timed in install)", install.deps),
-            format!("{:.2} s", install.dep_upload_s),
         );
-        let bottleneck = if m.server_cpu_s < m.pip_cpu_s / 4.0 {
-            "pip (client)"
-        } else if m.server_cpu_s > m.pip_cpu_s {
-            "server"
-        } else {
-            "mixed"
-        };
-        row("  bottleneck (CPU time)", bottleneck.to_owned());
     }
     row(
         "wheels built (python zipfile, not timed)",
         format!("{build_s:.2} s"),
     );
-    row(
-        "server idle VmRSS",
-        format!("{:.1} MiB", kib(idle.rss_kib as f64)),
-    );
-    row(
-        "server VmRSS after loads / at end",
-        format!(
-            "{:.1} / {:.1} MiB",
-            kib(after_load.rss_kib as f64),
-            kib(end.rss_kib as f64)
-        ),
-    );
-    row(
-        "server VmHWM at end",
-        format!("{:.1} MiB", kib(end.hwm_kib as f64)),
-    );
-    row(
-        "SIGTERM-to-exit",
-        format!("{:.2} ms", shutdown.as_secs_f64() * 1e3),
-    );
+    trace.rows(&table);
 
-    let load_json = |size: f64, l: &LoadResult| {
-        json!({
-            "requests": l.requests,
-            "window_s": round3(l.window_s),
-            "rps": round3(l.rps),
-            "body_bytes": size.round(),
-            "p50_ms": round3(l.p50_us / 1e3),
-            "p99_ms": round3(l.p99_us / 1e3),
-            "max_ms": round3(l.max_us / 1e3),
-            "non_200": l.non_200,
-            "io_errors": l.io_errors,
-            "server_cpu_s": round3(l.server_cpu_s),
-            "server_cpu_us_per_req": round3(l.server_cpu_us_per_req),
-            "client_cpu_s": round3(l.client_cpu_s),
-        })
-    };
-    let key = |label: &str| match label {
-        "simple page (HTML)" => "simple_html",
-        "simple page (JSON)" => "simple_json",
-        _ => "file",
-    };
-    let mut load_map = serde_json::Map::new();
-    for (label, size, load) in loads {
-        load_map.insert(key(label).to_owned(), load_json(*size, load));
-    }
     let install_json = install.map(|i| {
-        let m = &i.runs[i.median];
-        json!({
-            "projects": i.deps,
-            "runs": i.runs.iter().map(|r| json!({
-                "wall_s": round3(r.wall_s),
-                "pip_cpu_s": round3(r.pip_cpu_s),
-                "server_cpu_s": round3(r.server_cpu_s),
-                "pages": r.pages,
-                "downloads": r.downloads,
-            })).collect::<Vec<_>>(),
-            "median_wall_s": round3(m.wall_s),
-            "median_pip_cpu_s": round3(m.pip_cpu_s),
-            "median_server_cpu_s": round3(m.server_cpu_s),
-            "pip_version": i.pip_version,
-            "pip_version_s": round3(i.pip_version_s),
-            "dep_upload_s": round3(i.dep_upload_s),
-        })
+        i.json(
+            "projects",
+            "dep_upload_s",
+            |r| json!({ "pages": r.pages, "downloads": r.downloads }),
+        )
     });
-    let json = json!({
+    let mut json = json!({
         "bench": "pypi",
-        "server_log": cfg.server_log,
-        "cpus": cpus,
+        "server_log": cfg.env.server_log,
+        "cpus": cfg.env.cpus,
         "connections": connections,
         "client_threads": cfg.client_threads,
         "warmup_s": cfg.load.warmup.as_secs_f64(),
-        "upload": {
-            "versions": upload.count,
-            "seconds": round3(upload.seconds),
-            "rate": round3(upload.rate),
-            "p50_ms": round3(upload.p50_ms),
-            "p99_ms": round3(upload.p99_ms),
-            "max_ms": round3(upload.max_ms),
-            "first_tenth_ms": round3(upload.first_tenth_ms),
-            "last_tenth_ms": round3(upload.last_tenth_ms),
-            "mean_body_bytes": upload.mean_body_bytes.round(),
-            "server_cpu_s": round3(upload.server_cpu_s),
-        },
+        "upload": upload.json(),
         "page_bytes": { "html": check.html_bytes, "json": check.json_bytes },
-        "loads": load_map,
+        "loads": loads_json(loads),
         "install": install_json,
         "wheel_build_s": round3(build_s),
-        "idle_rss_kib": idle.rss_kib,
-        "after_load_rss_kib": after_load.rss_kib,
-        "end_rss_kib": end.rss_kib,
-        "end_hwm_kib": end.hwm_kib,
-        "shutdown_ms": round3(shutdown.as_secs_f64() * 1e3),
     });
+    trace.add_json(&mut json);
     println!();
     println!("{json}");
 }

@@ -1,6 +1,8 @@
 //! Shared by the benchmarks (`mod support;` in each; not a bench target itself): starting and
-//! stopping the release server, reading `/proc`, SigV4 signing with `aws-sigv4`, and a
-//! minimal HTTP/1.1 client over tokio `TcpStream`s.
+//! stopping the release server, reading `/proc`, SigV4 signing with `aws-sigv4`, a minimal
+//! HTTP/1.1 client over tokio `TcpStream`s, control-plane setup and repository endpoints,
+//! timed request series and keep-alive loads, bounded client-tool runs (npm, pip), and the
+//! table rows and JSON fields the benches report alike.
 //!
 //! Each bench uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
@@ -22,6 +24,8 @@ pub const ACCESS_KEY: &str = "test";
 pub const SECRET_KEY: &str = "test";
 pub const REGION: &str = "us-east-1";
 pub const SERVICE: &str = "codeartifact";
+/// The domain every bench creates its repository in.
+pub const DOMAIN: &str = "bench";
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -53,6 +57,69 @@ pub fn server_bin() -> Result<PathBuf, BoxError> {
 
 pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// A bench's `main`: runs it and, on an error, prints it and exits with 1.
+pub fn run_or_exit(bench: &str, run: fn() -> Result<(), BoxError>) {
+    if let Err(e) = run() {
+        eprintln!("{bench} bench failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `BENCH_SERVER_LOG`: `RUST_LOG` for the server (default `info`; keep the info-level
+/// "ready" line, which is where the bench finds the port).
+pub fn server_log() -> String {
+    std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "info".to_owned())
+}
+
+/// The CPUs this process may use (0 if unknown).
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
+/// What every bench reads first: the server binary, its log filter and the machine.
+pub struct BenchEnv {
+    pub bin: PathBuf,
+    pub server_log: String,
+    pub cpus: usize,
+    pub clk_tck: f64,
+}
+
+impl BenchEnv {
+    /// An error if the server binary is missing (see [`server_bin`]).
+    pub fn from_env() -> Result<BenchEnv, BoxError> {
+        Ok(BenchEnv {
+            bin: server_bin()?,
+            server_log: server_log(),
+            cpus: cpus(),
+            clk_tck: clock_ticks_per_second(),
+        })
+    }
+
+    /// Prints `{bench} bench: BIN (server RUST_LOG=…, N CPUs…)`, `more` ending the
+    /// parenthesis.
+    pub fn announce(&self, bench: &str, more: &str) {
+        println!(
+            "{bench} bench: {} (server RUST_LOG={}, {} CPUs{more})",
+            self.bin.display(),
+            self.server_log,
+            self.cpus
+        );
+    }
+
+    /// Starts the server (see [`Server::start`]).
+    pub fn start_server(&self) -> Result<Server, BoxError> {
+        Server::start(&self.bin, &self.server_log)
+    }
+}
+
+/// The load generator's runtime: multi-threaded tokio with `threads` workers.
+pub fn client_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -266,6 +333,36 @@ pub fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// CPU time (user+sys) of the server and of this process over an interval.
+pub struct CpuMeter {
+    server_pid: String,
+    server_before: u64,
+    client_before: u64,
+}
+
+impl CpuMeter {
+    pub fn start(pid: u32) -> Result<CpuMeter, BoxError> {
+        let server_pid = pid.to_string();
+        let (server_before, _) = read_cpu(&server_pid)?;
+        let (client_before, _) = read_cpu("self")?;
+        Ok(CpuMeter {
+            server_pid,
+            server_before,
+            client_before,
+        })
+    }
+
+    /// Seconds of CPU time since `start`: (the server's, this process's).
+    pub fn read(&self, clk_tck: f64) -> Result<(f64, f64), BoxError> {
+        let (server_after, _) = read_cpu(&self.server_pid)?;
+        let (client_after, _) = read_cpu("self")?;
+        Ok((
+            server_after.saturating_sub(self.server_before) as f64 / clk_tck,
+            client_after.saturating_sub(self.client_before) as f64 / clk_tck,
+        ))
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Signed requests and a minimal HTTP/1.1 client
 
@@ -339,6 +436,21 @@ pub struct Conn {
 pub struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body of a 200; any other status is an error naming `what`, with the body.
+    pub fn ok(self, what: &str) -> Result<Vec<u8>, BoxError> {
+        if self.status != 200 {
+            return Err(format!(
+                "{what}: HTTP {}: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+            .into());
+        }
+        Ok(self.body)
+    }
 }
 
 /// A response's status line and headers; the body is still to be read.
@@ -499,6 +611,242 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Setup requests: the control plane and a repository endpoint
+
+/// Bound on any single setup or check request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sends `request` and returns the body of its response, which must be a 200; `what` names
+/// the request in an error.
+pub async fn expect_200(conn: &mut Conn, request: &[u8], what: &str) -> Result<Vec<u8>, BoxError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, conn.roundtrip(request, true))
+        .await
+        .map_err(|_| format!("{what}: no answer within {REQUEST_TIMEOUT:?}"))??
+        .ok(what)
+}
+
+/// A signed control-plane call (a POST sends `{}`) that must answer 200; its JSON body.
+pub async fn control(
+    conn: &mut Conn,
+    method: &str,
+    path: &str,
+    host: &str,
+) -> Result<serde_json::Value, BoxError> {
+    let body: &[u8] = if method == "POST" { b"{}" } else { b"" };
+    let request = signed_request(method, path, host, body)?;
+    let reply = expect_200(conn, &request, &format!("{method} {path}")).await?;
+    Ok(serde_json::from_slice(&reply)?)
+}
+
+/// CreateDomain [`DOMAIN`], then CreateRepository in it.
+pub async fn create_repository(
+    conn: &mut Conn,
+    host: &str,
+    repository: &str,
+) -> Result<(), BoxError> {
+    for path in [
+        format!("/v1/domain?domain={DOMAIN}"),
+        format!("/v1/repository?domain={DOMAIN}&repository={repository}"),
+    ] {
+        control(conn, "POST", &path, host).await?;
+    }
+    Ok(())
+}
+
+/// A repository endpoint and what a client needs to use it.
+pub struct Endpoint {
+    /// `http://127.0.0.1:PORT/{format}/d/{domain}-000000000000/{repository}/`
+    pub url: String,
+    /// The path part of `url` (starts and ends with `/`).
+    pub path: String,
+    /// The `Host` header value.
+    pub host: String,
+    pub token: String,
+}
+
+impl Endpoint {
+    /// `Basic base64(aws:TOKEN)`
+    pub fn basic_authorization(&self) -> String {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("aws:{}", self.token))
+        )
+    }
+}
+
+/// CreateDomain [`DOMAIN`], CreateRepository, GetRepositoryEndpoint for `format` and
+/// GetAuthorizationToken. A client (`tool`) is pointed at the endpoint, so it must be on
+/// this server and nothing else.
+pub async fn repository_endpoint(
+    addr: SocketAddr,
+    repository: &str,
+    format: &str,
+    tool: &str,
+) -> Result<Endpoint, BoxError> {
+    let host = addr.to_string();
+    let mut conn = Conn::connect(addr).await?;
+    create_repository(&mut conn, &host, repository).await?;
+    let endpoint = control(
+        &mut conn,
+        "GET",
+        &format!("/v1/repository/endpoint?domain={DOMAIN}&repository={repository}&format={format}"),
+        &host,
+    )
+    .await?;
+    let url = endpoint["repositoryEndpoint"]
+        .as_str()
+        .ok_or("GetRepositoryEndpoint: no repositoryEndpoint")?
+        .to_owned();
+    let prefix = format!("http://{host}/");
+    let Some(rest) = url.strip_prefix(&prefix) else {
+        return Err(format!(
+            "the {format} endpoint {url} is not on {prefix}; refusing to run {tool}"
+        )
+        .into());
+    };
+    if !url.ends_with('/') {
+        return Err(format!("the {format} endpoint {url} does not end with /").into());
+    }
+    let path = format!("/{rest}");
+    let token = control(
+        &mut conn,
+        "POST",
+        &format!("/v1/authorization-token?domain={DOMAIN}"),
+        &host,
+    )
+    .await?["authorizationToken"]
+        .as_str()
+        .ok_or("GetAuthorizationToken: no authorizationToken")?
+        .to_owned();
+    println!("  endpoint {url}");
+    Ok(Endpoint {
+        url,
+        path,
+        host,
+        token,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// A series: requests sent one after another on one connection (publishes, uploads)
+
+pub struct SeriesResult {
+    pub count: usize,
+    pub seconds: f64,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Mean latency of the first and of the last tenth: does a request get slower as the
+    /// series goes on?
+    pub first_tenth_ms: f64,
+    pub last_tenth_ms: f64,
+    /// Mean size of a whole request.
+    pub mean_body_bytes: f64,
+    pub server_cpu_s: f64,
+}
+
+/// Sends each `(what, request)` in order on one keep-alive connection; each must answer
+/// 200 (`what` names it in an error). The requests are built beforehand so only the
+/// exchanges are timed.
+pub async fn send_series(
+    addr: SocketAddr,
+    requests: &[(String, Vec<u8>)],
+    pid: u32,
+    clk_tck: f64,
+) -> Result<SeriesResult, BoxError> {
+    let mean_body_bytes =
+        requests.iter().map(|(_, r)| r.len()).sum::<usize>() as f64 / requests.len().max(1) as f64;
+    let mut conn = Conn::connect(addr).await?;
+    let meter = CpuMeter::start(pid)?;
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(requests.len());
+    for (what, request) in requests {
+        let sent = Instant::now();
+        expect_200(&mut conn, request, what).await?;
+        latencies.push(sent.elapsed().as_secs_f64() * 1e3);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (server_cpu_s, _) = meter.read(clk_tck)?;
+    let tenth = (latencies.len() / 10).max(1);
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    let first_tenth_ms = mean(&latencies[..tenth.min(latencies.len())]);
+    let last_tenth_ms = mean(&latencies[latencies.len().saturating_sub(tenth)..]);
+    let mut sorted = latencies.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(SeriesResult {
+        count: latencies.len(),
+        seconds,
+        rate: latencies.len() as f64 / seconds,
+        p50_ms: percentile_f64(&sorted, 500),
+        p99_ms: percentile_f64(&sorted, 990),
+        max_ms: sorted.last().copied().unwrap_or(0.0),
+        first_tenth_ms,
+        last_tenth_ms,
+        mean_body_bytes,
+        server_cpu_s,
+    })
+}
+
+impl SeriesResult {
+    /// `R/s (p50 …, first tenth …, last tenth …)`, for a progress line.
+    pub fn summary(&self) -> String {
+        format!(
+            "{:.1}/s (p50 {:.2} ms, first tenth {:.2} ms, last tenth {:.2} ms)",
+            self.rate, self.p50_ms, self.first_tenth_ms, self.last_tenth_ms
+        )
+    }
+
+    /// The table rows: `{verb}: {count} {items}`, the rate, latencies, body size and the
+    /// server's CPU time per `item`.
+    pub fn rows(&self, table: &Table, verb: &str, items: &str, item: &str) {
+        table.row(
+            &format!("{verb}: {} {items}", self.count),
+            format!("{:.2} s", self.seconds),
+        );
+        table.row(&format!("{verb} rate"), format!("{:.1} /s", self.rate));
+        for (name, ms) in [
+            ("p50", self.p50_ms),
+            ("p99", self.p99_ms),
+            ("max", self.max_ms),
+        ] {
+            table.row(&format!("{verb} latency {name}"), format!("{ms:.2} ms"));
+        }
+        table.row(
+            &format!("{verb} mean, first tenth / last tenth"),
+            format!("{:.2} / {:.2} ms", self.first_tenth_ms, self.last_tenth_ms),
+        );
+        table.row(
+            &format!("{verb} request body (mean)"),
+            format!("{:.1} KiB", self.mean_body_bytes / 1024.0),
+        );
+        table.row(
+            &format!("{verb} server CPU per {item}"),
+            format!(
+                "{:.2} ms",
+                self.server_cpu_s * 1e3 / self.count.max(1) as f64
+            ),
+        );
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "versions": self.count,
+            "seconds": round3(self.seconds),
+            "rate": round3(self.rate),
+            "p50_ms": round3(self.p50_ms),
+            "p99_ms": round3(self.p99_ms),
+            "max_ms": round3(self.max_ms),
+            "first_tenth_ms": round3(self.first_tenth_ms),
+            "last_tenth_ms": round3(self.last_tenth_ms),
+            "mean_body_bytes": self.mean_body_bytes.round(),
+            "server_cpu_s": round3(self.server_cpu_s),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Load generation: keep-alive connections replaying prepared requests
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -522,6 +870,36 @@ pub struct LoadSpec {
     pub request_timeout: Duration,
 }
 
+impl LoadSpec {
+    /// `BENCH_CONNECTIONS` (32), `BENCH_WARMUP_SECS` (2), `BENCH_SECS` (10).
+    pub fn from_env(request_timeout: Duration) -> LoadSpec {
+        LoadSpec {
+            connections: env_or("BENCH_CONNECTIONS", 32usize).max(1),
+            warmup: Duration::from_secs_f64(env_or("BENCH_WARMUP_SECS", 2.0f64).max(0.0)),
+            measure: Duration::from_secs_f64(env_or("BENCH_SECS", 10.0f64).max(0.1)),
+            request_timeout,
+        }
+    }
+}
+
+/// What a load's connections send, cycled.
+pub enum LoadRequests {
+    /// Prepared once and sent as they are for the whole load.
+    Fixed(Vec<Vec<u8>>),
+    /// Built by each connection as it starts and again every `every`: for SigV4-signed
+    /// requests, which the server accepts only inside its clock-skew window.
+    Rebuilt {
+        every: Duration,
+        build: Box<dyn Fn() -> Result<Vec<Vec<u8>>, BoxError> + Send + Sync>,
+    },
+}
+
+impl From<Vec<Vec<u8>>> for LoadRequests {
+    fn from(requests: Vec<Vec<u8>>) -> LoadRequests {
+        LoadRequests::Fixed(requests)
+    }
+}
+
 pub struct LoadResult {
     pub requests: u64,
     pub window_s: f64,
@@ -535,6 +913,8 @@ pub struct LoadResult {
     pub server_cpu_s: f64,
     pub server_cpu_us_per_req: f64,
     pub client_cpu_s: f64,
+    /// The server's thread count half-way through the window.
+    pub server_threads: u64,
 }
 
 #[derive(Default)]
@@ -550,15 +930,15 @@ struct ConnStats {
 /// (after the warm-up) count. The server's and this process's CPU time cover the window.
 pub async fn load_phase(
     addr: SocketAddr,
-    requests: Vec<Vec<u8>>,
+    requests: impl Into<LoadRequests>,
     spec: &LoadSpec,
     pid: u32,
     clk_tck: f64,
 ) -> Result<LoadResult, BoxError> {
-    if requests.is_empty() {
+    let requests = std::sync::Arc::new(requests.into());
+    if matches!(&*requests, LoadRequests::Fixed(r) if r.is_empty()) {
         return Err("a load needs at least one request".into());
     }
-    let requests = std::sync::Arc::new(requests);
     let start = tokio::time::Instant::now();
     let window_start = start + spec.warmup;
     let window_end = window_start + spec.measure;
@@ -573,14 +953,13 @@ pub async fn load_phase(
             spec.request_timeout,
         )));
     }
-    let server_pid = pid.to_string();
     tokio::time::sleep_until(window_start).await;
     let measured_from = Instant::now();
-    let (server_before, _) = read_cpu(&server_pid)?;
-    let (client_before, _) = read_cpu("self")?;
+    let meter = CpuMeter::start(pid)?;
+    tokio::time::sleep_until(window_start + spec.measure / 2).await;
+    let (_, server_threads) = read_cpu(&pid.to_string())?;
     tokio::time::sleep_until(window_end).await;
-    let (server_after, _) = read_cpu(&server_pid)?;
-    let (client_after, _) = read_cpu("self")?;
+    let (server_cpu_s, client_cpu_s) = meter.read(clk_tck)?;
     let window_s = measured_from.elapsed().as_secs_f64();
 
     let mut all = Vec::new();
@@ -603,7 +982,6 @@ pub async fn load_phase(
         f64::from(all[rank.clamp(1, all.len()) - 1])
     };
     let count = all.len() as u64;
-    let server_cpu_s = server_after.saturating_sub(server_before) as f64 / clk_tck;
     Ok(LoadResult {
         requests: count,
         window_s,
@@ -620,13 +998,14 @@ pub async fn load_phase(
         } else {
             server_cpu_s * 1e6 / count as f64
         },
-        client_cpu_s: client_after.saturating_sub(client_before) as f64 / clk_tck,
+        client_cpu_s,
+        server_threads,
     })
 }
 
 async fn connection_loop(
     addr: SocketAddr,
-    requests: std::sync::Arc<Vec<Vec<u8>>>,
+    source: std::sync::Arc<LoadRequests>,
     offset: usize,
     window_start: tokio::time::Instant,
     window_end: tokio::time::Instant,
@@ -638,7 +1017,33 @@ async fn connection_loop(
     };
     let mut conn: Option<Conn> = None;
     let mut next = offset;
+    let mut rebuilt: Vec<Vec<u8>> = Vec::new();
+    let mut built_at: Option<Instant> = None;
     while tokio::time::Instant::now() < window_end {
+        let requests = match &*source {
+            LoadRequests::Fixed(requests) => requests,
+            LoadRequests::Rebuilt { every, build } => {
+                if built_at.is_none_or(|t| t.elapsed() > *every) {
+                    match build() {
+                        Ok(requests) if !requests.is_empty() => rebuilt = requests,
+                        Ok(_) => {
+                            stats
+                                .first_failure
+                                .get_or_insert("no requests built".into());
+                            return stats;
+                        }
+                        Err(e) => {
+                            stats
+                                .first_failure
+                                .get_or_insert(format!("building requests: {e}"));
+                            return stats;
+                        }
+                    }
+                    built_at = Some(Instant::now());
+                }
+                &rebuilt
+            }
+        };
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match Conn::connect(addr).await {
@@ -689,6 +1094,250 @@ async fn connection_loop(
         }
     }
     stats
+}
+
+impl LoadResult {
+    /// `  {label}: R req/s, p50 …, p99 …, non-200 N`, printed as the load ends.
+    pub fn print_progress(&self, label: &str) {
+        println!(
+            "  {label}: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, non-200 {}",
+            self.rps,
+            self.p50_us / 1e3,
+            self.p99_us / 1e3,
+            self.non_200
+        );
+    }
+}
+
+/// A load's result with the names it is reported under.
+pub struct NamedLoad {
+    /// In the table, e.g. `packument (full)`.
+    pub label: &'static str,
+    /// In the JSON line's `loads`, e.g. `packument_full`.
+    pub key: &'static str,
+    /// The mean response body.
+    pub body_bytes: f64,
+    pub result: LoadResult,
+}
+
+/// The table rows of each load, and a warning for any that saw a failure.
+pub fn load_rows(table: &Table, loads: &[NamedLoad], connections: usize) {
+    for NamedLoad {
+        label,
+        body_bytes,
+        result: load,
+        ..
+    } in loads
+    {
+        table.row(
+            &format!("{label} req/s ({connections} conns)"),
+            format!("{:.0}", load.rps),
+        );
+        table.row(
+            &format!("{label} MiB/s of bodies"),
+            format!("{:.1}", load.rps * body_bytes / 1024.0 / 1024.0),
+        );
+        table.row(
+            &format!("{label} p50 / p99"),
+            format!("{:.2} / {:.2} ms", load.p50_us / 1e3, load.p99_us / 1e3),
+        );
+        table.row(
+            &format!("{label} max"),
+            format!("{:.2} ms", load.max_us / 1e3),
+        );
+        table.row(
+            &format!("{label} non-200 / conn errors"),
+            format!("{} / {}", load.non_200, load.io_errors),
+        );
+        table.row(
+            &format!("{label} server CPU (cores busy)"),
+            format!(
+                "{:.2} s ({:.2})",
+                load.server_cpu_s,
+                load.server_cpu_s / load.window_s
+            ),
+        );
+        table.row(
+            &format!("{label} server CPU per request"),
+            format!("{:.1} us", load.server_cpu_us_per_req),
+        );
+        table.row(
+            &format!("{label} load generator CPU"),
+            format!("{:.2} s", load.client_cpu_s),
+        );
+        if load.non_200 > 0 || load.io_errors > 0 {
+            println!(
+                "WARNING: {label}: {} non-200, {} connection errors (first: {})",
+                load.non_200,
+                load.io_errors,
+                load.first_failure.as_deref().unwrap_or("?")
+            );
+        }
+    }
+}
+
+/// `{key: {requests, rps, body_bytes, p50_ms, …}}` for the JSON line.
+pub fn loads_json(loads: &[NamedLoad]) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for l in loads {
+        let mut fields = l.result.json_fields();
+        fields.insert("body_bytes".into(), l.body_bytes.round().into());
+        map.insert(l.key.to_owned(), fields.into());
+    }
+    map.into()
+}
+
+impl LoadResult {
+    /// The numbers for a JSON line, in milliseconds and seconds.
+    pub fn json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let serde_json::Value::Object(map) = serde_json::json!({
+            "requests": self.requests,
+            "window_s": round3(self.window_s),
+            "rps": round3(self.rps),
+            "p50_ms": round3(self.p50_us / 1e3),
+            "p99_ms": round3(self.p99_us / 1e3),
+            "max_ms": round3(self.max_us / 1e3),
+            "non_200": self.non_200,
+            "io_errors": self.io_errors,
+            "server_cpu_s": round3(self.server_cpu_s),
+            "server_cpu_us_per_req": round3(self.server_cpu_us_per_req),
+            "client_cpu_s": round3(self.client_cpu_s),
+        }) else {
+            unreachable!("json! of an object literal is an object")
+        };
+        map
+    }
+}
+
+/// Runs loads against one server on the load generator's runtime.
+pub struct Loader<'a> {
+    pub runtime: &'a tokio::runtime::Runtime,
+    pub addr: SocketAddr,
+    pub spec: &'a LoadSpec,
+    pub pid: u32,
+    pub clk_tck: f64,
+}
+
+impl Loader<'_> {
+    /// One [`load_phase`], its progress line printed; `label`, `key` and `body_bytes` as in
+    /// [`NamedLoad`].
+    pub fn run(
+        &self,
+        label: &'static str,
+        key: &'static str,
+        body_bytes: f64,
+        requests: Vec<Vec<u8>>,
+    ) -> Result<NamedLoad, BoxError> {
+        let result = self.runtime.block_on(load_phase(
+            self.addr,
+            requests,
+            self.spec,
+            self.pid,
+            self.clk_tck,
+        ))?;
+        result.print_progress(label);
+        Ok(NamedLoad {
+            label,
+            key,
+            body_bytes,
+            result,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports
+
+/// A table of metrics, one name and one value a row.
+pub struct Table {
+    pub name_width: usize,
+    pub value_width: usize,
+}
+
+impl Table {
+    /// A blank line, the column titles and a rule.
+    pub fn header(&self) {
+        println!();
+        self.row("metric", "value");
+        println!("{}", "-".repeat(self.name_width + 1 + self.value_width));
+    }
+
+    pub fn row(&self, name: &str, value: impl std::fmt::Display) {
+        println!(
+            "{name:<nw$} {value:>vw$}",
+            nw = self.name_width,
+            vw = self.value_width
+        );
+    }
+}
+
+/// The server's memory over a run and its SIGTERM-to-exit time.
+pub struct ServerTrace {
+    pub idle: Mem,
+    /// Where the bench sampled it between its loads and the end.
+    pub after_load: Option<Mem>,
+    pub end: Mem,
+    pub shutdown: Duration,
+}
+
+impl ServerTrace {
+    /// Samples the memory at the end, then stops the server.
+    pub fn stop(
+        server: &mut Server,
+        idle: Mem,
+        after_load: Option<Mem>,
+    ) -> Result<ServerTrace, BoxError> {
+        let end = read_mem(server.pid())?;
+        let shutdown = server.stop_ref()?;
+        Ok(ServerTrace {
+            idle,
+            after_load,
+            end,
+            shutdown,
+        })
+    }
+
+    pub fn rows(&self, table: &Table) {
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        table.row(
+            "server idle VmRSS",
+            format!("{:.1} MiB", mib(self.idle.rss_kib)),
+        );
+        match &self.after_load {
+            Some(after) => table.row(
+                "server VmRSS after loads / at end",
+                format!(
+                    "{:.1} / {:.1} MiB",
+                    mib(after.rss_kib),
+                    mib(self.end.rss_kib)
+                ),
+            ),
+            None => table.row(
+                "server VmRSS at end",
+                format!("{:.1} MiB", mib(self.end.rss_kib)),
+            ),
+        }
+        table.row(
+            "server VmHWM at end",
+            format!("{:.1} MiB", mib(self.end.hwm_kib)),
+        );
+        table.row(
+            "SIGTERM-to-exit",
+            format!("{:.2} ms", self.shutdown.as_secs_f64() * 1e3),
+        );
+    }
+
+    /// Adds `idle_rss_kib`, `after_load_rss_kib` (if sampled), `end_rss_kib`, `end_hwm_kib`
+    /// and `shutdown_ms` to a JSON object.
+    pub fn add_json(&self, json: &mut serde_json::Value) {
+        json["idle_rss_kib"] = self.idle.rss_kib.into();
+        if let Some(after) = &self.after_load {
+            json["after_load_rss_kib"] = after.rss_kib.into();
+        }
+        json["end_rss_kib"] = self.end.rss_kib.into();
+        json["end_hwm_kib"] = self.end.hwm_kib.into();
+        json["shutdown_ms"] = round3(self.shutdown.as_secs_f64() * 1e3).into();
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -752,4 +1401,218 @@ pub fn run_tool(
         stdout,
         stderr,
     })
+}
+
+/// One cold install by a client tool, and the server's CPU time meanwhile.
+pub struct InstallTiming {
+    pub wall_s: f64,
+    /// The tool's user+sys CPU time, including everything it ran.
+    pub tool_cpu_s: f64,
+    pub server_cpu_s: f64,
+}
+
+/// One cold install: its timing and what the bench read from the tool's log (`R`).
+pub struct InstallRun<R> {
+    pub timing: InstallTiming,
+    pub log: R,
+}
+
+/// Cold installs with a client tool: the dependencies they install (published first, not
+/// timed), the tool's own start-up, and each run.
+pub struct InstallPhase<R> {
+    /// `npm`, `pip`
+    pub tool: &'static str,
+    pub deps: usize,
+    pub dep_publish_s: f64,
+    pub version: String,
+    /// Wall time of `{tool} --version`.
+    pub version_s: f64,
+    pub runs: Vec<InstallRun<R>>,
+    /// The run with the median wall time (the upper one of an even count).
+    pub median: usize,
+}
+
+impl<R> InstallPhase<R> {
+    pub fn new(
+        tool: &'static str,
+        deps: usize,
+        dep_publish_s: f64,
+        version: String,
+        version_s: f64,
+        runs: Vec<InstallRun<R>>,
+    ) -> InstallPhase<R> {
+        let wall = |i: usize| runs[i].timing.wall_s;
+        let mut order: Vec<usize> = (0..runs.len()).collect();
+        order.sort_by(|&a, &b| wall(a).total_cmp(&wall(b)));
+        InstallPhase {
+            tool,
+            deps,
+            dep_publish_s,
+            version,
+            version_s,
+            median: order[order.len() / 2],
+            runs,
+        }
+    }
+
+    pub fn median_run(&self) -> &InstallRun<R> {
+        &self.runs[self.median]
+    }
+
+    /// `headline` with the median wall time, every run's, then how the median run's time
+    /// splits between the tool (run by `runner`, e.g. node) and the server.
+    pub fn head_rows(&self, table: &Table, headline: &str, runner: &str) {
+        let tool = self.tool;
+        let m = &self.median_run().timing;
+        table.row(headline, format!("{:.2} s", m.wall_s));
+        table.row(
+            &format!("{tool} install runs"),
+            self.runs
+                .iter()
+                .map(|r| format!("{:.2}", r.timing.wall_s))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        );
+        table.row(
+            &format!("  {tool} CPU ({runner}, user+sys)"),
+            format!("{:.2} s", m.tool_cpu_s),
+        );
+        table.row(
+            "  server CPU during install",
+            format!("{:.3} s", m.server_cpu_s),
+        );
+        table.row(
+            "  server CPU share of wall time",
+            format!("{:.1} %", m.server_cpu_s / m.wall_s * 100.0),
+        );
+    }
+
+    /// The tool's start-up, publishing the dependencies (`deps_row` names it), and which
+    /// side's CPU time bounds the median install: the client tool, the server, or both.
+    pub fn tail_rows(&self, table: &Table, deps_row: &str) {
+        let tool = self.tool;
+        table.row(
+            &format!("  `{tool} --version` ({tool} {})", self.version),
+            format!("{:.2} s", self.version_s),
+        );
+        table.row(deps_row, format!("{:.2} s", self.dep_publish_s));
+        let m = &self.median_run().timing;
+        let bottleneck = if m.server_cpu_s < m.tool_cpu_s / 4.0 {
+            format!("{tool} (client)")
+        } else if m.server_cpu_s > m.tool_cpu_s {
+            "server".to_owned()
+        } else {
+            "mixed".to_owned()
+        };
+        table.row("  bottleneck (CPU time)", bottleneck);
+    }
+
+    /// `{deps_key}`, `runs` (each run's `wall_s`, `{tool}_cpu_s` and `server_cpu_s`, plus
+    /// the fields of `run_json`), the median run's `median_*`, `{tool}_version`,
+    /// `{tool}_version_s` and `{publish_key}`.
+    pub fn json(
+        &self,
+        deps_key: &str,
+        publish_key: &str,
+        run_json: impl Fn(&R) -> serde_json::Value,
+    ) -> serde_json::Value {
+        let tool = self.tool;
+        let runs: Vec<serde_json::Value> = self
+            .runs
+            .iter()
+            .map(|r| {
+                let t = &r.timing;
+                let mut json = run_json(&r.log);
+                json["wall_s"] = round3(t.wall_s).into();
+                json[format!("{tool}_cpu_s")] = round3(t.tool_cpu_s).into();
+                json["server_cpu_s"] = round3(t.server_cpu_s).into();
+                json
+            })
+            .collect();
+        let m = &self.median_run().timing;
+        let mut json = serde_json::json!({
+            "runs": runs,
+            "median_wall_s": round3(m.wall_s),
+            "median_server_cpu_s": round3(m.server_cpu_s),
+        });
+        json[deps_key] = self.deps.into();
+        json[format!("median_{tool}_cpu_s")] = round3(m.tool_cpu_s).into();
+        json[format!("{tool}_version")] = self.version.clone().into();
+        json[format!("{tool}_version_s")] = round3(self.version_s).into();
+        json[publish_key] = round3(self.dep_publish_s).into();
+        json
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A repository endpoint's server, as the package-format benches (npm, pypi) use it
+
+/// A server with a repository endpoint of one format, and the load generator's runtime.
+pub struct RepoServer {
+    pub server: Server,
+    pub runtime: tokio::runtime::Runtime,
+    pub endpoint: Endpoint,
+    pub idle: Mem,
+    pub clk_tck: f64,
+}
+
+impl RepoServer {
+    /// Starts the runtime with `client_threads` workers, sets up the endpoint of
+    /// `repository` for `format` (see [`repository_endpoint`]) and samples the idle memory.
+    pub fn start(
+        server: Server,
+        client_threads: usize,
+        clk_tck: f64,
+        repository: &str,
+        format: &str,
+        tool: &str,
+    ) -> Result<RepoServer, BoxError> {
+        let runtime = client_runtime(client_threads)?;
+        let endpoint =
+            runtime.block_on(repository_endpoint(server.addr, repository, format, tool))?;
+        let idle = read_mem(server.pid())?;
+        Ok(RepoServer {
+            server,
+            runtime,
+            endpoint,
+            idle,
+            clk_tck,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.server.pid()
+    }
+
+    /// Sends the `(what, request)`s as a [`send_series`].
+    pub fn series(&self, requests: &[(String, Vec<u8>)]) -> Result<SeriesResult, BoxError> {
+        self.runtime
+            .block_on(send_series(self.addr(), requests, self.pid(), self.clk_tck))
+    }
+
+    pub fn loader<'a>(&'a self, spec: &'a LoadSpec) -> Loader<'a> {
+        Loader {
+            runtime: &self.runtime,
+            addr: self.addr(),
+            spec,
+            pid: self.pid(),
+            clk_tck: self.clk_tck,
+        }
+    }
+
+    /// Stops the runtime, then the server (see [`ServerTrace::stop`]).
+    pub fn stop(self, after_load: Option<Mem>) -> Result<ServerTrace, BoxError> {
+        let RepoServer {
+            mut server,
+            runtime,
+            idle,
+            ..
+        } = self;
+        drop(runtime);
+        ServerTrace::stop(&mut server, idle, after_load)
+    }
 }
