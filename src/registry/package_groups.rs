@@ -48,6 +48,26 @@ impl GroupSet {
             .collect()
     }
 
+    /// The group decision of §9.4 for a package entering `repo` by origin `t`, combined
+    /// with the package's own control (`package_level`, when it has a record there).
+    pub fn allows(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        t: RestrictionType,
+        package_level: Option<bool>,
+    ) -> bool {
+        groups::decide(
+            &self.views(),
+            &p.format,
+            p.namespace.as_deref(),
+            &p.name,
+            &repo.name,
+            t,
+            package_level,
+        )
+    }
+
     pub fn index_of(&self, pattern: &str) -> Option<usize> {
         self.records.iter().position(|r| r.pattern == pattern)
     }
@@ -303,18 +323,9 @@ impl Registry {
         t: RestrictionType,
         package_level: Option<bool>,
     ) -> bool {
-        let Ok(set) = self.group_set(d) else {
-            return false;
-        };
-        let views = set.views();
-        groups::decide(
-            &views,
-            &p.format,
-            p.namespace.as_deref(),
-            &p.name,
-            &repo.name,
-            t,
-            package_level,
-        )
+        match self.group_set(d) {
+            Ok(set) => set.allows(repo, p, t, package_level),
+            Err(_) => false,
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 use super::groups::RestrictionType;
 use super::store::{self, Batch};
+use super::GroupSet;
 use super::{
     Error, NewAsset, Origin, Origins, PackageId, PackageRecord, Registry, RepositoryRecord, Result,
     VersionMetadata, VersionRecord, VersionStatus,
@@ -67,6 +68,8 @@ struct Walk {
     visited: HashSet<String>,
     /// Origin controls prune the walk for package managers, not for copies (§9.4).
     respect_controls: bool,
+    /// The domain's package groups, read once per walk (upstreams share the domain).
+    groups: GroupSet,
 }
 
 impl Walk {
@@ -76,6 +79,14 @@ impl Walk {
 }
 
 impl Registry {
+    fn walk(&self, repo: &RepositoryRecord, respect_controls: bool) -> Result<Walk> {
+        Ok(Walk {
+            visited: HashSet::new(),
+            respect_controls,
+            groups: self.group_set(repo.domain_id())?,
+        })
+    }
+
     fn package_if_any(
         &self,
         repo: &RepositoryRecord,
@@ -104,18 +115,14 @@ impl Registry {
     /// Whether the walk may continue below `repo` for this package: its own `upstream`
     /// control and its package group's INTERNAL_UPSTREAM restriction must both allow.
     fn descends(
-        &self,
+        walk: &Walk,
         repo: &RepositoryRecord,
         p: &PackageId,
         own: Option<&PackageRecord>,
     ) -> bool {
-        self.may_enter(
-            repo.domain_id(),
-            repo,
-            p,
-            RestrictionType::InternalUpstream,
-            own.map(|r| r.allow_upstream),
-        )
+        let allowed = own.map(|r| r.allow_upstream);
+        walk.groups
+            .allows(repo, p, RestrictionType::InternalUpstream, allowed)
     }
 
     /// The live upstream repositories of `repo`, in priority order (dangling links skipped).
@@ -142,10 +149,7 @@ impl Registry {
         version: &str,
         external: Option<&dyn ExternalSource>,
     ) -> Result<Option<Found>> {
-        let mut walk = Walk {
-            visited: HashSet::new(),
-            respect_controls: true,
-        };
+        let mut walk = self.walk(repo, true)?;
         self.resolve_from(&mut walk, repo, p, version, external)
     }
 
@@ -157,10 +161,7 @@ impl Registry {
         p: &PackageId,
         version: &str,
     ) -> Result<Option<Found>> {
-        let mut walk = Walk {
-            visited: HashSet::new(),
-            respect_controls: false,
-        };
+        let mut walk = self.walk(repo, false)?;
         self.resolve_from(&mut walk, repo, p, version, None)
     }
 
@@ -183,7 +184,7 @@ impl Registry {
             }));
         }
         let own = self.package_if_any(repo, p)?;
-        if !walk.respect_controls || self.descends(repo, p, own.as_ref()) {
+        if !walk.respect_controls || Self::descends(walk, repo, p, own.as_ref()) {
             for upstream in self.upstreams_of(repo)? {
                 if let Some(found) = self.resolve_from(walk, &upstream, p, version, external)? {
                     return Ok(Some(found));
@@ -191,7 +192,7 @@ impl Registry {
             }
         }
         let (Some(external), Some(connection)) =
-            (external, self.connection_for(repo, p, own.as_ref()))
+            (external, Self::connection_for(walk, repo, p, own.as_ref()))
         else {
             return Ok(None);
         };
@@ -210,7 +211,7 @@ impl Registry {
     /// The repository's external connection for this package's format, if the package may
     /// come in through it (its `upstream` control and the group's EXTERNAL_UPSTREAM).
     fn connection_for(
-        &self,
+        walk: &Walk,
         repo: &RepositoryRecord,
         p: &PackageId,
         own: Option<&PackageRecord>,
@@ -219,14 +220,10 @@ impl Registry {
             .external_connections
             .iter()
             .find(|c| super::external_connection_format(c) == Some(p.format.as_str()))?;
-        self.may_enter(
-            repo.domain_id(),
-            repo,
-            p,
-            RestrictionType::ExternalUpstream,
-            own.map(|r| r.allow_upstream),
-        )
-        .then(|| connection.clone())
+        let allowed = own.map(|r| r.allow_upstream);
+        walk.groups
+            .allows(repo, p, RestrictionType::ExternalUpstream, allowed)
+            .then(|| connection.clone())
     }
 
     /// Stores a version fetched from a public registry in the repository owning the
@@ -334,10 +331,7 @@ impl Registry {
         p: &PackageId,
         external: Option<&dyn ExternalSource>,
     ) -> Result<Merged> {
-        let mut walk = Walk {
-            visited: HashSet::new(),
-            respect_controls: true,
-        };
+        let mut walk = self.walk(repo, true)?;
         let mut merged = Merged {
             own: self.package_if_any(repo, p)?,
             ..Merged::default()
@@ -401,7 +395,7 @@ impl Registry {
             .map(|r| r.dist_tags.clone())
             .unwrap_or_default();
         let mut upstream_tags: BTreeMap<String, String> = BTreeMap::new();
-        if self.descends(repo, p, own.as_ref()) {
+        if Self::descends(walk, repo, p, own.as_ref()) {
             for upstream in self.upstreams_of(repo)? {
                 for (tag, version) in
                     self.merge_from(walk, &upstream, p, external, seen, versions)?
@@ -411,7 +405,7 @@ impl Registry {
             }
         }
         if let (Some(external), Some(connection)) =
-            (external, self.connection_for(repo, p, own.as_ref()))
+            (external, Self::connection_for(walk, repo, p, own.as_ref()))
         {
             if let Some(listed) = external.list(&connection, p) {
                 for version in listed.versions {
