@@ -240,36 +240,46 @@ pub fn list_package_groups(
     cx.app.registry.domain(d)?;
     let after = pagination::decode::<ListPackageGroupsRequest>(input.next_token.as_deref())?;
     let set = cx.app.registry.group_set(d)?;
+    let (groups, next_token) = group_page::<ListPackageGroupsRequest>(
+        d,
+        &set,
+        |pattern| {
+            input
+                .prefix
+                .as_deref()
+                .is_none_or(|p| pattern.starts_with(p))
+        },
+        after.as_deref(),
+        input.max_results,
+    );
+    Ok(ListPackageGroupsResult {
+        package_groups: Some(groups),
+        next_token,
+    })
+}
+
+/// One page of the groups whose pattern `keep` accepts, in pattern order.
+fn group_page<I: codeartifact_model::rt::OperationInput>(
+    d: DomainId<'_>,
+    set: &GroupSet,
+    keep: impl Fn(&str) -> bool,
+    after: Option<&str>,
+    max_results: Option<i32>,
+) -> (Vec<PackageGroupSummary>, Option<String>) {
     let mut items: Vec<(String, usize)> = set
         .records
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            input
-                .prefix
-                .as_deref()
-                .is_none_or(|p| r.pattern.starts_with(p))
-        })
+        .filter(|(_, r)| keep(&r.pattern))
         .map(|(i, r)| (r.pattern.clone(), i))
         .collect();
     items.sort();
-    let page = crate::registry::paginate(
-        items,
-        after.as_deref(),
-        pagination::page_size(input.max_results),
-    );
-    Ok(ListPackageGroupsResult {
-        package_groups: Some(
-            page.items
-                .into_iter()
-                .map(|i| summary(d, &set, i))
-                .collect(),
-        ),
-        next_token: page
-            .next_after
-            .as_deref()
-            .map(pagination::encode::<ListPackageGroupsRequest>),
-    })
+    let page = crate::registry::paginate(items, after, pagination::page_size(max_results));
+    let groups = page.items.into_iter().map(|i| summary(d, set, i)).collect();
+    (
+        groups,
+        page.next_after.as_deref().map(pagination::encode::<I>),
+    )
 }
 
 pub fn list_sub_package_groups(
@@ -284,30 +294,16 @@ pub fn list_sub_package_groups(
         .into_iter()
         .map(|p| p.as_str())
         .collect();
-    let mut items: Vec<(String, usize)> = set
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| children.contains(r.pattern.as_str()))
-        .map(|(i, r)| (r.pattern.clone(), i))
-        .collect();
-    items.sort();
-    let page = crate::registry::paginate(
-        items,
+    let (groups, next_token) = group_page::<ListSubPackageGroupsRequest>(
+        d,
+        &set,
+        |pattern| children.contains(pattern),
         after.as_deref(),
-        pagination::page_size(input.max_results),
+        input.max_results,
     );
     Ok(ListSubPackageGroupsResult {
-        package_groups: Some(
-            page.items
-                .into_iter()
-                .map(|i| summary(d, &set, i))
-                .collect(),
-        ),
-        next_token: page
-            .next_after
-            .as_deref()
-            .map(pagination::encode::<ListSubPackageGroupsRequest>),
+        package_groups: Some(groups),
+        next_token,
     })
 }
 
