@@ -139,6 +139,14 @@ pub struct ServeArgs {
         default_value_t = 1000
     )]
     pub quota_repositories: usize,
+
+    /// Largest asset accepted, in bytes (AWS default 5 GiB, adjustable).
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_QUOTA_ASSET_SIZE_BYTES",
+        default_value_t = 5 * 1024 * 1024 * 1024
+    )]
+    pub quota_asset_size_bytes: u64,
 }
 
 impl ServeArgs {

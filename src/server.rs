@@ -46,6 +46,7 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
     let quotas = Quotas {
         domains_per_account: args.quota_domains,
         repositories_per_domain: args.quota_repositories,
+        asset_size_bytes: args.quota_asset_size_bytes,
         ..Quotas::default()
     };
     let registry =

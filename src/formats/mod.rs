@@ -4,6 +4,7 @@
 //! Formats read and change state only through the registry, and check access with the
 //! token's principal exactly as the control plane checks the caller's.
 
+
 pub mod npm;
 pub mod pypi;
 
@@ -62,6 +63,26 @@ impl RepoCx<'_> {
     }
 }
 
+/// A plain-text response (the error bodies of the PyPI and Maven protocols).
+pub fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
+    let mut response = Response::new(full(message.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// A 500 for a failure of the store, logged with the format that met it.
+pub fn internal_error(format: &str, e: &crate::registry::Error) -> Response<Body> {
+    tracing::error!(error = ?e, format, "repository request failed");
+    text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error; see the server log",
+    )
+}
+
 /// A JSON response with the given status.
 pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut response = crate::app::json_response(status, body);
@@ -83,6 +104,36 @@ impl RepoCx<'_> {
         }
     }
 
+    /// The base URL configured for an external connection, without a trailing slash;
+    /// `None` when the user configured none, which makes the connection unreachable.
+    pub fn upstream_base(&self, connection: &str) -> Option<String> {
+        let base = self.app.settings.external_connections.get(connection);
+        if base.is_none() {
+            tracing::debug!(
+                connection,
+                "no upstream URL configured: the connection is unreachable"
+            );
+        }
+        base.map(|b| b.trim_end_matches('/').to_string())
+    }
+
+    /// GETs a URL of an upstream registry, blocking this (blocking-pool) thread; `None` when
+    /// it is absent (404) or unreachable (logged).
+    pub fn fetch_upstream(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
+        let outbound = self.app.outbound.clone();
+        let url = url.to_string();
+        match tokio::runtime::Handle::current()
+            .block_on(async move { outbound.get(&url, accept, limit).await })
+        {
+            Ok(body) => Some(body),
+            Err(crate::outbound::FetchError::NotFound) => None,
+            Err(crate::outbound::FetchError::Unreachable(why)) => {
+                tracing::warn!(why, "upstream registry unreachable");
+                None
+            }
+        }
+    }
+
     /// The version a package manager downloads from: the first copy in search order
     /// (fetched through an external connection if need be), served only when `Published`
     /// or `Unlisted` and when `serves` accepts it, and retained in this repository when it
@@ -92,12 +143,12 @@ impl RepoCx<'_> {
         p: &PackageId,
         version: &str,
         display_name: &str,
-        external: &dyn ExternalSource,
+        external: Option<&dyn ExternalSource>,
         serves: impl Fn(&VersionRecord) -> bool,
     ) -> Result<Option<VersionRecord>, crate::registry::Error> {
         let registry = &self.app.registry;
-        let found = self
-            .off_worker_if_outbound(|| registry.resolve(&self.repo, p, version, Some(external)))?;
+        let found =
+            self.off_worker_if_outbound(|| registry.resolve(&self.repo, p, version, external))?;
         let Some(found) = found else { return Ok(None) };
         let visible = matches!(
             found.version.status,

@@ -529,7 +529,9 @@ async fn tarball(
         return not_found();
     };
     let p = package.id();
-    let found = cx.downloadable(&p, &version, &package.full(), &Public { cx }, |_| true);
+    let found = cx.downloadable(&p, &version, &package.full(), Some(&Public { cx }), |_| {
+        true
+    });
     let version = match found {
         Ok(Some(version)) => version,
         Ok(None) => return not_found(),
@@ -730,11 +732,7 @@ fn publish(
         Ok(_) => {}
         Err(e) => return internal(&e),
     }
-    let staged = (|| {
-        let mut upload = registry.upload()?;
-        upload.write(&tarball)?;
-        upload.finish()
-    })();
+    let staged = registry.stage_bytes(&tarball);
     let staged = match staged {
         Ok(staged) => staged,
         Err(e) => {
@@ -950,25 +948,9 @@ impl Public<'_, '_> {
         url_for: impl FnOnce(&str) -> String,
         accept: &str,
     ) -> Option<Bytes> {
-        let Some(base) = self.cx.app.settings.external_connections.get(connection) else {
-            tracing::debug!(
-                connection,
-                "no upstream URL configured: the connection is unreachable"
-            );
-            return None;
-        };
-        let url = url_for(base.trim_end_matches('/'));
-        let outbound = self.cx.app.outbound.clone();
-        let fetched = tokio::runtime::Handle::current()
-            .block_on(async move { outbound.get(&url, accept, MAX_PUBLISH_BYTES).await });
-        match fetched {
-            Ok(body) => Some(body),
-            Err(crate::outbound::FetchError::NotFound) => None,
-            Err(crate::outbound::FetchError::Unreachable(why)) => {
-                tracing::warn!(connection, why, "upstream registry unreachable");
-                None
-            }
-        }
+        let base = self.cx.upstream_base(connection)?;
+        self.cx
+            .fetch_upstream(&url_for(&base), accept, MAX_PUBLISH_BYTES)
     }
 
     fn packument(&self, connection: &str, p: &PackageId) -> Option<Map<String, Value>> {
@@ -1078,11 +1060,7 @@ impl ExternalSource for Public<'_, '_> {
             );
             return None;
         }
-        let staged = (|| {
-            let mut upload = self.cx.app.registry.upload()?;
-            upload.write(&tarball)?;
-            upload.finish()
-        })();
+        let staged = self.cx.app.registry.stage_bytes(&tarball);
         match staged {
             Ok(blob) => {
                 listed

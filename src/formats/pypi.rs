@@ -4,7 +4,7 @@
 //!
 //! A PyPI version may hold several files (wheels and an sdist); each file is an asset.
 
-use super::{Page, RepoCx};
+use super::{text, Page, RepoCx};
 use crate::app::{full, Body};
 use crate::registry::groups::normalize_name;
 use crate::registry::{
@@ -17,29 +17,12 @@ use serde_json::json;
 use sha2::Digest as _;
 use std::collections::BTreeMap;
 
-/// Largest file accepted by an upload.
-const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024 * 1024;
-
-fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
-    let mut response = Response::new(full(message.into()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
 fn not_found() -> Response<Body> {
     text(StatusCode::NOT_FOUND, "Not Found")
 }
 
 fn internal(e: &crate::registry::Error) -> Response<Body> {
-    tracing::error!(error = ?e, "pypi request failed");
-    text(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal error; see the server log",
-    )
+    super::internal_error("pypi", e)
 }
 
 /// A project name as PEP 508 allows it (checked before normalising).
@@ -383,7 +366,7 @@ async fn download(
     range: Option<&str>,
 ) -> Response<Body> {
     let p = package_id(name);
-    let found = cx.downloadable(&p, version, name, &PublicIndex { cx }, |v| {
+    let found = cx.downloadable(&p, version, name, Some(&PublicIndex { cx }), |v| {
         v.assets.iter().any(|a| a.name == file)
     });
     let version = match found {
@@ -439,10 +422,12 @@ where
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(|| bad("Expected a multipart/form-data upload".to_string()))?;
     let stream = http_body_util::BodyDataStream::new(request.into_body());
+    // The file may be as large as the asset quota; the other fields add little.
+    let max_file = cx.app.registry.quotas.asset_size_bytes;
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
-            .whole_stream(MAX_FILE_BYTES + 16 * 1024 * 1024)
-            .per_field(MAX_FILE_BYTES),
+            .whole_stream(max_file.saturating_add(16 * 1024 * 1024))
+            .per_field(max_file),
     );
     let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
     let mut form = Form::default();
@@ -750,29 +735,11 @@ struct PublicIndex<'a, 'b> {
 
 impl PublicIndex<'_, '_> {
     fn base(&self, connection: &str) -> Option<String> {
-        let base = self.cx.app.settings.external_connections.get(connection);
-        if base.is_none() {
-            tracing::debug!(
-                connection,
-                "no upstream URL configured: the connection is unreachable"
-            );
-        }
-        base.map(|b| b.trim_end_matches('/').to_string())
+        self.cx.upstream_base(connection)
     }
 
     fn get(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
-        let outbound = self.cx.app.outbound.clone();
-        let url = url.to_string();
-        match tokio::runtime::Handle::current()
-            .block_on(async move { outbound.get(&url, accept, limit).await })
-        {
-            Ok(body) => Some(body),
-            Err(crate::outbound::FetchError::NotFound) => None,
-            Err(crate::outbound::FetchError::Unreachable(why)) => {
-                tracing::warn!(why, "upstream index unreachable");
-                None
-            }
-        }
+        self.cx.fetch_upstream(url, accept, limit)
     }
 
     /// The project's files on the upstream index (PEP 691 JSON, or PEP 503 HTML).
@@ -940,11 +907,7 @@ impl ExternalSource for PublicIndex<'_, '_> {
                 );
                 return None;
             }
-            let staged = (|| {
-                let mut upload = self.cx.app.registry.upload()?;
-                upload.write(&bytes)?;
-                upload.finish()
-            })();
+            let staged = self.cx.app.registry.stage_bytes(&bytes);
             let blob = match staged {
                 Ok(blob) => blob,
                 Err(e) => {

@@ -211,6 +211,13 @@ impl Registry {
         self.blobs.upload()
     }
 
+    /// Stages bytes already in memory (fetched from upstream, or a small document).
+    pub fn stage_bytes(&self, bytes: &[u8]) -> std::io::Result<StagedBlob> {
+        let mut upload = self.blobs.upload()?;
+        upload.write(bytes)?;
+        upload.finish()
+    }
+
     fn check_schema(&self) -> Result<()> {
         match store::get::<store::SchemaRecord>(&*self.kv, &Key::schema())? {
             Some(s) if s.version == store::SCHEMA_VERSION => Ok(()),

@@ -461,6 +461,63 @@ impl Registry {
         })
     }
 
+    /// Edits a package's versions in one repository as one atomic write (formats whose
+    /// protocol changes several versions at once, such as Maven's metadata uploads). `edit`
+    /// sees every stored version, keyed by version string, and may change statuses, assets
+    /// and metadata or add versions. The bytes of new assets come in `staged`: those some
+    /// version references afterwards are placed in the store before the metadata commits.
+    /// Reference counts follow the assets each version gained or lost, and revisions follow
+    /// assets and metadata. Nothing is written when `edit` fails.
+    pub fn edit_versions<T>(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        staged: Vec<StagedBlob>,
+        edit: impl FnOnce(&mut BTreeMap<String, VersionRecord>) -> Result<T>,
+    ) -> Result<T> {
+        let d = repo.domain_id();
+        let path = repo_path(repo);
+        let _guard = self.lock();
+        self.repository(d, &repo.name)?;
+        let before: BTreeMap<String, VersionRecord> = self
+            .versions(repo, p)?
+            .into_iter()
+            .map(|v| (v.version.clone(), v))
+            .collect();
+        let mut after = before.clone();
+        let out = edit(&mut after)?;
+        let mut changes = BlobChanges::default();
+        let mut batch = Batch::default();
+        for (key, version) in &mut after {
+            let old = before.get(key);
+            let same = |a: &VersionRecord, b: &VersionRecord| {
+                serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
+            };
+            if old.is_some_and(|old| same(old, version)) {
+                continue;
+            }
+            version.revision = revision_of(&version.assets, &version.metadata);
+            for asset in old.map_or(&[][..], |o| o.assets.as_slice()) {
+                changes.remove(&asset.sha256);
+            }
+            for asset in &version.assets {
+                changes.add(&asset.sha256);
+            }
+            batch.put(&p.version_key(&path, key), &*version);
+        }
+        for blob in staged {
+            if changes
+                .delta
+                .get(&blob.digests().sha256)
+                .is_some_and(|n| *n > 0)
+            {
+                self.store_blob(d, blob, &mut changes)?;
+            }
+        }
+        self.commit_with_blobs(d, batch, changes)?;
+        Ok(out)
+    }
+
     /// Packages of a repository, ordered by format, namespace and name.
     pub fn list_packages(
         &self,

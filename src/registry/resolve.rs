@@ -165,6 +165,43 @@ impl Registry {
         self.resolve_from(&mut walk, repo, p, version, None)
     }
 
+    /// Every repository in `repo`'s search order (origin controls respected) that stores
+    /// `version`: the copies an asset added later to a retained version must reach too.
+    pub fn holders(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        version: &str,
+    ) -> Result<Vec<(RepositoryRecord, VersionRecord)>> {
+        let mut walk = self.walk(repo, true)?;
+        let mut out = Vec::new();
+        self.holders_from(&mut walk, repo, p, version, &mut out)?;
+        Ok(out)
+    }
+
+    fn holders_from(
+        &self,
+        walk: &mut Walk,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        version: &str,
+        out: &mut Vec<(RepositoryRecord, VersionRecord)>,
+    ) -> Result<()> {
+        if !walk.enter(repo) {
+            return Ok(());
+        }
+        if let Some(found) = self.version_if_any(repo, p, version)? {
+            out.push((repo.clone(), found));
+        }
+        let own = self.package_if_any(repo, p)?;
+        if Self::descends(walk, repo, p, own.as_ref()) {
+            for upstream in self.upstreams_of(repo)? {
+                self.holders_from(walk, &upstream, p, version, out)?;
+            }
+        }
+        Ok(())
+    }
+
     fn resolve_from(
         &self,
         walk: &mut Walk,

@@ -208,6 +208,11 @@ impl StagedBlob {
         self.size
     }
 
+    /// Where the staged bytes are until they are placed (formats read manifests from it).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn digests(&self) -> &Digests {
         self.digests.as_ref().expect("a staged blob is finished")
     }
