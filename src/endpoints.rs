@@ -186,8 +186,8 @@ where
     match target.format {
         PackageFormat::Npm => formats::npm::serve(&cx, &target.rest, request).await,
         PackageFormat::Pypi => formats::pypi::serve(&cx, &target.rest, request).await,
-        PackageFormat::Maven
-        | PackageFormat::Nuget
+        PackageFormat::Maven => formats::maven::serve(&cx, &target.rest, request).await,
+        PackageFormat::Nuget
         | PackageFormat::Generic
         | PackageFormat::Ruby
         | PackageFormat::Swift

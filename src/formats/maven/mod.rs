@@ -1,0 +1,749 @@
+//! The Maven repository layout as CodeArtifact serves it (repository-endpoints spec §7):
+//! files over GET, HEAD and PUT, server-computed checksums, generated artifact-level
+//! `maven-metadata.xml`, and the upload of metadata that completes a publish.
+//!
+//! A version's files are its assets. Uploading a file creates the version `Unfinished`;
+//! the `maven-metadata.xml` uploaded after the files publishes it. Snapshots are unique
+//! (timestamped) builds: each build is a version of its own, and the snapshot metadata
+//! upload points the `-SNAPSHOT` version at the newest build and unlists the build.
+
+mod coordinates;
+mod metadata;
+mod pom;
+mod public;
+mod version;
+
+use super::{text, Page, RepoCx};
+use crate::app::Body;
+use crate::registry::{
+    stream_into, AssetRef, Error, NewAsset, Origin, PackageId, Publish, StagedBlob, StreamError,
+    VersionMetadata, VersionRecord, VersionStatus,
+};
+use bytes::Bytes;
+use coordinates::{Checksum, FileKind, MavenPath, Resource};
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
+use public::PublicMaven;
+use std::collections::BTreeSet;
+
+const METADATA: &str = "maven-metadata.xml";
+/// Largest metadata document accepted (read into memory).
+const MAX_METADATA_BYTES: usize = 4 * 1024 * 1024;
+/// Largest checksum upload accepted (a digest, perhaps followed by a file name).
+const MAX_CHECKSUM_BYTES: usize = 1024;
+/// POMs above this size are stored but not read for metadata.
+const MAX_POM_BYTES: u64 = 16 * 1024 * 1024;
+/// Asset property recording that the client uploaded a checksum that did not match: the
+/// version may then not be published by a metadata upload.
+const CHECKSUM_MISMATCH: &str = "checksum-mismatch";
+
+fn not_found() -> Response<Body> {
+    text(StatusCode::NOT_FOUND, "Not Found")
+}
+
+fn internal(e: &Error) -> Response<Body> {
+    super::internal_error("maven", e)
+}
+
+fn package_id(path: &MavenPath) -> PackageId {
+    PackageId {
+        format: "maven".to_string(),
+        namespace: Some(path.group.clone()),
+        name: path.artifact.clone(),
+    }
+}
+
+/// Serves one Maven request.
+pub async fn serve<B>(cx: &RepoCx<'_>, rest: &str, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let method = request.method().clone();
+    let reading = method == Method::GET || method == Method::HEAD;
+    if !reading && method != Method::PUT {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    let Some(path) = coordinates::parse(rest) else {
+        return if reading {
+            not_found()
+        } else {
+            text(
+                StatusCode::BAD_REQUEST,
+                "The path does not name a file of a Maven artifact",
+            )
+        };
+    };
+    let is_metadata = !matches!(path.resource, Resource::File { .. });
+    let action = match (reading, is_metadata) {
+        (true, _) => "ReadFromRepository",
+        (false, true) => "PutPackageMetadata",
+        (false, false) => "PublishPackageVersion",
+    };
+    if let Err(message) = cx.allowed(action) {
+        return text(StatusCode::FORBIDDEN, message);
+    }
+    let header = |name: header::HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    if reading {
+        let range = header(header::RANGE);
+        let if_none_match = header(header::IF_NONE_MATCH);
+        return get(cx, &path, range.as_deref(), if_none_match.as_deref()).await;
+    }
+    put(cx, &path, request).await
+}
+
+// ------------------------------------------------------------------------------------------
+// Reading
+// ------------------------------------------------------------------------------------------
+
+async fn get(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    range: Option<&str>,
+    if_none_match: Option<&str>,
+) -> Response<Body> {
+    let p = package_id(path);
+    match &path.resource {
+        Resource::ArtifactMetadata => {
+            cx.off_worker_if_outbound(|| artifact_metadata(cx, path, &p, if_none_match))
+        }
+        Resource::SnapshotMetadata { version } => {
+            // Snapshot metadata is not merged: the first repository in search order that
+            // has the snapshot answers, with the document its newest build was published
+            // with (upstreams spec §6.3). Never fetched from a public repository.
+            let found = match cx.app.registry.resolve(&cx.repo, &p, version, None) {
+                Ok(found) => found,
+                Err(e) => return internal(&e),
+            };
+            let asset = found
+                .filter(|f| f.version.status == VersionStatus::Published)
+                .and_then(|f| f.version.assets.into_iter().find(|a| a.name == METADATA));
+            match asset {
+                Some(asset) => serve_asset(cx, &asset, path.checksum, range).await,
+                None => not_found(),
+            }
+        }
+        Resource::File {
+            version,
+            file,
+            kind,
+        } => get_file(cx, path, &p, version, file, kind, range).await,
+    }
+}
+
+/// The artifact-level document, generated from the versions the repository sees (its
+/// own and its upstreams', merged), or one of its checksums.
+fn artifact_metadata(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    p: &PackageId,
+    if_none_match: Option<&str>,
+) -> Response<Body> {
+    let name = format!("maven:{}:{}", path.group, path.artifact);
+    let page = cx.cached_page(name, || {
+        let merged = cx
+            .app
+            .registry
+            .merged(&cx.repo, p, Some(&PublicMaven::new(cx)))?;
+        let mut versions: Vec<&VersionRecord> = merged
+            .versions
+            .iter()
+            .map(|found| &found.version)
+            .filter(|v| !coordinates::is_snapshot_build(&v.version))
+            .collect();
+        if versions.is_empty() {
+            return Ok(None);
+        }
+        versions.sort_by(|a, b| version::compare(&a.version, &b.version));
+        let names: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
+        let updated = versions.iter().map(|v| v.published_ms).max().unwrap_or(0);
+        let xml = metadata::render(&path.group, &path.artifact, &names, updated);
+        Ok::<_, Error>(Some(Page::new(xml, "application/xml")))
+    });
+    match (page, path.checksum) {
+        (Ok(Some(page)), Some(alg)) => checksum_response(&alg.compute(&page.body)),
+        (Ok(Some(page)), None) => page.into_response(if_none_match),
+        (Ok(None), _) => not_found(),
+        (Err(e), _) => internal(&e),
+    }
+}
+
+/// The versions a file of a version directory may belong to, in the order to try them:
+/// a timestamped file belongs to its build, and to the `-SNAPSHOT` while that points at it.
+fn candidates<'a>(version: &'a str, kind: &'a FileKind) -> Vec<&'a str> {
+    match kind {
+        FileKind::Release => vec![version],
+        FileKind::SnapshotBuild { build } => vec![build.as_str(), version],
+        FileKind::NonUniqueSnapshot => Vec::new(),
+    }
+}
+
+async fn get_file(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    p: &PackageId,
+    version: &str,
+    file: &str,
+    kind: &FileKind,
+    range: Option<&str>,
+) -> Response<Body> {
+    // Public repositories' snapshots are never imported (upstreams spec §5.2).
+    let snapshot = version.ends_with("-SNAPSHOT");
+    let public = PublicMaven::new(cx);
+    let external: Option<&dyn crate::registry::ExternalSource> =
+        if snapshot { None } else { Some(&public) };
+    for candidate in candidates(version, kind) {
+        // A version imported from a public repository may gain files it did not list.
+        let found = cx.downloadable(p, candidate, &path.artifact, external, |v| {
+            v.assets.iter().any(|a| a.name == file)
+                || (!snapshot && matches!(v.origin, Origin::External { .. }))
+        });
+        let found = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            Err(e) => return internal(&e),
+        };
+        let asset = match found.assets.iter().find(|a| a.name == file) {
+            Some(asset) => asset.clone(),
+            None => match tokio::task::block_in_place(|| public.import_file(p, &found, file)) {
+                Ok(Some(asset)) => asset,
+                Ok(None) => return not_found(),
+                Err(e) => return internal(&e),
+            },
+        };
+        return serve_asset(cx, &asset, path.checksum, range).await;
+    }
+    not_found()
+}
+
+fn checksum_response(hex: &str) -> Response<Body> {
+    text(StatusCode::OK, hex.to_string())
+}
+
+/// A content type by file extension; Maven itself ignores it, browsers and curl do not.
+fn content_type(file: &str) -> &'static str {
+    let extension = file.rsplit('.').next().unwrap_or("");
+    match extension {
+        "jar" | "war" | "ear" | "aar" => "application/java-archive",
+        "pom" | "xml" => "application/xml",
+        "module" | "json" => "application/json",
+        "asc" | "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+/// An asset's bytes (streamed, with ranges) or one of its stored digests.
+async fn serve_asset(
+    cx: &RepoCx<'_>,
+    asset: &AssetRef,
+    checksum: Option<Checksum>,
+    range: Option<&str>,
+) -> Response<Body> {
+    let d = cx.repo.domain_id();
+    if let Some(alg) = checksum {
+        return match cx.app.registry.blob(d, &asset.sha256) {
+            Ok(Some(blob)) => checksum_response(alg.of(&blob)),
+            Ok(None) => not_found(),
+            Err(e) => internal(&e),
+        };
+    }
+    let path = cx.app.registry.blob_path(d, &asset.sha256);
+    crate::app::file_response(&path, asset.size, content_type(&asset.name), range)
+        .await
+        .unwrap_or_else(|_| not_found())
+}
+
+// ------------------------------------------------------------------------------------------
+// Writing
+// ------------------------------------------------------------------------------------------
+
+async fn put<B>(cx: &RepoCx<'_>, path: &MavenPath, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let p = package_id(path);
+    match (&path.resource, path.checksum) {
+        (Resource::File { kind, .. }, _) if *kind == FileKind::NonUniqueSnapshot => text(
+            StatusCode::BAD_REQUEST,
+            "Invalid name for a Snapshot: only unique (timestamped) snapshots are supported",
+        ),
+        (
+            Resource::File {
+                version,
+                file,
+                kind,
+            },
+            Some(alg),
+        ) => match read_small(request, MAX_CHECKSUM_BYTES).await {
+            Ok(body) => tokio::task::block_in_place(|| {
+                put_checksum(cx, &p, &candidates(version, kind), file, alg, &body)
+            }),
+            Err(response) => response,
+        },
+        // Clients upload the checksums of their own metadata documents, which differ from
+        // the ones the server generates; they are accepted without comparison.
+        (_, Some(_)) => match read_small(request, MAX_CHECKSUM_BYTES).await {
+            Ok(_) => text(StatusCode::OK, "OK"),
+            Err(response) => response,
+        },
+        (Resource::ArtifactMetadata, None) => match read_small(request, MAX_METADATA_BYTES).await {
+            Ok(body) => tokio::task::block_in_place(|| put_artifact_metadata(cx, path, &p, &body)),
+            Err(response) => response,
+        },
+        (Resource::SnapshotMetadata { version }, None) => {
+            match read_small(request, MAX_METADATA_BYTES).await {
+                Ok(body) => tokio::task::block_in_place(|| {
+                    put_snapshot_metadata(cx, path, &p, version, &body)
+                }),
+                Err(response) => response,
+            }
+        }
+        (
+            Resource::File {
+                version,
+                file,
+                kind,
+            },
+            None,
+        ) => {
+            let target = match kind {
+                FileKind::SnapshotBuild { build } => build,
+                _ => version,
+            };
+            put_file(cx, path, &p, target, file, request).await
+        }
+    }
+}
+
+/// A small request body in memory: 413 when it is larger than `limit`, 400 when it breaks.
+async fn read_small<B>(request: Request<B>, limit: usize) -> Result<Bytes, Response<Body>>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match http_body_util::Limited::new(request.into_body(), limit)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The upload is larger than {limit} bytes"),
+        )),
+        Err(e) => Err(text(
+            StatusCode::BAD_REQUEST,
+            format!("The upload ended early: {e}"),
+        )),
+    }
+}
+
+/// A file upload: the body is streamed to a staging file while its four digests are
+/// computed, then committed as an asset of the (possibly new, `Unfinished`) version.
+async fn put_file<B>(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    p: &PackageId,
+    version: &str,
+    file: &str,
+    request: Request<B>,
+) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limit = cx.app.registry.quotas.asset_size_bytes;
+    let too_large = || {
+        text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The file is larger than the asset size limit of {limit} bytes"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return too_large();
+    }
+    let upload = match cx.app.registry.upload() {
+        Ok(upload) => upload,
+        Err(e) => return not_stored(&e),
+    };
+    let body = request.into_body().map_err(|e| {
+        let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+        e.to_string()
+    });
+    let staged = match stream_into(upload, body, limit).await {
+        Ok(staged) => staged,
+        Err(StreamError::TooLarge) => return too_large(),
+        Err(StreamError::Body(why)) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("The upload ended early: {why}"),
+            )
+        }
+        Err(StreamError::Io(e)) => return not_stored(&e),
+    };
+    tokio::task::block_in_place(|| store_file(cx, path, p, version, file, staged))
+}
+
+fn store_file(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    p: &PackageId,
+    version: &str,
+    file: &str,
+    staged: StagedBlob,
+) -> Response<Body> {
+    let registry = &cx.app.registry;
+    // Dependency-confusion protection for releases: a version served by an upstream
+    // repository or a public one cannot be published here, unless the package blocks
+    // upstream here. Snapshots may be built in several repositories (upstreams spec §6.3).
+    let snapshot = version.ends_with("-SNAPSHOT") || coordinates::is_snapshot_build(version);
+    if !snapshot {
+        match upstream_copy(cx, p, version) {
+            Ok(false) => {}
+            Ok(true) => {
+                return text(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "Version {version} of {}:{} is already available from an upstream repository or external connection",
+                        path.group, path.artifact
+                    ),
+                )
+            }
+            Err(e) => return internal(&e),
+        }
+    }
+    let metadata = (file == format!("{}-{version}.pom", path.artifact))
+        .then(|| pom_metadata(&staged))
+        .flatten();
+    let d = cx.repo.domain_id();
+    let published = registry.publish(
+        &cx.repo,
+        Publish {
+            package: p,
+            display_name: &path.artifact,
+            version,
+            asset: NewAsset::new(file, staged),
+            unfinished: true,
+            append: true,
+            metadata,
+        },
+        |existing| registry.may_publish(d, &cx.repo, p, existing),
+    );
+    match published {
+        Ok(_) => text(StatusCode::CREATED, "Created"),
+        Err(Error::Conflict { message, .. }) => text(StatusCode::CONFLICT, message),
+        Err(Error::QuotaExceeded { message, .. }) | Err(Error::Invalid(message)) => {
+            text(StatusCode::BAD_REQUEST, message)
+        }
+        Err(Error::NotFound { message, .. }) => text(StatusCode::NOT_FOUND, message),
+        Err(e) => internal(&e),
+    }
+}
+
+/// Whether `version` is served to this repository from somewhere else: stored upstream,
+/// or listed by a public repository behind the graph.
+fn upstream_copy(cx: &RepoCx<'_>, p: &PackageId, version: &str) -> Result<bool, Error> {
+    let registry = &cx.app.registry;
+    match registry.resolve(&cx.repo, p, version, None)? {
+        Some(found) => Ok(found.holder.id != cx.repo.id),
+        None => Ok(registry
+            .merged(&cx.repo, p, Some(&PublicMaven::new(cx)))?
+            .versions
+            .iter()
+            .any(|f| f.external && f.version.version == version)),
+    }
+}
+
+/// What the uploaded POM says (description, licenses, dependencies…); `None` when it is
+/// too large or does not parse, which does not stop the upload.
+fn pom_metadata(staged: &StagedBlob) -> Option<VersionMetadata> {
+    if staged.size() > MAX_POM_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(staged.path()).ok()?;
+    match pom::parse(&bytes) {
+        Ok(pom) => Some(pom.metadata),
+        Err(why) => {
+            tracing::info!(why, "uploaded POM not understood; stored without metadata");
+            None
+        }
+    }
+}
+
+/// A checksum upload, compared case-sensitively with the digest the server computed. A
+/// mismatch on a version still `Unfinished` is remembered: its metadata upload will fail.
+fn put_checksum(
+    cx: &RepoCx<'_>,
+    p: &PackageId,
+    candidates: &[&str],
+    file: &str,
+    alg: Checksum,
+    body: &[u8],
+) -> Response<Body> {
+    let registry = &cx.app.registry;
+    let given = std::str::from_utf8(body)
+        .ok()
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or("");
+    for candidate in candidates {
+        let record = match registry.version(&cx.repo, p, candidate) {
+            Ok(record) => record,
+            Err(Error::NotFound { .. }) => continue,
+            Err(e) => return internal(&e),
+        };
+        let Some(asset) = record.assets.iter().find(|a| a.name == file) else {
+            continue;
+        };
+        let expected = match registry.blob(cx.repo.domain_id(), &asset.sha256) {
+            Ok(Some(blob)) => alg.of(&blob).to_string(),
+            Ok(None) => return not_found(),
+            Err(e) => return internal(&e),
+        };
+        if given == expected {
+            return text(StatusCode::OK, "OK");
+        }
+        if record.status == VersionStatus::Unfinished {
+            let marked = registry.edit_versions(&cx.repo, p, Vec::new(), |versions| {
+                let asset = versions
+                    .get_mut(*candidate)
+                    .and_then(|v| v.assets.iter_mut().find(|a| a.name == file));
+                if let Some(asset) = asset {
+                    asset
+                        .properties
+                        .insert(CHECKSUM_MISMATCH.to_string(), alg.name().to_string());
+                }
+                Ok(())
+            });
+            if let Err(e) = marked {
+                return internal(&e);
+            }
+        }
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Checksum mismatch for {file}: the {} uploaded does not match the file",
+                alg.name()
+            ),
+        );
+    }
+    text(
+        StatusCode::NOT_FOUND,
+        format!("{file} has not been uploaded; upload a file before its checksum"),
+    )
+}
+
+fn not_stored(e: &std::io::Error) -> Response<Body> {
+    tracing::error!(error = %e, "cannot stage an upload");
+    text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Could not store the upload",
+    )
+}
+
+/// The uploaded document as the `maven-metadata.xml` asset of a version it publishes.
+fn metadata_asset(staged: &StagedBlob) -> AssetRef {
+    AssetRef {
+        name: METADATA.to_string(),
+        sha256: staged.digests().sha256.clone(),
+        size: staged.size(),
+        properties: Default::default(),
+    }
+}
+
+fn set_asset(assets: &mut Vec<AssetRef>, asset: AssetRef) {
+    assets.retain(|a| a.name != asset.name);
+    assets.push(asset);
+}
+
+/// Refuses to publish a version whose files had a checksum mismatch.
+fn check_checksums(version: &VersionRecord) -> Result<(), Error> {
+    match version
+        .assets
+        .iter()
+        .find(|a| a.properties.contains_key(CHECKSUM_MISMATCH))
+    {
+        Some(asset) => Err(Error::Invalid(format!(
+            "Version {} cannot be published: a checksum uploaded for {} did not match",
+            version.version, asset.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn metadata_outcome(result: Result<(), Error>) -> Response<Body> {
+    match result {
+        // No such package here: nothing to publish, as for versions that do not exist.
+        Ok(()) | Err(Error::NotFound { .. }) => text(StatusCode::OK, "OK"),
+        Err(Error::Invalid(message)) => text(StatusCode::BAD_REQUEST, message),
+        Err(e) => internal(&e),
+    }
+}
+
+/// The artifact-level document a deploy uploads last: every listed version that is
+/// `Unfinished` here becomes `Published`, all or none.
+fn put_artifact_metadata(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    p: &PackageId,
+    body: &[u8],
+) -> Response<Body> {
+    let doc = match uploaded_document(path, body) {
+        Ok(doc) => doc,
+        Err(why) => return text(StatusCode::BAD_REQUEST, why),
+    };
+    let staged = match cx.app.registry.stage_bytes(body) {
+        Ok(staged) => staged,
+        Err(e) => return not_stored(&e),
+    };
+    let asset = metadata_asset(&staged);
+    let listed: BTreeSet<&str> = doc.versions.iter().map(String::as_str).collect();
+    let result = cx
+        .app
+        .registry
+        .edit_versions(&cx.repo, p, vec![staged], |versions| {
+            let targets: Vec<String> = versions
+                .values()
+                .filter(|v| {
+                    v.status == VersionStatus::Unfinished && listed.contains(v.version.as_str())
+                })
+                .map(|v| v.version.clone())
+                .collect();
+            for target in &targets {
+                if let Some(version) = versions.get(target) {
+                    check_checksums(version)?;
+                }
+            }
+            for target in &targets {
+                if let Some(version) = versions.get_mut(target) {
+                    version.status = VersionStatus::Published;
+                    set_asset(&mut version.assets, asset.clone());
+                }
+            }
+            Ok(())
+        });
+    metadata_outcome(result)
+}
+
+/// The snapshot-level document a snapshot deploy uploads: the `-SNAPSHOT` version becomes
+/// `Published` with the newest build's files, and the builds it names become `Unlisted`.
+fn put_snapshot_metadata(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    p: &PackageId,
+    snapshot: &str,
+    body: &[u8],
+) -> Response<Body> {
+    let doc = match uploaded_document(path, body) {
+        Ok(doc) => doc,
+        Err(why) => return text(StatusCode::BAD_REQUEST, why),
+    };
+    if doc.version.as_deref().is_some_and(|v| v != snapshot) {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("The metadata describes another version than {snapshot}"),
+        );
+    }
+    let base = snapshot.strip_suffix("-SNAPSHOT").unwrap_or(snapshot);
+    let mut builds: Vec<String> = doc
+        .snapshot_values
+        .iter()
+        .filter(|v| coordinates::snapshot_of_build(v).as_deref() == Some(snapshot))
+        .cloned()
+        .collect();
+    if let Some((timestamp, number)) = &doc.snapshot {
+        builds.push(format!("{base}-{timestamp}-{number}"));
+    }
+    builds.sort_by(|a, b| version::compare(a, b));
+    builds.dedup();
+    let Some(newest) = builds.last().cloned() else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "The snapshot metadata names no timestamped build",
+        );
+    };
+    let staged = match cx.app.registry.stage_bytes(body) {
+        Ok(staged) => staged,
+        Err(e) => return not_stored(&e),
+    };
+    let asset = metadata_asset(&staged);
+    let now = cx.app.clock.now_ms();
+    let repository = cx.repo.name.clone();
+    let result = cx
+        .app
+        .registry
+        .edit_versions(&cx.repo, p, vec![staged], |versions| {
+            let Some(build) = versions.get(&newest).cloned() else {
+                return Ok(());
+            };
+            if !matches!(
+                build.status,
+                VersionStatus::Unfinished | VersionStatus::Published | VersionStatus::Unlisted
+            ) {
+                return Ok(());
+            }
+            check_checksums(&build)?;
+            for name in &builds {
+                if let Some(v) = versions.get_mut(name) {
+                    if matches!(
+                        v.status,
+                        VersionStatus::Unfinished | VersionStatus::Published
+                    ) {
+                        v.status = VersionStatus::Unlisted;
+                    }
+                }
+            }
+            let origin = versions
+                .get(snapshot)
+                .map_or(Origin::Internal { repository }, |v| v.origin.clone());
+            let mut assets: Vec<AssetRef> = build
+                .assets
+                .iter()
+                .filter(|a| a.name != METADATA)
+                .cloned()
+                .collect();
+            set_asset(&mut assets, asset);
+            versions.insert(
+                snapshot.to_string(),
+                VersionRecord {
+                    version: snapshot.to_string(),
+                    status: VersionStatus::Published,
+                    revision: String::new(),
+                    origin,
+                    published_ms: now,
+                    assets,
+                    metadata: build.metadata,
+                },
+            );
+            Ok(())
+        });
+    metadata_outcome(result)
+}
+
+/// An uploaded metadata document, refused when it is malformed or names another artifact
+/// than its path.
+fn uploaded_document(path: &MavenPath, body: &[u8]) -> Result<metadata::Document, String> {
+    let doc = metadata::parse(body).map_err(|why| format!("Invalid metadata: {why}"))?;
+    let differs = doc.group_id.as_deref().is_some_and(|g| g != path.group)
+        || doc
+            .artifact_id
+            .as_deref()
+            .is_some_and(|a| a != path.artifact);
+    if differs {
+        return Err(format!(
+            "The metadata describes another artifact than {}:{}",
+            path.group, path.artifact
+        ));
+    }
+    Ok(doc)
+}
