@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The test suite, exactly as CI runs it: unit tests, the Rust SDK integration tests, then
-# end-to-end tests of the real binary with the AWS CLI, boto3, npm, yarn, pnpm, pip, uv and
-# twine.
+# end-to-end tests of the real binary with the AWS CLI, boto3, npm, yarn, pnpm, pip, uv, twine
+# and mvn.
 #
 # Creates .venv-test (from PyPI) with the pinned clients in tests/e2e/requirements.txt, and
 # .tools/ (from the npm registry) with the pinned yarn 1 and pnpm that test_npm_clients.py drives.
 # Every client gets a temporary HOME; nothing global is read or written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# mvn and a JDK are system packages (.ci/run installs them); fail loudly and early without them
+for tool in mvn java javac; do
+  command -v "$tool" >/dev/null || {
+    echo "ERROR: '$tool' not found: the Maven tests (tests/e2e/test_maven*.py) need mvn and a JDK." >&2
+    echo "Install: apt-get install maven default-jdk-headless libmaven-deploy-plugin-java libmaven-dependency-plugin-java junit4" >&2
+    exit 1
+  }
+done
 
 venv=.venv-test
 if [ ! -x "$venv/bin/pytest" ] || ! cmp -s tests/e2e/requirements.txt "$venv/.requirements"; then
