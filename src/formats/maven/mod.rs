@@ -146,7 +146,7 @@ fn artifact_metadata(
     if_none_match: Option<&str>,
 ) -> Response<Body> {
     let name = format!("maven:{}:{}", path.group, path.artifact);
-    let page = cx.cached_page(name, || {
+    let render = || {
         let merged = cx
             .app
             .registry
@@ -165,12 +165,20 @@ fn artifact_metadata(
         let updated = versions.iter().map(|v| v.published_ms).max().unwrap_or(0);
         let xml = metadata::render(&path.group, &path.artifact, &names, updated);
         Ok::<_, Error>(Some(Page::new(xml, "application/xml")))
-    });
-    match (page, path.checksum) {
-        (Ok(Some(page)), Some(alg)) => checksum_response(&alg.compute(&page.body)),
-        (Ok(Some(page)), None) => page.into_response(if_none_match),
-        (Ok(None), _) => not_found(),
-        (Err(e), _) => internal(&e),
+    };
+    // A checksum is cached as a page of its own, so resolution's `.sha1` fetch costs no
+    // more than the document's.
+    let page = match path.checksum {
+        None => cx.cached_page(name, render),
+        Some(alg) => cx.cached_page(format!("{name}.{}", alg.name()), || {
+            let document = cx.cached_page(name.clone(), render)?;
+            Ok(document.map(|d| Page::new(alg.compute(&d.body), "text/plain; charset=utf-8")))
+        }),
+    };
+    match page {
+        Ok(Some(page)) => page.into_response(if_none_match),
+        Ok(None) => not_found(),
+        Err(e) => internal(&e),
     }
 }
 
@@ -473,7 +481,7 @@ fn pom_metadata(staged: &StagedBlob) -> Option<VersionMetadata> {
     }
     let bytes = std::fs::read(staged.path()).ok()?;
     match pom::parse(&bytes) {
-        Ok(pom) => Some(pom.metadata),
+        Ok(pom) => Some(pom.into_metadata()),
         Err(why) => {
             tracing::info!(why, "uploaded POM not understood; stored without metadata");
             None

@@ -22,6 +22,22 @@ pub struct Pom {
     pub metadata: VersionMetadata,
 }
 
+impl Pom {
+    /// The version metadata to store: what the control plane reports, with the POM's
+    /// coordinates and packaging kept as the version's manifest (so uploading a POM always
+    /// counts as a metadata change, as the service's events report it).
+    pub fn into_metadata(self) -> VersionMetadata {
+        let mut metadata = self.metadata;
+        metadata.manifest = Some(serde_json::json!({
+            "groupId": self.group_id,
+            "artifactId": self.artifact_id,
+            "version": self.version,
+            "packaging": self.packaging,
+        }));
+        metadata
+    }
+}
+
 /// How deep placeholders may nest, so reference cycles end.
 const MAX_DEPTH: usize = 10;
 /// Total bytes substituted per POM, so "billion laughs"-style properties stay cheap.

@@ -167,8 +167,8 @@ impl ExternalSource for PublicMaven<'_, '_> {
             self.file(connection, p, version, &format!("{a}-{version}.pom"))
         {
             if let Ok(parsed) = pom::parse(&bytes) {
-                metadata = parsed.metadata;
                 main = main_extension(parsed.packaging.as_deref()).to_string();
+                metadata = parsed.into_metadata();
             }
             assets.push(asset);
         }
