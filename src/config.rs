@@ -104,6 +104,17 @@ pub struct ServeArgs {
     )]
     pub external_connections: Vec<String>,
 
+    /// Appends every package version change event (EventBridge's "CodeArtifact Package
+    /// Version State Change", one JSON envelope per line) to this file.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_EVENTS_FILE")]
+    pub events_file: Option<std::path::PathBuf>,
+
+    /// Sends every package version change event to an EventBridge-compatible endpoint
+    /// (`PutEvents` on the `default` bus, http:// only), signed as the recipient account's
+    /// configured identity.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_EVENTS_ENDPOINT")]
+    pub events_endpoint: Option<String>,
+
     /// Seconds an outbound request to an upstream registry may take in all.
     #[arg(
         long,

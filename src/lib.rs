@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod endpoints;
+pub mod events;
 pub mod formats;
 pub mod outbound;
 pub mod registry;

@@ -49,8 +49,17 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
         asset_size_bytes: args.quota_asset_size_bytes,
         ..Quotas::default()
     };
-    let registry =
+    let mut registry =
         Registry::open(&args.data_dir, Arc::clone(&clock), quotas).map_err(|e| format!("{e:?}"))?;
+    let sinks = crate::events::Sinks {
+        file: args.events_file.clone(),
+        endpoint: args.events_endpoint.clone(),
+    };
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|e| format!("the server needs a tokio runtime: {e}"))?;
+    if let Some(events) = crate::events::Events::start(sinks, identities.clone(), runtime)? {
+        registry.deliver_events(events);
+    }
     let tokens = TokenKey::load_or_create(&args.data_dir)
         .map_err(|e| format!("cannot load the token key: {e}"))?;
     Ok(App {

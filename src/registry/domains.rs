@@ -122,7 +122,7 @@ impl Registry {
             };
             batch.put(&Key::tags(&Arn::domain(id)), &tags);
         }
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 
@@ -201,7 +201,7 @@ impl Registry {
             ));
             batch.delete(&Key::tags(&Arn::package_group(d, &group.pattern)));
         }
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 

@@ -7,6 +7,7 @@
 //! leaves half a change.
 
 mod arn;
+mod changes;
 mod domains;
 pub mod groups;
 mod package_groups;
@@ -160,6 +161,8 @@ pub struct Registry {
     write: Mutex<()>,
     clock: Arc<Clock>,
     pub quotas: Quotas,
+    /// Where package version changes are published as events, when configured.
+    events: Option<crate::events::Events>,
 }
 
 impl Registry {
@@ -180,10 +183,16 @@ impl Registry {
             write: Mutex::new(()),
             clock,
             quotas,
+            events: None,
         };
         registry.check_schema()?;
         registry.collect_garbage();
         Ok(registry)
+    }
+
+    /// Publishes every package version change from now on (events spec).
+    pub fn deliver_events(&mut self, events: crate::events::Events) {
+        self.events = Some(events);
     }
 
     /// Removes blob files that no committed record references (a crash between placing a
@@ -235,7 +244,7 @@ impl Registry {
                         version: store::SCHEMA_VERSION,
                     },
                 );
-                Ok(batch.commit(&*self.kv)?)
+                Ok(self.commit(batch)?)
             }
         }
     }

@@ -175,7 +175,7 @@ impl Registry {
                 },
             );
         }
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 
@@ -200,7 +200,7 @@ impl Registry {
             &Key::package_group(d.region, d.owner, d.name, pattern),
             &record,
         );
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 
@@ -248,7 +248,7 @@ impl Registry {
             &Key::package_group(d.region, d.owner, d.name, pattern),
             &record,
         );
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok((record, changes))
     }
 
@@ -268,7 +268,7 @@ impl Registry {
         let mut batch = Batch::default();
         batch.delete(&Key::package_group(d.region, d.owner, d.name, pattern));
         batch.delete(&Key::tags(&Arn::package_group(d, pattern)));
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 

@@ -285,7 +285,7 @@ impl Registry {
         changes: BlobChanges,
     ) -> Result<()> {
         let freed = self.stage_blob_changes(d, changes, &mut batch)?;
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         for path in freed {
             self.blobs.remove(&path);
         }
@@ -602,7 +602,7 @@ impl Registry {
         record.allow_upstream = allow_upstream;
         let mut batch = Batch::default();
         batch.put(&key, &record);
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 

@@ -103,7 +103,7 @@ impl Registry {
         };
         let mut batch = Batch::default();
         batch.put(&target.key(), &record);
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 
@@ -122,7 +122,7 @@ impl Registry {
         }
         let mut batch = Batch::default();
         batch.delete(&target.key());
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(current)
     }
 }

@@ -120,7 +120,7 @@ impl Registry {
                 },
             );
         }
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 
@@ -191,7 +191,7 @@ impl Registry {
         }
         let mut batch = Batch::default();
         batch.put(&Key::repository(d.region, d.owner, d.name, name), &record);
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 
@@ -206,7 +206,7 @@ impl Registry {
         batch.delete(&Key::tags(&record.arn()));
         let freed = self.stage_repository_contents_removal(&record, &mut batch)?;
         self.stage_allowed_list_cleanup(&record, &mut batch)?;
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         for path in freed {
             self.blobs.remove(&path);
         }
@@ -308,7 +308,7 @@ impl Registry {
         record.external_connections.push(connection.to_string());
         let mut batch = Batch::default();
         batch.put(&Key::repository(d.region, d.owner, d.name, name), &record);
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 
@@ -332,7 +332,7 @@ impl Registry {
         }
         let mut batch = Batch::default();
         batch.put(&Key::repository(d.region, d.owner, d.name, name), &record);
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(record)
     }
 }

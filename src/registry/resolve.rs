@@ -498,7 +498,7 @@ impl Registry {
         if changed {
             let mut batch = Batch::default();
             batch.put(&p.key(&path), &record);
-            batch.commit(&*self.kv)?;
+            self.commit(batch)?;
         }
         Ok(changed)
     }
@@ -535,7 +535,7 @@ impl Registry {
         record.revision = super::packages::revision_of(&record.assets, &record.metadata);
         let mut batch = Batch::default();
         batch.put(&key, &record);
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(())
     }
 }

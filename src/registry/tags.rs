@@ -118,7 +118,7 @@ impl Registry {
         }
         let mut batch = Batch::default();
         batch.put(&key, &record);
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(())
     }
 
@@ -135,7 +135,7 @@ impl Registry {
         } else {
             batch.put(&key, &record);
         }
-        batch.commit(&*self.kv)?;
+        self.commit(batch)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! validated names (domain, repository, account) can contain `/`, so prefixes never collide.
 
 /// A storage key. Built only by the constructors below so the layout lives in one place.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(in crate::registry) struct Key(String);
 
 impl Key {
@@ -111,6 +111,15 @@ impl Key {
         ))
     }
 
+    /// The last event sequence number of a package in a repository (events spec §3). Kept
+    /// apart from the package record so numbers keep rising after a package is deleted.
+    pub fn event_sequence(r: &RepoPath<'_>, format: &str, namespace: &str, name: &str) -> Key {
+        Key(format!(
+            "evseq/{}/{}/{}/{}/{format}/{namespace}/{name}",
+            r.region, r.owner, r.domain, r.repository
+        ))
+    }
+
     /// A stored blob of a domain, by SHA-256, with its reference count.
     pub fn blob(region: &str, owner: &str, domain: &str, sha256: &str) -> Key {
         Key(format!("blob/{region}/{owner}/{domain}/{sha256}"))
@@ -122,8 +131,39 @@ impl Key {
     }
 }
 
+/// The parts of a version key (`Key::version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::registry) struct VersionKey<'a> {
+    pub repo: RepoPath<'a>,
+    pub format: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub version: &'a str,
+}
+
+impl VersionKey<'_> {
+    /// Reads a version key back; `None` for any other key.
+    pub fn parse(key: &[u8]) -> Option<VersionKey<'_>> {
+        let key = std::str::from_utf8(key).ok()?.strip_prefix("ver/")?;
+        let mut parts = key.splitn(8, '/');
+        let mut next = || parts.next();
+        Some(VersionKey {
+            repo: RepoPath {
+                region: next()?,
+                owner: next()?,
+                domain: next()?,
+                repository: next()?,
+            },
+            format: next()?,
+            namespace: next()?,
+            name: next()?,
+            version: next()?,
+        })
+    }
+}
+
 /// The path of a repository in the key space.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::registry) struct RepoPath<'a> {
     pub region: &'a str,
     pub owner: &'a str,

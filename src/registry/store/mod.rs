@@ -10,7 +10,7 @@ mod keys;
 mod records;
 mod sled_kv;
 
-pub(super) use keys::{Key, RepoPath};
+pub(super) use keys::{Key, RepoPath, VersionKey};
 pub(super) use records::SchemaRecord;
 pub use records::{
     AssetRef, BlobRecord, Dependency, DomainRecord, License, Origin, PackageGroupRecord,
@@ -81,6 +81,22 @@ impl Batch {
     /// Deletes a key found by a scan.
     pub fn delete_raw(&mut self, key: Vec<u8>) {
         self.ops.push(Op::Delete(key));
+    }
+
+    /// The version records the batch writes, by key, as the batch leaves them (`None`:
+    /// deleted); a key written twice counts once, with its last value.
+    pub fn version_writes(&self) -> std::collections::BTreeMap<&[u8], Option<&[u8]>> {
+        let mut writes = std::collections::BTreeMap::new();
+        for op in &self.ops {
+            let (key, value) = match op {
+                Op::Put(key, value) => (key, Some(value.as_slice())),
+                Op::Delete(key) => (key, None),
+            };
+            if key.starts_with(b"ver/") {
+                writes.insert(key.as_slice(), value);
+            }
+        }
+        writes
     }
 
     pub fn commit(self, kv: &dyn Kv) -> Result<(), StoreError> {

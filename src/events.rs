@@ -1,0 +1,314 @@
+//! EventBridge events for package version changes (events spec). The registry describes
+//! every committed version change as a `PackageEvent`; this module wraps it in the envelope
+//! the service sends to each recipient account and delivers it to the sinks the user
+//! configured: a JSON-lines file, and an EventBridge-compatible endpoint (`PutEvents` on the
+//! `default` bus of each recipient account).
+//!
+//! Delivery runs on its own thread, in commit order, after the change is durable: a slow
+//! or failing sink never delays or fails the request that made the change (the service's
+//! events are asynchronous and at-least-once too).
+
+use crate::auth::Identities;
+use bytes::Bytes;
+use http::{header, Request, Uri};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+pub const SOURCE: &str = "aws.codeartifact";
+pub const DETAIL_TYPE: &str = "CodeArtifact Package Version State Change";
+/// PutEvents takes at most this many entries per call.
+const PUT_EVENTS_ENTRIES: usize = 10;
+
+/// One package version change, before it is addressed to its recipients.
+#[derive(Debug, Clone)]
+pub struct PackageEvent {
+    /// When the change committed (milliseconds since the epoch).
+    pub time_ms: i64,
+    /// The domain's region.
+    pub region: String,
+    /// The package's ARN (always in the domain owner's account).
+    pub resource: String,
+    pub detail: Value,
+    /// The domain owner, and the repository administrator when that is another account:
+    /// each gets its own copy, identical but for `account` and `id`.
+    pub recipients: Vec<String>,
+}
+
+impl PackageEvent {
+    /// The event as EventBridge delivers it to `account`.
+    pub fn envelope(&self, account: &str) -> Value {
+        json!({
+            "version": "0",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": DETAIL_TYPE,
+            "source": SOURCE,
+            "account": account,
+            "time": rfc3339_seconds(self.time_ms),
+            "region": self.region,
+            "resources": [self.resource],
+            "detail": self.detail,
+        })
+    }
+}
+
+fn rfc3339_seconds(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Where events go; nothing is built when neither is set.
+#[derive(Debug, Clone, Default)]
+pub struct Sinks {
+    /// Appends one JSON envelope per line.
+    pub file: Option<PathBuf>,
+    /// An EventBridge-compatible endpoint (`http://…`), sent `PutEvents`.
+    pub endpoint: Option<String>,
+}
+
+/// Hands committed events to the delivery thread.
+#[derive(Clone)]
+pub struct Events {
+    tx: mpsc::Sender<Vec<PackageEvent>>,
+}
+
+impl Events {
+    /// Starts delivery to the configured sinks; `None` when there are none. PutEvents calls
+    /// are signed as the recipient account's configured identity, when it has one.
+    pub fn start(
+        sinks: Sinks,
+        identities: Identities,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Option<Events>, String> {
+        if sinks.file.is_none() && sinks.endpoint.is_none() {
+            return Ok(None);
+        }
+        let file = match &sinks.file {
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| format!("cannot open the events file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let endpoint = match &sinks.endpoint {
+            Some(url) => Some(PutEvents::new(url, identities, runtime)?),
+            None => None,
+        };
+        let (tx, rx) = mpsc::channel::<Vec<PackageEvent>>();
+        std::thread::Builder::new()
+            .name("events".to_string())
+            .spawn(move || deliver(rx, file, endpoint))
+            .map_err(|e| format!("cannot start event delivery: {e}"))?;
+        Ok(Some(Events { tx }))
+    }
+
+    /// Queues the events of one commit.
+    pub fn publish(&self, events: Vec<PackageEvent>) {
+        if !events.is_empty() && self.tx.send(events).is_err() {
+            tracing::warn!("event delivery has stopped; events dropped");
+        }
+    }
+}
+
+fn deliver(
+    rx: mpsc::Receiver<Vec<PackageEvent>>,
+    mut file: Option<std::fs::File>,
+    endpoint: Option<PutEvents>,
+) {
+    while let Ok(mut batch) = rx.recv() {
+        // Whatever else is queued goes out with it: fewer writes and PutEvents calls.
+        while let Ok(more) = rx.try_recv() {
+            batch.extend(more);
+        }
+        let copies: Vec<(String, &PackageEvent, Value)> = batch
+            .iter()
+            .flat_map(|event| {
+                event
+                    .recipients
+                    .iter()
+                    .map(move |account| (account.clone(), event, event.envelope(account)))
+            })
+            .collect();
+        if let Some(out) = &mut file {
+            let mut lines = Vec::new();
+            for (_, _, envelope) in &copies {
+                lines.extend_from_slice(envelope.to_string().as_bytes());
+                lines.push(b'\n');
+            }
+            if let Err(e) = out.write_all(&lines).and_then(|()| out.flush()) {
+                tracing::warn!(error = %e, "cannot write events to the events file");
+            }
+        }
+        if let Some(endpoint) = &endpoint {
+            endpoint.send(&copies);
+        }
+    }
+}
+
+/// EventBridge's `PutEvents`, one call per recipient account and at most ten entries each.
+struct PutEvents {
+    uri: Uri,
+    host: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    identities: Identities,
+    runtime: tokio::runtime::Handle,
+}
+
+impl PutEvents {
+    fn new(
+        url: &str,
+        identities: Identities,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Self, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("invalid events endpoint {url}: {e}"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(format!(
+                "the events endpoint must be an http:// URL, not {url}"
+            ));
+        }
+        let host = uri
+            .authority()
+            .map(|a| a.to_string())
+            .ok_or_else(|| format!("the events endpoint {url} has no host"))?;
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        Ok(PutEvents {
+            uri,
+            host,
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            identities,
+            runtime,
+        })
+    }
+
+    fn send(&self, copies: &[(String, &PackageEvent, Value)]) {
+        let mut accounts: Vec<&str> = copies.iter().map(|(a, _, _)| a.as_str()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        for account in accounts {
+            let entries: Vec<Value> = copies
+                .iter()
+                .filter(|(a, _, _)| a == account)
+                .map(|(_, event, envelope)| {
+                    json!({
+                        "Source": SOURCE,
+                        "DetailType": DETAIL_TYPE,
+                        "Detail": envelope["detail"].to_string(),
+                        "Resources": [event.resource],
+                        "Time": event.time_ms / 1000,
+                        "EventBusName": "default",
+                    })
+                })
+                .collect();
+            let region = copies
+                .iter()
+                .find(|(a, _, _)| a == account)
+                .map_or("us-east-1", |(_, e, _)| e.region.as_str());
+            for chunk in entries.chunks(PUT_EVENTS_ENTRIES) {
+                let body = json!({ "Entries": chunk }).to_string();
+                if let Err(why) = self.call(account, region, body) {
+                    tracing::warn!(account, why, "PutEvents failed; events dropped");
+                }
+            }
+        }
+    }
+
+    fn call(&self, account: &str, region: &str, body: String) -> Result<(), String> {
+        let mut request = Request::post(self.uri.clone())
+            .header(header::HOST, &self.host)
+            .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
+            .header("x-amz-target", "AWSEvents.PutEvents")
+            .body(Full::new(Bytes::from(body.clone())))
+            .map_err(|e| e.to_string())?;
+        if let Some(identity) = self.identities.iter().find(|i| i.account_id == account) {
+            sign(&mut request, identity, region, body.as_bytes())?;
+        }
+        let client = self.client.clone();
+        self.runtime.block_on(async move {
+            let work = async {
+                let response = client.request(request).await.map_err(|e| e.to_string())?;
+                let status = response.status();
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                if !status.is_success() {
+                    return Err(format!(
+                        "answered {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    ));
+                }
+                let failed = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("FailedEntryCount").and_then(Value::as_u64))
+                    .unwrap_or(0);
+                if failed > 0 {
+                    return Err(format!("{failed} entries were refused"));
+                }
+                Ok(())
+            };
+            tokio::time::timeout(Duration::from_secs(10), work)
+                .await
+                .map_err(|_| "timed out".to_string())?
+        })
+    }
+}
+
+/// SigV4-signs a PutEvents call (service `events`) as `identity`.
+fn sign(
+    request: &mut Request<Full<Bytes>>,
+    identity: &crate::auth::Identity,
+    region: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+    let credentials = aws_credential_types::Credentials::new(
+        &identity.access_key_id,
+        &identity.secret_access_key,
+        identity.session_token.clone(),
+        None,
+        "codeartifact-local",
+    );
+    let identity = credentials.into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("events")
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let uri = request.uri().to_string();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let signable = SignableRequest::new(
+        "POST",
+        &uri,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    instructions.apply_to_request_http1x(request);
+    Ok(())
+}

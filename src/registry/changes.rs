@@ -1,0 +1,280 @@
+//! Package version changes as EventBridge events (events spec §3–4). Every commit goes
+//! through `Registry::commit`; when events are delivered, the version records a batch
+//! writes are compared with what the store held before, and each version that changed
+//! becomes one event. Working from the batch, not from each operation, means no way of
+//! changing a version (publish, status change, copy, retention, a Maven metadata upload,
+//! deletion of a repository) can forget its event.
+
+use super::store::{self, Batch, Key, VersionKey};
+use super::{Registry, RepositoryRecord, Result, VersionRecord};
+use crate::events::PackageEvent;
+use base64::Engine as _;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+/// What one change did to a version (`detail.changes` and the fields around it).
+#[derive(Debug, PartialEq, Eq)]
+struct Change {
+    operation: &'static str,
+    state: String,
+    revision: String,
+    added: usize,
+    removed: usize,
+    updated: usize,
+    metadata_updated: bool,
+    status_changed: bool,
+}
+
+/// Whether an asset is the format's metadata rather than a file of the version: the
+/// `maven-metadata.xml` an upload publishes is listed with the assets, but the service
+/// reports its arrival as a metadata change (events spec §4).
+fn is_metadata_asset(format: &str, name: &str) -> bool {
+    format == "maven" && name == "maven-metadata.xml"
+}
+
+/// How `new` differs from `old`; `None` when nothing an event reports changed.
+fn change(
+    format: &str,
+    old: Option<&VersionRecord>,
+    new: Option<&VersionRecord>,
+) -> Option<Change> {
+    fn files<'a>(format: &str, v: &'a VersionRecord) -> HashMap<&'a str, &'a str> {
+        v.assets
+            .iter()
+            .filter(|a| !is_metadata_asset(format, &a.name))
+            .map(|a| (a.name.as_str(), a.sha256.as_str()))
+            .collect()
+    }
+    let metadata_asset = |v: &VersionRecord| {
+        v.assets
+            .iter()
+            .find(|a| is_metadata_asset(format, &a.name))
+            .map(|a| a.sha256.clone())
+    };
+    match (old, new) {
+        (None, None) => None,
+        (None, Some(new)) => Some(Change {
+            operation: "Created",
+            state: new.status.as_str().to_string(),
+            revision: new.revision.clone(),
+            added: files(format, new).len(),
+            removed: 0,
+            updated: 0,
+            metadata_updated: true,
+            status_changed: true,
+        }),
+        (Some(old), None) => Some(Change {
+            operation: "Deleted",
+            state: "Deleted".to_string(),
+            revision: old.revision.clone(),
+            added: 0,
+            removed: files(format, old).len(),
+            updated: 0,
+            metadata_updated: false,
+            status_changed: true,
+        }),
+        (Some(old), Some(new)) => {
+            let (before, after) = (files(format, old), files(format, new));
+            let added = after.keys().filter(|n| !before.contains_key(*n)).count();
+            let removed = before.keys().filter(|n| !after.contains_key(*n)).count();
+            let updated = after
+                .iter()
+                .filter(|(n, sha)| before.get(*n).is_some_and(|old| old != *sha))
+                .count();
+            let metadata_updated =
+                old.metadata != new.metadata || metadata_asset(old) != metadata_asset(new);
+            let status_changed = old.status != new.status;
+            let nothing =
+                added == 0 && removed == 0 && updated == 0 && !metadata_updated && !status_changed;
+            (!nothing).then(|| Change {
+                operation: "Updated",
+                state: new.status.as_str().to_string(),
+                revision: new.revision.clone(),
+                added,
+                removed,
+                updated,
+                metadata_updated,
+                status_changed,
+            })
+        }
+    }
+}
+
+fn decode(bytes: &[u8]) -> Option<VersionRecord> {
+    serde_json::from_slice(bytes).ok()
+}
+
+impl Registry {
+    /// Commits a batch atomically and durably. With event delivery on, the batch first
+    /// gains the next sequence numbers of the packages it changes, and their events are
+    /// handed to delivery once the batch is durable.
+    pub(super) fn commit(&self, mut batch: Batch) -> Result<()> {
+        let Some(events) = &self.events else {
+            return Ok(batch.commit(&*self.kv)?);
+        };
+        let pending = self.version_events(&mut batch)?;
+        batch.commit(&*self.kv)?;
+        events.publish(pending);
+        Ok(())
+    }
+
+    fn version_events(&self, batch: &mut Batch) -> Result<Vec<PackageEvent>> {
+        let now = self.now_ms();
+        let mut sequences: BTreeMap<Key, u64> = BTreeMap::new();
+        let mut administrators: HashMap<String, Option<RepositoryRecord>> = HashMap::new();
+        let mut out = Vec::new();
+        for (raw_key, value) in batch.version_writes() {
+            let Some(key) = VersionKey::parse(raw_key) else {
+                continue;
+            };
+            let old = self.kv.get(raw_key)?.and_then(|bytes| decode(&bytes));
+            let new = value.and_then(decode);
+            let Some(change) = change(key.format, old.as_ref(), new.as_ref()) else {
+                continue;
+            };
+            let r = key.repo;
+            let sequence_key = Key::event_sequence(&r, key.format, key.namespace, key.name);
+            let sequence = match sequences.get(&sequence_key) {
+                Some(last) => last + 1,
+                None => store::get::<u64>(&*self.kv, &sequence_key)?.unwrap_or(0) + 1,
+            };
+            sequences.insert(sequence_key, sequence);
+            // The repository record is still there when the batch deletes the repository.
+            let repository = match administrators.get(r.repository) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = store::get::<RepositoryRecord>(
+                        &*self.kv,
+                        &Key::repository(r.region, r.owner, r.domain, r.repository),
+                    )?;
+                    administrators.insert(r.repository.to_string(), found.clone());
+                    found
+                }
+            };
+            let administrator =
+                repository.map_or_else(|| r.owner.to_string(), |repo| repo.administrator_account);
+            let mut recipients = vec![r.owner.to_string()];
+            if administrator != r.owner {
+                recipients.push(administrator.clone());
+            }
+            let namespace = (!key.namespace.is_empty()).then_some(key.namespace);
+            let dedup: [u8; 32] = crate::clock::random_bytes();
+            out.push(PackageEvent {
+                time_ms: now,
+                region: r.region.to_string(),
+                resource: format!(
+                    "arn:aws:codeartifact:{}:{}:package/{}/{}/{}/{}/{}",
+                    r.region, r.owner, r.domain, r.repository, key.format, key.namespace, key.name
+                ),
+                detail: json!({
+                    "domainName": r.domain,
+                    "domainOwner": r.owner,
+                    "repositoryName": r.repository,
+                    "repositoryAdministrator": administrator,
+                    "packageFormat": key.format,
+                    "packageNamespace": namespace,
+                    "packageName": key.name,
+                    "packageVersion": key.version,
+                    "packageVersionState": change.state,
+                    "packageVersionRevision": change.revision,
+                    "changes": {
+                        "assetsAdded": change.added,
+                        "assetsRemoved": change.removed,
+                        "assetsUpdated": change.updated,
+                        "metadataUpdated": change.metadata_updated,
+                        "statusChanged": change.status_changed,
+                    },
+                    "operationType": change.operation,
+                    "sequenceNumber": sequence,
+                    "eventDeduplicationId": base64::engine::general_purpose::STANDARD.encode(dedup),
+                }),
+                recipients,
+            });
+        }
+        for (key, sequence) in &sequences {
+            batch.put(key, sequence);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{AssetRef, Origin, VersionMetadata, VersionStatus};
+
+    fn version(status: VersionStatus, assets: &[(&str, &str)]) -> VersionRecord {
+        VersionRecord {
+            version: "1.0".into(),
+            status,
+            revision: "r".into(),
+            origin: Origin::Unknown,
+            published_ms: 0,
+            assets: assets
+                .iter()
+                .map(|(name, sha)| AssetRef {
+                    name: (*name).into(),
+                    sha256: (*sha).into(),
+                    size: 1,
+                    properties: Default::default(),
+                })
+                .collect(),
+            metadata: VersionMetadata::default(),
+        }
+    }
+
+    #[test]
+    fn changes_count_what_happened_to_assets_status_and_metadata() {
+        let unfinished = version(VersionStatus::Unfinished, &[("a.jar", "1")]);
+        let created = change("generic", None, Some(&unfinished)).unwrap();
+        assert_eq!((created.operation, created.added), ("Created", 1));
+        assert!(created.status_changed && created.metadata_updated);
+
+        let published = version(VersionStatus::Published, &[("a.jar", "2"), ("b.pom", "3")]);
+        let updated = change("generic", Some(&unfinished), Some(&published)).unwrap();
+        assert_eq!(
+            (
+                updated.operation,
+                updated.state.as_str(),
+                updated.added,
+                updated.updated
+            ),
+            ("Updated", "Published", 1, 1)
+        );
+        assert!(updated.status_changed && !updated.metadata_updated);
+
+        let disposed = version(VersionStatus::Disposed, &[]);
+        let dispose = change("generic", Some(&published), Some(&disposed)).unwrap();
+        assert_eq!((dispose.removed, dispose.state.as_str()), (2, "Disposed"));
+
+        let deleted = change("generic", Some(&published), None).unwrap();
+        assert_eq!(
+            (deleted.operation, deleted.state.as_str(), deleted.removed),
+            ("Deleted", "Deleted", 2)
+        );
+
+        let mut moved = published.clone();
+        moved.published_ms = 99;
+        assert_eq!(
+            change("generic", Some(&published), Some(&moved)),
+            None,
+            "no reported change, no event"
+        );
+    }
+
+    #[test]
+    fn version_keys_read_back() {
+        let key = b"ver/us-east-1/111122223333/acme/team/npm//left-pad/1.3.0";
+        let parsed = VersionKey::parse(key).unwrap();
+        assert_eq!(
+            (
+                parsed.repo.repository,
+                parsed.namespace,
+                parsed.name,
+                parsed.version
+            ),
+            ("team", "", "left-pad", "1.3.0")
+        );
+        assert_eq!(VersionKey::parse(b"pkg/us-east-1/1/a/b/npm//x"), None);
+    }
+}
