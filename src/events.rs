@@ -4,9 +4,11 @@
 //! configured: a JSON-lines file, and an EventBridge-compatible endpoint (`PutEvents` on the
 //! `default` bus of each recipient account).
 //!
-//! Delivery runs on its own thread, in commit order, after the change is durable: a slow
-//! or failing sink never delays or fails the request that made the change (the service's
-//! events are asynchronous and at-least-once too).
+//! The registry writes each event to an outbox in the same batch as the change, and a
+//! thread of its own hands the outbox to `Deliverer` in commit order: a slow or failing
+//! sink never delays or fails the request that made the change, and a crash between a
+//! commit and its delivery only delays the event to the next start (the service's events
+//! are asynchronous and at-least-once too).
 
 use crate::auth::Identities;
 use bytes::Bytes;
@@ -17,7 +19,6 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
 pub const SOURCE: &str = "aws.codeartifact";
@@ -26,7 +27,7 @@ pub const DETAIL_TYPE: &str = "CodeArtifact Package Version State Change";
 const PUT_EVENTS_ENTRIES: usize = 10;
 
 /// One package version change, before it is addressed to its recipients.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PackageEvent {
     /// When the change committed (milliseconds since the epoch).
     pub time_ms: i64,
@@ -72,20 +73,21 @@ pub struct Sinks {
     pub endpoint: Option<String>,
 }
 
-/// Hands committed events to the delivery thread.
-#[derive(Clone)]
-pub struct Events {
-    tx: mpsc::Sender<Vec<PackageEvent>>,
+/// Delivers events to the configured sinks. The registry drives it from its outbox, so
+/// events survive a crash between their commit and their delivery.
+pub struct Deliverer {
+    file: Option<std::fs::File>,
+    endpoint: Option<PutEvents>,
 }
 
-impl Events {
-    /// Starts delivery to the configured sinks; `None` when there are none. PutEvents calls
-    /// are signed as the recipient account's configured identity, when it has one.
-    pub fn start(
+impl Deliverer {
+    /// Opens the configured sinks; `None` when there are none. PutEvents calls are signed
+    /// as the recipient account's configured identity, when it has one.
+    pub fn open(
         sinks: Sinks,
         identities: Identities,
         runtime: tokio::runtime::Handle,
-    ) -> Result<Option<Events>, String> {
+    ) -> Result<Option<Deliverer>, String> {
         if sinks.file.is_none() && sinks.endpoint.is_none() {
             return Ok(None);
         }
@@ -103,32 +105,12 @@ impl Events {
             Some(url) => Some(PutEvents::new(url, identities, runtime)?),
             None => None,
         };
-        let (tx, rx) = mpsc::channel::<Vec<PackageEvent>>();
-        std::thread::Builder::new()
-            .name("events".to_string())
-            .spawn(move || deliver(rx, file, endpoint))
-            .map_err(|e| format!("cannot start event delivery: {e}"))?;
-        Ok(Some(Events { tx }))
+        Ok(Some(Deliverer { file, endpoint }))
     }
 
-    /// Queues the events of one commit.
-    pub fn publish(&self, events: Vec<PackageEvent>) {
-        if !events.is_empty() && self.tx.send(events).is_err() {
-            tracing::warn!("event delivery has stopped; events dropped");
-        }
-    }
-}
-
-fn deliver(
-    rx: mpsc::Receiver<Vec<PackageEvent>>,
-    mut file: Option<std::fs::File>,
-    endpoint: Option<PutEvents>,
-) {
-    while let Ok(mut batch) = rx.recv() {
-        // Whatever else is queued goes out with it: fewer writes and PutEvents calls.
-        while let Ok(more) = rx.try_recv() {
-            batch.extend(more);
-        }
+    /// Sends one copy of each event to each of its recipients, through every sink. Failures
+    /// are logged: a sink that is down loses what it missed, never the request.
+    pub fn deliver(&mut self, batch: &[PackageEvent]) {
         let copies: Vec<(String, &PackageEvent, Value)> = batch
             .iter()
             .flat_map(|event| {
@@ -138,7 +120,7 @@ fn deliver(
                     .map(move |account| (account.clone(), event, event.envelope(account)))
             })
             .collect();
-        if let Some(out) = &mut file {
+        if let Some(out) = &mut self.file {
             let mut lines = Vec::new();
             for (_, _, envelope) in &copies {
                 lines.extend_from_slice(envelope.to_string().as_bytes());
@@ -148,7 +130,7 @@ fn deliver(
                 tracing::warn!(error = %e, "cannot write events to the events file");
             }
         }
-        if let Some(endpoint) = &endpoint {
+        if let Some(endpoint) = &self.endpoint {
             endpoint.send(&copies);
         }
     }

@@ -57,8 +57,10 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
     };
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| format!("the server needs a tokio runtime: {e}"))?;
-    if let Some(events) = crate::events::Events::start(sinks, identities.clone(), runtime)? {
-        registry.deliver_events(events);
+    if let Some(deliverer) = crate::events::Deliverer::open(sinks, identities.clone(), runtime)? {
+        registry
+            .deliver_events(deliverer)
+            .map_err(|e| format!("{e:?}"))?;
     }
     let tokens = TokenKey::load_or_create(&args.data_dir)
         .map_err(|e| format!("cannot load the token key: {e}"))?;

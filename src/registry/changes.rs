@@ -4,13 +4,30 @@
 //! becomes one event. Working from the batch, not from each operation, means no way of
 //! changing a version (publish, status change, copy, retention, a Maven metadata upload,
 //! deletion of a repository) can forget its event.
+//!
+//! Events are written to an outbox in the same batch as the change they describe; a thread
+//! hands the outbox to the configured sinks in commit order and then clears what it sent.
+//! An event is therefore never lost to a crash: what was committed and not yet delivered
+//! goes out at the next start (at least once, as the service promises).
 
-use super::store::{self, Batch, Key, VersionKey};
+use super::store::{self, Batch, Key, Kv, VersionKey};
 use super::{Registry, RepositoryRecord, Result, VersionRecord};
-use crate::events::PackageEvent;
+use crate::events::{Deliverer, PackageEvent};
 use base64::Engine as _;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+/// Undelivered events handed to the delivery thread at most this many at a time.
+const DELIVERY_BATCH: usize = 256;
+
+/// The registry's side of event delivery: the next outbox number, and a way to wake the
+/// delivery thread after a commit.
+pub(super) struct Outbox {
+    next: AtomicU64,
+    wake: mpsc::Sender<()>,
+}
 
 /// What one change did to a version (`detail.changes` and the fields around it).
 #[derive(Debug, PartialEq, Eq)]
@@ -109,13 +126,56 @@ impl Registry {
     /// gains the next sequence numbers of the packages it changes, and their events are
     /// handed to delivery once the batch is durable.
     pub(super) fn commit(&self, mut batch: Batch) -> Result<()> {
-        let Some(events) = &self.events else {
+        let Some(outbox) = &self.events else {
             return Ok(batch.commit(&*self.kv)?);
         };
-        let pending = self.version_events(&mut batch)?;
+        let events = self.version_events(&mut batch)?;
+        if events.is_empty() {
+            return Ok(batch.commit(&*self.kv)?);
+        }
+        // Numbers are taken under the write lock every caller holds, so outbox order is
+        // commit order; a failed commit only leaves a gap.
+        for event in &events {
+            let number = outbox.next.fetch_add(1, Ordering::SeqCst);
+            batch.put(&Key::outbox(number), event);
+        }
         batch.commit(&*self.kv)?;
-        events.publish(pending);
+        let _ = outbox.wake.send(());
         Ok(())
+    }
+
+    /// Starts delivering events: every package version change from now on, and first what
+    /// an earlier run committed but did not deliver.
+    pub fn deliver_events(&mut self, deliverer: Deliverer) -> Result<()> {
+        let next = self.last_outbox_number()?.map_or(0, |n| n + 1);
+        let (wake, woken) = mpsc::channel();
+        let kv = Arc::clone(&self.kv);
+        std::thread::Builder::new()
+            .name("events".to_string())
+            .spawn(move || deliver_outbox(&*kv, deliverer, &woken))
+            .map_err(|e| {
+                super::Error::Store(super::StoreError(format!(
+                    "cannot start event delivery: {e}"
+                )))
+            })?;
+        self.events = Some(Outbox {
+            next: AtomicU64::new(next),
+            wake,
+        });
+        Ok(())
+    }
+
+    fn last_outbox_number(&self) -> Result<Option<u64>> {
+        let mut last = None;
+        for pair in self.kv.scan(Key::outbox_all().as_bytes(), None) {
+            let (key, _) = pair?;
+            last = std::str::from_utf8(&key)
+                .ok()
+                .and_then(|k| k.strip_prefix("outbox/"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .or(last);
+        }
+        Ok(last)
     }
 
     fn version_events(&self, batch: &mut Batch) -> Result<Vec<PackageEvent>> {
@@ -195,6 +255,45 @@ impl Registry {
             batch.put(key, sequence);
         }
         Ok(out)
+    }
+}
+
+/// The delivery thread: sends the outbox in order, clears what it sent, then waits for the
+/// next commit. Ends when the registry is dropped.
+fn deliver_outbox(kv: &dyn Kv, mut deliverer: Deliverer, woken: &mpsc::Receiver<()>) {
+    loop {
+        let pending: Vec<(Vec<u8>, Vec<u8>)> = kv
+            .scan(Key::outbox_all().as_bytes(), None)
+            .take(DELIVERY_BATCH)
+            .filter_map(|pair| match pair {
+                Ok(pair) => Some(pair),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the event outbox");
+                    None
+                }
+            })
+            .collect();
+        if pending.is_empty() {
+            if woken.recv().is_err() {
+                return;
+            }
+            // Commits that woke us while we were busy are all in the outbox already.
+            while woken.try_recv().is_ok() {}
+            continue;
+        }
+        let events: Vec<PackageEvent> = pending
+            .iter()
+            .filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok())
+            .collect();
+        deliverer.deliver(&events);
+        let mut sent = Batch::default();
+        for (key, _) in pending {
+            sent.delete_raw(key);
+        }
+        if let Err(e) = sent.commit(kv) {
+            tracing::error!(error = %e, "cannot clear delivered events; they may be sent again");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
     }
 }
 

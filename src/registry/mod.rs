@@ -156,13 +156,13 @@ pub fn paginate<T>(sorted: Vec<(String, T)>, after: Option<&str>, max: usize) ->
 
 /// The registry: state and rules, over a durable store.
 pub struct Registry {
-    kv: Box<dyn Kv>,
+    kv: Arc<dyn Kv>,
     blobs: store::blobs::BlobStore,
     write: Mutex<()>,
     clock: Arc<Clock>,
     pub quotas: Quotas,
-    /// Where package version changes are published as events, when configured.
-    events: Option<crate::events::Events>,
+    /// Where package version changes go as events, when delivery is configured.
+    events: Option<changes::Outbox>,
 }
 
 impl Registry {
@@ -178,7 +178,7 @@ impl Registry {
             ))
         })?;
         let registry = Registry {
-            kv: Box::new(kv),
+            kv: Arc::new(kv),
             blobs,
             write: Mutex::new(()),
             clock,
@@ -188,11 +188,6 @@ impl Registry {
         registry.check_schema()?;
         registry.collect_garbage();
         Ok(registry)
-    }
-
-    /// Publishes every package version change from now on (events spec).
-    pub fn deliver_events(&mut self, events: crate::events::Events) {
-        self.events = Some(events);
     }
 
     /// Removes blob files that no committed record references (a crash between placing a

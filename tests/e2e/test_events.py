@@ -707,6 +707,41 @@ def test_failing_sink_never_fails_the_call(server_factory, tmp_path, _isolated_a
     assert ca.list_package_versions(**generic(domain, "repo", "p"))["versions"]
 
 
+def test_events_survive_a_crash_before_delivery(server_factory, tmp_path, _isolated_aws_env):
+    """§5 at-least-once: events committed but not delivered when the process dies (here the
+    endpoint accepts connections and never answers, so delivery is stuck) go out at the next
+    start, in order, with their sequence numbers and deduplication ids."""
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(16)
+    data = tmp_path / "data"
+    try:
+        srv = server_factory(data_dir=data, extra_args=[
+            "--events-endpoint", f"http://127.0.0.1:{stuck.getsockname()[1]}/"])
+        ca = make_client(srv.endpoint)
+        domain = unique("dom")
+        ca.create_domain(domain=domain)
+        ca.create_repository(domain=domain, repository="repo")
+        for version in ("1.0.0", "1.0.1"):
+            assert publish(ca, domain, "repo", "p", version)["status"] == "Published"
+        srv.kill()
+    finally:
+        stuck.close()
+    receiver = Receiver().start()
+    try:
+        srv = server_factory(data_dir=data, extra_args=["--events-endpoint", receiver.url])
+        delivered = lambda: [e for _, e, d in receiver.entries() if d["domainName"] == domain]
+        got = poll(lambda: len(delivered()) >= 2 and delivered())
+        assert got, "the events committed before the crash are delivered after the restart"
+        details = [json.loads(e["Detail"]) for e in got]
+        assert [(d["packageVersion"], d["sequenceNumber"]) for d in details] == [("1.0.0", 1), ("1.0.1", 2)]
+        publish(make_client(srv.endpoint), domain, "repo", "p", "1.0.2")
+        got = poll(lambda: len(delivered()) >= 3 and delivered())
+        assert [json.loads(e["Detail"])["sequenceNumber"] for e in got] == [1, 2, 3]
+    finally:
+        receiver.stop()
+
+
 def test_no_sink_no_events_file(server_factory, tmp_path, monkeypatch, _isolated_aws_env):
     """Sanity: without --events-file/--events-endpoint nothing is written anywhere."""
     monkeypatch.delenv("CODEARTIFACT_LOCAL_EVENTS_FILE", raising=False)

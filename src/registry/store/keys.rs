@@ -120,6 +120,16 @@ impl Key {
         ))
     }
 
+    /// An event committed but not yet delivered, numbered in commit order.
+    pub fn outbox(number: u64) -> Key {
+        Key(format!("outbox/{number:020}"))
+    }
+
+    /// Prefix of the undelivered events.
+    pub fn outbox_all() -> Key {
+        Key("outbox/".to_string())
+    }
+
     /// A stored blob of a domain, by SHA-256, with its reference count.
     pub fn blob(region: &str, owner: &str, domain: &str, sha256: &str) -> Key {
         Key(format!("blob/{region}/{owner}/{domain}/{sha256}"))
