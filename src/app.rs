@@ -40,6 +40,9 @@ pub struct Settings {
     pub max_json_body: usize,
     /// External connection name → the upstream registry URL configured for it.
     pub external_connections: std::collections::BTreeMap<String, String>,
+    /// How long a public registry's listing (packument, project page, maven-metadata.xml)
+    /// is reused before it is asked again; zero asks every time.
+    pub upstream_metadata_ttl: Duration,
 }
 
 /// The server's shared state.
@@ -53,6 +56,8 @@ pub struct App {
     pub outbound: crate::outbound::Outbound,
     /// Rendered listing pages (npm packuments, PyPI project pages), valid until the store changes.
     pub pages: crate::formats::PageCache,
+    /// Public registries' listing documents, kept for `upstream_metadata_ttl`.
+    pub listings: crate::formats::ListingCache,
 }
 
 /// Handles one request. Never fails: every error is rendered as a response.

@@ -123,6 +123,18 @@ pub struct ServeArgs {
     )]
     pub upstream_timeout_seconds: u64,
 
+    /// Seconds a public registry's listing (npm packument, PyPI project page, Maven
+    /// maven-metadata.xml) is reused before it is fetched again, as the service's regional
+    /// metadata cache does (AWS: up to 30 minutes for npm, PyPI and NuGet, 3 hours for
+    /// Maven). While the registry is unreachable an expired copy still answers. 0 (the
+    /// default) fetches every time, which keeps tests deterministic.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_UPSTREAM_METADATA_TTL_SECONDS",
+        default_value_t = 0
+    )]
+    pub upstream_metadata_ttl_seconds: u64,
+
     /// Largest clock difference accepted in a signed request, in seconds.
     #[arg(
         long,

@@ -77,12 +77,14 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             max_skew: Duration::from_secs(args.max_skew_seconds),
             max_json_body: args.max_json_body,
             external_connections,
+            upstream_metadata_ttl: Duration::from_secs(args.upstream_metadata_ttl_seconds),
         },
         outbound: Outbound::new(
             Duration::from_secs(5),
             Duration::from_secs(args.upstream_timeout_seconds),
         ),
         pages: crate::formats::PageCache::default(),
+        listings: crate::formats::ListingCache::default(),
     })
 }
 

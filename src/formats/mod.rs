@@ -12,6 +12,7 @@ use crate::access;
 use crate::app::full;
 use crate::app::{App, Body};
 use crate::auth::TokenClaims;
+use crate::outbound::FetchError;
 use crate::registry::{
     ExternalSource, PackageId, PolicyTarget, RepositoryRecord, VersionRecord, VersionStatus,
 };
@@ -19,6 +20,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 /// A repository-endpoint request after authentication.
 pub struct RepoCx<'a> {
@@ -120,16 +122,59 @@ impl RepoCx<'_> {
     /// GETs a URL of an upstream registry, blocking this (blocking-pool) thread; `None` when
     /// it is absent (404) or unreachable (logged).
     pub fn fetch_upstream(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
-        let outbound = self.app.outbound.clone();
-        let url = url.to_string();
-        match tokio::runtime::Handle::current()
-            .block_on(async move { outbound.get(&url, accept, limit).await })
-        {
+        match self.fetch_upstream_once(url, accept, limit) {
             Ok(body) => Some(body),
-            Err(crate::outbound::FetchError::NotFound) => None,
-            Err(crate::outbound::FetchError::Unreachable(why)) => {
+            Err(FetchError::NotFound) => None,
+            Err(FetchError::Unreachable(why)) => {
                 tracing::warn!(why, "upstream registry unreachable");
                 None
+            }
+        }
+    }
+
+    fn fetch_upstream_once(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: usize,
+    ) -> Result<Bytes, FetchError> {
+        let outbound = self.app.outbound.clone();
+        let url = url.to_string();
+        tokio::runtime::Handle::current()
+            .block_on(async move { outbound.get(&url, accept, limit).await })
+    }
+
+    /// A public registry's listing document (packument, project page, maven-metadata.xml),
+    /// reused for the configured metadata TTL as the service's metadata cache reuses it. An
+    /// expired copy answers while the registry is unreachable; one the registry no longer
+    /// has (404) is dropped.
+    pub fn fetch_listing(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
+        let ttl = self.app.settings.upstream_metadata_ttl;
+        if ttl.is_zero() {
+            return self.fetch_upstream(url, accept, limit);
+        }
+        let key = (url.to_string(), accept.to_string());
+        let cached = self.app.listings.get(&key);
+        if let Some((at, body)) = &cached {
+            if at.elapsed() < ttl {
+                return Some(body.clone());
+            }
+        }
+        match self.fetch_upstream_once(url, accept, limit) {
+            Ok(body) => {
+                self.app.listings.put(key, body.clone());
+                Some(body)
+            }
+            Err(FetchError::NotFound) => {
+                self.app.listings.remove(&key);
+                None
+            }
+            Err(FetchError::Unreachable(why)) => {
+                tracing::warn!(
+                    why,
+                    "upstream registry unreachable; serving its cached listing if any"
+                );
+                cached.map(|(_, body)| body)
             }
         }
     }
@@ -232,6 +277,33 @@ impl Page {
             headers.insert(header::ETAG, value);
         }
         response
+    }
+}
+
+/// Listing documents fetched from public registries, by URL and `Accept`, with when they
+/// were fetched.
+#[derive(Default)]
+pub struct ListingCache {
+    entries: Mutex<HashMap<(String, String), (Instant, Bytes)>>,
+}
+
+impl ListingCache {
+    fn get(&self, key: &(String, String)) -> Option<(Instant, Bytes)> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.get(key).cloned()
+    }
+
+    fn put(&self, key: (String, String), body: Bytes) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= PAGE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (Instant::now(), body));
+    }
+
+    fn remove(&self, key: &(String, String)) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.remove(key);
     }
 }
 

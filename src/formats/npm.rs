@@ -962,10 +962,11 @@ impl Public<'_, '_> {
             Some(scope) => format!("@{scope}%2f{}", name.name),
             None => name.name.clone(),
         };
-        let body = self.get(
-            connection,
-            |base| format!("{base}/{path}"),
+        let base = self.cx.upstream_base(connection)?;
+        let body = self.cx.fetch_listing(
+            &format!("{base}/{path}"),
             "application/json",
+            MAX_PUBLISH_BYTES,
         )?;
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(doc)) => Some(doc),

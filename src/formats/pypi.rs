@@ -747,7 +747,7 @@ impl PublicIndex<'_, '_> {
         let base = self.base(connection)?;
         let page = format!("{base}/simple/{}/", p.name);
         let accept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1";
-        let body = self.get(&page, accept, 64 * 1024 * 1024)?;
+        let body = self.cx.fetch_listing(&page, accept, 64 * 1024 * 1024)?;
         let (bare_page, _) = crate::outbound::split_credentials(&page);
         let mut files = match serde_json::from_slice::<serde_json::Value>(&body) {
             Ok(doc) => doc

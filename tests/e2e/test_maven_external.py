@@ -20,6 +20,7 @@ Isolation: see mavenkit.py (temporary HOME, generated settings.xml with only loo
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -422,3 +423,42 @@ def test_internal_package_hides_public_versions(server, ca, track, tmp_path, pub
     c = chain.http("repo-c")
     md = c.metadata_doc(EXT_GROUP, name)
     assert md.versions == ["5.0"], md
+
+
+# --------------------------------------------------------------------------------------------
+# 6. The public metadata cache (upstreams §5.1): reused for the TTL, stale while unreachable
+# --------------------------------------------------------------------------------------------
+
+
+def test_public_metadata_is_cached_for_the_ttl_and_outlives_an_outage(server_factory, tmp_path, _isolated_aws_env):
+    public = server_factory()
+    pub_ca = make_client(public.endpoint)
+    pub_ca.create_domain(domain=PUBLIC_DOMAIN)
+    pub_ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
+    pub_token = pub_ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
+    pub_http = MavenHttp(f"{public.endpoint}/maven/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/", pub_token)
+    pom = lambda v: {f"cached-{v}.pom": pom_xml(EXT_GROUP, "cached", v)}  # noqa: E731
+    pub_http.publish(EXT_GROUP, "cached", "1.0", pom("1.0"))
+    url = (f"http://aws:{urllib.parse.quote(pub_token, safe='')}@127.0.0.1:{public.port}"
+           f"/maven/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/")
+    ttl = 2
+    srv = server_factory(extra_args=["--external-connection", f"{CONNECTION}={url}",
+                                     "--upstream-metadata-ttl-seconds", str(ttl)])
+    ca = make_client(srv.endpoint)
+    domain = unique("mvncache")
+    ca.create_domain(domain=domain)
+    ca.create_repository(domain=domain, repository="repo-c")
+    ca.associate_external_connection(domain=domain, repository="repo-c", externalConnection=CONNECTION)
+    token = ca.get_authorization_token(domain=domain)["authorizationToken"]
+    http = MavenHttp(f"{srv.endpoint}/maven/d/{domain}-{ACCOUNT}/repo-c/", token)
+
+    assert http.metadata_doc(EXT_GROUP, "cached").versions == ["1.0"]
+    pub_http.publish(EXT_GROUP, "cached", "2.0", pom("2.0"), metadata_versions=["1.0", "2.0"])
+    assert pub_http.metadata_doc(EXT_GROUP, "cached").versions == ["1.0", "2.0"]
+    assert http.metadata_doc(EXT_GROUP, "cached").versions == ["1.0"], "within the TTL the cached listing answers"
+    time.sleep(ttl + 0.5)
+    assert http.metadata_doc(EXT_GROUP, "cached").versions == ["1.0", "2.0"], "after the TTL it is fetched again"
+    public.kill()
+    time.sleep(ttl + 0.5)
+    assert http.metadata_doc(EXT_GROUP, "cached").versions == ["1.0", "2.0"], \
+        "while the public repository is unreachable the expired listing still answers"

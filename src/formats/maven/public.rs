@@ -119,7 +119,7 @@ impl ExternalSource for PublicMaven<'_, '_> {
         let url = format!("{}/maven-metadata.xml", self.artifact_url(connection, p)?);
         let body = self
             .cx
-            .fetch_upstream(&url, "application/xml", 16 * 1024 * 1024)?;
+            .fetch_listing(&url, "application/xml", 16 * 1024 * 1024)?;
         let doc = match metadata::parse(&body) {
             Ok(doc) => doc,
             Err(why) => {
