@@ -65,6 +65,60 @@ impl RepoCx<'_> {
     }
 }
 
+/// A request header as text, when present and readable.
+pub fn header_text<B>(request: &http::Request<B>, name: header::HeaderName) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Why a request body could not be read into memory.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Longer than the limit (answer 413).
+    TooLarge(usize),
+    /// The client's body ended early or broke (answer 400).
+    Broken(String),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::TooLarge(limit) => write!(f, "The upload is larger than {limit} bytes"),
+            BodyError::Broken(why) => write!(f, "The upload ended early: {why}"),
+        }
+    }
+}
+
+impl BodyError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Broken(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// A request body read whole into memory, at most `limit` bytes (documents, checksums,
+/// publish requests that carry their file inline).
+pub async fn read_body<B>(request: http::Request<B>, limit: usize) -> Result<Bytes, BodyError>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use http_body_util::BodyExt as _;
+    match http_body_util::Limited::new(request.into_body(), limit)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(limit)),
+        Err(e) => Err(BodyError::Broken(e.to_string())),
+    }
+}
+
 /// A plain-text response (the error bodies of the PyPI and Maven protocols).
 pub fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
     let mut response = Response::new(full(message.into()));

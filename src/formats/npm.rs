@@ -13,7 +13,7 @@ use crate::registry::{
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -198,22 +198,9 @@ where
     if let Err(message) = cx.allowed(action) {
         return error(StatusCode::FORBIDDEN, message);
     }
-    let accept = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let range = request
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let if_none_match = request
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let accept = super::header_text(&request, header::ACCEPT).unwrap_or_default();
+    let range = super::header_text(&request, header::RANGE);
+    let if_none_match = super::header_text(&request, header::IF_NONE_MATCH);
     match route {
         Route::Packument(package) if reading => {
             let abbreviated = accept.contains("application/vnd.npm.install-v1+json");
@@ -222,26 +209,9 @@ where
             })
         }
         Route::Packument(package) => {
-            let body = match Limited::new(request.into_body(), MAX_PUBLISH_BYTES)
-                .collect()
-                .await
-            {
-                Ok(body) => body.to_bytes(),
-                Err(e) => {
-                    let e: Box<dyn std::error::Error + Send + Sync> = e;
-                    if e.downcast_ref::<http_body_util::LengthLimitError>()
-                        .is_some()
-                    {
-                        return error(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "The publish request is too large",
-                        );
-                    }
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        format!("Could not read the request body: {e}"),
-                    );
-                }
+            let body = match super::read_body(request, MAX_PUBLISH_BYTES).await {
+                Ok(body) => body,
+                Err(e) => return error(e.status(), e.to_string()),
             };
             tokio::task::block_in_place(|| put_package(cx, &package, &body))
         }

@@ -178,11 +178,7 @@ where
             response
         }
         Route::Project { name, slash: true } => {
-            let accept = request
-                .headers()
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+            let accept = super::header_text(&request, header::ACCEPT);
             cx.off_worker_if_outbound(|| project_page(cx, &name, accept.as_deref()))
         }
         Route::File {
@@ -190,11 +186,7 @@ where
             version,
             file,
         } => {
-            let range = request
-                .headers()
-                .get(header::RANGE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+            let range = super::header_text(&request, header::RANGE);
             download(cx, &name, &version, &file, range.as_deref()).await
         }
         Route::Upload => upload(cx, request).await,

@@ -83,13 +83,7 @@ where
     if let Err(message) = cx.allowed(action) {
         return text(StatusCode::FORBIDDEN, message);
     }
-    let header = |name: header::HeaderName| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+    let header = |name| super::header_text(&request, name);
     if reading {
         let range = header(header::RANGE);
         let if_none_match = header(header::IF_NONE_MATCH);
@@ -336,20 +330,9 @@ where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    match http_body_util::Limited::new(request.into_body(), limit)
-        .collect()
+    super::read_body(request, limit)
         .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(text(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The upload is larger than {limit} bytes"),
-        )),
-        Err(e) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!("The upload ended early: {e}"),
-        )),
-    }
+        .map_err(|e| text(e.status(), e.to_string()))
 }
 
 /// A file upload: the body is streamed to a staging file while its four digests are
