@@ -187,11 +187,11 @@ where
         PackageFormat::Npm => formats::npm::serve(&cx, &target.rest, request).await,
         PackageFormat::Pypi => formats::pypi::serve(&cx, &target.rest, request).await,
         PackageFormat::Maven => formats::maven::serve(&cx, &target.rest, request).await,
+        PackageFormat::Cargo => formats::cargo::serve(&cx, &target.rest, request).await,
         PackageFormat::Nuget
         | PackageFormat::Generic
         | PackageFormat::Ruby
-        | PackageFormat::Swift
-        | PackageFormat::Cargo => not_found(format!(
+        | PackageFormat::Swift => not_found(format!(
             "codeartifact-local does not serve the {} repository protocol yet",
             target.format
         )),

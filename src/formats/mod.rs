@@ -4,6 +4,7 @@
 //! Formats read and change state only through the registry, and check access with the
 //! token's principal exactly as the control plane checks the caller's.
 
+pub mod cargo;
 pub mod maven;
 pub mod npm;
 pub mod pypi;
