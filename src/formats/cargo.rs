@@ -12,7 +12,7 @@ use crate::registry::{
     Publish, VersionMetadata, VersionRecord,
 };
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 use sha2::Digest as _;
 
@@ -515,15 +515,10 @@ fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Response<Body> {
 }
 
 fn published() -> Response<Body> {
-    let mut response = super::json(
+    super::json(
         StatusCode::OK,
         &json!({ "warnings": { "invalid_categories": [], "invalid_badges": [], "other": [] } }),
-    );
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    )
 }
 
 fn upstream_conflict(name: &str, version: &str) -> Response<Body> {
