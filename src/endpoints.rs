@@ -116,7 +116,8 @@ fn unauthorized(why: &str) -> Response<Body> {
     error_response(
         StatusCode::UNAUTHORIZED,
         "UnauthorizedException",
-        serde_json::json!({ "error": "Unauthorized", "message": why }),
+        // `errors[].detail` is what cargo prints; the other clients read `message`.
+        serde_json::json!({ "error": "Unauthorized", "message": why, "errors": [{ "detail": why }] }),
         &challenges,
     )
 }

@@ -445,6 +445,23 @@ fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Response<Body> {
     let cksum = crate::app::hex(&sha2::Sha256::digest(crate_file));
     let p = package_id(&name);
     let registry = &cx.app.registry;
+    // One crate, one spelling: names differing only in case share the lowercase package,
+    // and cargo matches index lines by exact name, so a second spelling is refused.
+    let versions = match registry.versions(&cx.repo, &p) {
+        Ok(versions) => versions,
+        Err(crate::registry::Error::NotFound { .. }) => Vec::new(),
+        Err(e) => return internal(&e),
+    };
+    let spelled = versions
+        .iter()
+        .filter_map(|v| v.metadata.manifest.as_ref()?.get("name")?.as_str())
+        .find(|spelled| *spelled != name);
+    if let Some(existing) = spelled {
+        return error(
+            StatusCode::CONFLICT,
+            format!("crate `{name}` was previously published as `{existing}`"),
+        );
+    }
     match registry.resolve(&cx.repo, &p, &version, None) {
         Ok(Some(found)) if found.holder.id == cx.repo.id => {
             let same = found

@@ -229,6 +229,28 @@ def endpoint(server: Server) -> str:
     return server.endpoint
 
 
+def stored_versions(ca, **package) -> dict[str, dict]:
+    """ListPackageVersions of one package (stored records only), by version; {} when the
+    repository has no record of the package."""
+    from botocore.exceptions import ClientError
+
+    try:
+        out = ca.list_package_versions(**package)
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
+        return {}
+    return {v["version"]: v for v in out["versions"]}
+
+
+def connected_server(tmp_path_factory: pytest.TempPathFactory, connection: str, url: str):
+    """A module's server under test whose external connection `connection` reaches `url`
+    (typically another server playing the public registry); stopped when the module ends."""
+    base = tmp_path_factory.mktemp("server")
+    srv = Server(base / "data", base / "server.log", ["--external-connection", f"{connection}={url}"]).start()
+    yield srv
+    srv.terminate()
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path):
     """Starts extra servers for lifecycle tests; all are stopped afterwards."""

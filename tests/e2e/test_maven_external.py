@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, Server, make_client, unique
+from conftest import ACCOUNT, Server, make_client, unique, connected_server, stored_versions
 from mavenkit import (
     Dep, MavenHttp, Mvn, compiled_classes, consumer_project, digest, gav_path, hashes, jar_bytes,
     parse_metadata, pom_xml, require_maven, run_java, run_java_source, snapshot_metadata, sources_jar_bytes,
@@ -120,11 +120,7 @@ def public_repo(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, public_repo: PublicRepo):
     """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    base = tmp_path_factory.mktemp("server")
-    srv = Server(base / "data", base / "server.log",
-                 ["--external-connection", f"{CONNECTION}={public_repo.url}"]).start()
-    yield srv
-    srv.terminate()
+    yield from connected_server(tmp_path_factory, CONNECTION, public_repo.url)
 
 
 class Chain:
@@ -158,12 +154,7 @@ class Chain:
 
     def stored(self, repo: str, name: str, namespace: str = EXT_GROUP) -> dict[str, dict]:
         """ListPackageVersions (stored records only); {} when the package has no record."""
-        try:
-            out = self.ca.list_package_versions(**self.pkg(repo, name, namespace))
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return {}
-        return {v["version"]: v for v in out["versions"]}
+        return stored_versions(self.ca, **self.pkg(repo, name, namespace))
 
     def assets(self, repo: str, name: str, version: str, namespace: str = EXT_GROUP) -> dict[str, dict[str, str]]:
         out = self.ca.list_package_version_assets(**self.pkg(repo, name, namespace), packageVersion=version)

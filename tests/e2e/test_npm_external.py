@@ -41,6 +41,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import (
+    connected_server,
     ACCOUNT,
     Server,
     aws_cli_path,
@@ -298,11 +299,7 @@ def public_registry(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, public_registry: PublicRegistry):
     """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    base = tmp_path_factory.mktemp("server")
-    srv = Server(base / "data", base / "server.log",
-                 ["--external-connection", f"{CONNECTION}={public_registry.url}"]).start()
-    yield srv
-    srv.terminate()
+    yield from connected_server(tmp_path_factory, CONNECTION, public_registry.url)
 
 
 class Chain:

@@ -44,7 +44,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, Server, basic, client_env, http_request, make_client, unique, venv_dir
+from conftest import ACCOUNT, Server, basic, client_env, http_request, make_client, unique, venv_dir, connected_server
 
 CONNECTION = "public:pypi"
 PUBLIC_DOMAIN = "pub"
@@ -313,11 +313,7 @@ def public_index(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, public_index: PublicIndex):
     """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    base = tmp_path_factory.mktemp("server")
-    srv = Server(base / "data", base / "server.log",
-                 ["--external-connection", f"{CONNECTION}={public_index.url}"]).start()
-    yield srv
-    srv.terminate()
+    yield from connected_server(tmp_path_factory, CONNECTION, public_index.url)
 
 
 class Chain:
