@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite, exactly as CI runs it: unit tests, the Rust SDK integration tests, then
-# end-to-end tests of the real binary with the AWS CLI, boto3, npm, yarn, pnpm, pip, uv, twine
-# and mvn.
+# end-to-end tests of the real binary with the AWS CLI, boto3, npm, yarn, pnpm, pip, uv, twine,
+# mvn and cargo.
 #
 # Creates .venv-test (from PyPI) with the pinned clients in tests/e2e/requirements.txt, and
 # .tools/ (from the npm registry) with the pinned yarn 1 and pnpm that test_npm_clients.py drives.
