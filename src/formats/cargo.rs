@@ -275,14 +275,19 @@ fn split_publish_body(body: &[u8]) -> Result<(Map<String, Value>, &[u8]), String
     Ok((metadata, &body[crate_start..]))
 }
 
-/// A `.crate` is a gzipped tarball whose entries all sit under `{name}-{version}/`.
-fn check_crate_file(bytes: &[u8], name: &str, version: &str) -> Result<(), String> {
+/// Largest `Cargo.toml` read from a crate.
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
+/// Reads a `.crate`: a gzipped tarball whose entries all sit under `{name}-{version}/`,
+/// with a `Cargo.toml` naming that crate and version. Returns its `[package]` table.
+fn read_crate(bytes: &[u8], name: &str, version: &str) -> Result<Map<String, Value>, String> {
+    use std::io::Read as _;
     let prefix = format!("{name}-{version}/");
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     let entries = archive
         .entries()
         .map_err(|e| format!("The crate is not a gzipped tarball: {e}"))?;
-    let mut any = false;
+    let mut package = None;
     for entry in entries {
         let entry = entry.map_err(|e| format!("The crate is not a gzipped tarball: {e}"))?;
         let path = entry
@@ -293,13 +298,29 @@ fn check_crate_file(bytes: &[u8], name: &str, version: &str) -> Result<(), Strin
         if !path.starts_with(&prefix) || path.split('/').any(|s| s == "..") {
             return Err(format!("The crate's file {path} is not under {prefix}"));
         }
-        any = true;
+        if path == format!("{prefix}Cargo.toml") {
+            let mut text = String::new();
+            entry
+                .take(MAX_MANIFEST_BYTES)
+                .read_to_string(&mut text)
+                .map_err(|e| format!("The crate's Cargo.toml cannot be read: {e}"))?;
+            let manifest: toml::Table = toml::from_str(&text)
+                .map_err(|e| format!("The crate's Cargo.toml is not valid TOML: {e}"))?;
+            package = manifest
+                .get("package")
+                .and_then(|p| serde_json::to_value(p).ok())
+                .and_then(|p| p.as_object().cloned());
+        }
     }
-    if any {
-        Ok(())
-    } else {
-        Err("The crate is empty".to_string())
+    let package = package.ok_or("The crate has no Cargo.toml with a [package] table")?;
+    if string(&package, "name").as_deref() != Some(name)
+        || string(&package, "version").as_deref() != Some(version)
+    {
+        return Err(format!(
+            "The crate's Cargo.toml does not describe {name} {version}"
+        ));
     }
+    Ok(package)
 }
 
 fn string(map: &Map<String, Value>, key: &str) -> Option<String> {
@@ -439,7 +460,7 @@ fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Response<Body> {
             "Invalid version '{version}': not a semantic version"
         ));
     }
-    if let Err(why) = check_crate_file(crate_file, &name, &version) {
+    if let Err(why) = read_crate(crate_file, &name, &version) {
         return bad(why);
     }
     let cksum = crate::app::hex(&sha2::Sha256::digest(crate_file));
@@ -612,10 +633,15 @@ impl PublicCrates<'_, '_> {
     }
 }
 
-fn line_metadata(line: Map<String, Value>) -> VersionMetadata {
+/// The metadata of a public registry's version: its index line, and what the crate's own
+/// Cargo.toml says (description, licence, links) once the crate has been fetched. The
+/// manifest's `readme` is a file name, not the readme, so it is left out.
+fn line_metadata(line: Map<String, Value>, package: Option<Map<String, Value>>) -> VersionMetadata {
     let mut line = line;
     line.insert("yanked".into(), Value::Bool(false));
-    version_metadata(&Map::new(), line)
+    let mut package = package.unwrap_or_default();
+    package.remove("readme");
+    version_metadata(&package, line)
 }
 
 impl ExternalSource for PublicCrates<'_, '_> {
@@ -628,7 +654,7 @@ impl ExternalSource for PublicCrates<'_, '_> {
                     version: string(&line, "vers")?,
                     display_name: string(&line, "name")?,
                     published_ms: 0,
-                    metadata: line_metadata(line),
+                    metadata: line_metadata(line, None),
                     assets: Vec::new(),
                 })
             })
@@ -671,7 +697,7 @@ impl ExternalSource for PublicCrates<'_, '_> {
             version: version.to_string(),
             display_name: name.clone(),
             published_ms: 0,
-            metadata: line_metadata(line),
+            metadata: line_metadata(line, read_crate(&bytes, &name, version).ok()),
             assets: vec![NewAsset::new(format!("{name}-{version}.crate"), blob)],
         })
     }

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from cargokit import (
-    REGISTRY, CargoHome, CargoHttp, CargoResult, crate_bytes, error_details, index_path, packaged_crate,
+    REGISTRY, CargoHome, CargoHttp, CargoResult, crate_bytes, crate_manifest, error_details, index_path, packaged_crate,
     parse_index, publish_body, publish_dep, publish_meta, require_cargo, sha256, write_package,
 )
 from conftest import ACCOUNT, Server, basic, flip_char, unique, stored_versions
@@ -744,3 +744,17 @@ def test_a_crate_keeps_one_spelling(site: Site):
     assert "Spelled_Crate" in detail, detail
     assert [line["name"] for line in h.index_lines("Spelled_Crate")] == ["Spelled_Crate"]
     assert site.statuses("spelling", "spelled_crate") == {"1.0.0": "Published"}
+
+
+def test_a_crate_must_describe_itself(site: Site):
+    """The `.crate`'s own Cargo.toml must name the crate and version being published."""
+    site.create_repo("selfdesc")
+    h = site.http("selfdesc")
+    for manifest in (crate_manifest("other-crate", "1.0.0"), crate_manifest("self-desc", "9.9.9"),
+                     "not = [valid toml", None):
+        files = {} if manifest is not None else {"Cargo.toml": ""}
+        data = crate_bytes("self-desc", "1.0.0", manifest=manifest, files=files)
+        r = h.publish(publish_meta("self-desc", "1.0.0"), data)
+        assert r.status == 400, (manifest, r)
+        assert error_details(r), r
+    assert site.versions("selfdesc", "self-desc") == {}

@@ -258,6 +258,9 @@ def test_chain_merges_public_index_and_cargo_build_retains_in_requester_and_stor
             assert chain.restrictions(repo, name) == {"publish": "BLOCK", "upstream": "ALLOW"}, (repo, name)
         d = ca.describe_package_version(**chain.pkg(repo, "ext-util"), packageVersion="1.2.0")["packageVersion"]
         assert d["origin"] == EXTERNAL and d["displayName"] == "ext-util" and d["status"] == "Published", (repo, d)
+        # Described from the crate's own Cargo.toml (the index line carries no description).
+        assert d.get("summary") == "ext-util 1.2.0 (public)", (repo, d)
+        assert [lic.get("name") for lic in d.get("licenses", [])] == ["MIT"], (repo, d)
     for name in ("ext-util", "ext-core"):
         assert chain.stored("repo-b", name) == {}, f"the intermediate repository B gained {name}"
         assert chain.restrictions("repo-b", name) is None, name
