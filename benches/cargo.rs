@@ -73,7 +73,6 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flate2::{Compression, GzBuilder};
@@ -83,9 +82,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use support::{
-    env_or, hex, load_rows, loads_json, percentile_f64, read_cpu, read_mem, round3, run_tool,
-    BenchEnv, BoxError, CpuMeter, Endpoint, InstallPhase, InstallRun, InstallTiming, LoadResult,
-    LoadSpec, NamedLoad, RepoServer, SeriesResult, ServerTrace, Table, REQUEST_TIMEOUT,
+    env_or, hex, load_rows, loads_json, percentile_f64, read_mem, round3, run_tool, BenchEnv,
+    BoxError, CpuMeter, Endpoint, InstallPhase, InstallRun, InstallTiming, LoadSpec, NamedLoad,
+    RepoServer, SeriesResult, ServerTrace, Table, REQUEST_TIMEOUT,
 };
 
 const REPOSITORY: &str = "cargo-repo";
@@ -214,29 +213,13 @@ fn run() -> Result<(), BoxError> {
         check.index_bytes as f64,
         vec![sparse_get(endpoint, &index_target, None)],
     )?;
-    let not_modified = {
-        let result = repo.runtime.block_on(not_modified_load(
-            repo.addr(),
-            sparse_get(endpoint, &index_target, Some(&check.index_etag)),
-            &cfg.load,
-            repo.pid(),
-            repo.clk_tck,
-        ))?;
-        println!(
-            "  index file If-None-Match: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, \
-             answers other than 304: {}",
-            result.rps,
-            result.p50_us / 1e3,
-            result.p99_us / 1e3,
-            result.non_200
-        );
-        NamedLoad {
-            label: "index file If-None-Match",
-            key: "index_not_modified",
-            body_bytes: 0.0,
-            result,
-        }
-    };
+    // Cargo revalidates every index file; each answer is a 304 (counted as a success).
+    let not_modified = loader.run(
+        "index file If-None-Match",
+        "index_not_modified",
+        0.0,
+        vec![sparse_get(endpoint, &index_target, Some(&check.index_etag))],
+    )?;
     let config = loader.run(
         "config.json",
         "config_json",
@@ -1018,156 +1001,6 @@ async fn check_documents(
         index_etag: etag,
         config_bytes: config.len(),
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// The If-None-Match load
-
-#[derive(Default)]
-struct ConnStats {
-    latencies_us: Vec<u32>,
-    unexpected: u64,
-    io_errors: u64,
-    first_failure: Option<String>,
-}
-
-/// The shared load (`support::load_phase`) with one request whose every answer must be a
-/// 304, which the shared client cannot read; `non_200` of the result counts answers other
-/// than 304. Same shape: `spec.connections` keep-alive connections send back to back and
-/// only requests completing inside the window count.
-async fn not_modified_load(
-    addr: SocketAddr,
-    request: Vec<u8>,
-    spec: &LoadSpec,
-    pid: u32,
-    clk_tck: f64,
-) -> Result<LoadResult, BoxError> {
-    let request = Arc::new(request);
-    let start = tokio::time::Instant::now();
-    let window_start = start + spec.warmup;
-    let window_end = window_start + spec.measure;
-    let tasks: Vec<_> = (0..spec.connections)
-        .map(|_| {
-            tokio::spawn(not_modified_loop(
-                addr,
-                Arc::clone(&request),
-                window_start,
-                window_end,
-                spec.request_timeout,
-            ))
-        })
-        .collect();
-    tokio::time::sleep_until(window_start).await;
-    let measured_from = Instant::now();
-    let meter = CpuMeter::start(pid)?;
-    tokio::time::sleep_until(window_start + spec.measure / 2).await;
-    let (_, server_threads) = read_cpu(&pid.to_string())?;
-    tokio::time::sleep_until(window_end).await;
-    let (server_cpu_s, client_cpu_s) = meter.read(clk_tck)?;
-    let window_s = measured_from.elapsed().as_secs_f64();
-
-    let mut all = Vec::new();
-    let (mut unexpected, mut io_errors, mut first_failure) = (0, 0, None);
-    for task in tasks {
-        let stats = task.await?;
-        all.extend_from_slice(&stats.latencies_us);
-        unexpected += stats.unexpected;
-        io_errors += stats.io_errors;
-        if first_failure.is_none() {
-            first_failure = stats.first_failure;
-        }
-    }
-    all.sort_unstable();
-    let pct = |per_mille: usize| -> f64 {
-        if all.is_empty() {
-            return 0.0;
-        }
-        let rank = (per_mille * all.len()).div_ceil(1000);
-        f64::from(all[rank.clamp(1, all.len()) - 1])
-    };
-    let count = all.len() as u64;
-    Ok(LoadResult {
-        requests: count,
-        window_s,
-        rps: count as f64 / window_s,
-        p50_us: pct(500),
-        p99_us: pct(990),
-        max_us: all.last().map_or(0.0, |&m| f64::from(m)),
-        non_200: unexpected,
-        io_errors,
-        first_failure,
-        server_cpu_s,
-        server_cpu_us_per_req: if count == 0 {
-            0.0
-        } else {
-            server_cpu_s * 1e6 / count as f64
-        },
-        client_cpu_s,
-        server_threads,
-    })
-}
-
-async fn not_modified_loop(
-    addr: SocketAddr,
-    request: Arc<Vec<u8>>,
-    window_start: tokio::time::Instant,
-    window_end: tokio::time::Instant,
-    request_timeout: Duration,
-) -> ConnStats {
-    let mut stats = ConnStats {
-        latencies_us: Vec::with_capacity(64 * 1024),
-        ..ConnStats::default()
-    };
-    let mut conn: Option<CargoConn> = None;
-    while tokio::time::Instant::now() < window_end {
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match CargoConn::connect(addr).await {
-                Ok(c) => conn.insert(c),
-                Err(e) => {
-                    stats.io_errors += 1;
-                    stats.first_failure.get_or_insert(format!("connect: {e}"));
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let sent = Instant::now();
-        let result = tokio::time::timeout(request_timeout, c.exchange(&request)).await;
-        let took = sent.elapsed();
-        let now = tokio::time::Instant::now();
-        let in_window = now >= window_start && now <= window_end;
-        match result {
-            Ok(Ok(answer)) => {
-                if in_window {
-                    stats
-                        .latencies_us
-                        .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
-                    if answer.status != 304 {
-                        stats.unexpected += 1;
-                        stats
-                            .first_failure
-                            .get_or_insert(format!("HTTP {} (expected 304)", answer.status));
-                    }
-                }
-            }
-            Ok(Err(e)) => {
-                if in_window {
-                    stats.io_errors += 1;
-                }
-                stats.first_failure.get_or_insert(e.to_string());
-                conn = None;
-            }
-            Err(_) => {
-                stats.io_errors += 1;
-                stats
-                    .first_failure
-                    .get_or_insert(format!("no answer within {request_timeout:?}"));
-                conn = None;
-            }
-        }
-    }
-    stats
 }
 
 // ---------------------------------------------------------------------------------------

@@ -485,7 +485,12 @@ fn parse_head(head: &str) -> Result<(u16, usize), BoxError> {
             return Err("chunked responses are not supported by the bench".into());
         }
     }
-    Ok((status, length.ok_or("response without Content-Length")?))
+    // 304 and 204 carry no body, with or without a Content-Length.
+    match (status, length) {
+        (204 | 304, length) => Ok((status, length.unwrap_or(0))),
+        (_, Some(length)) => Ok((status, length)),
+        (_, None) => Err("response without Content-Length".into()),
+    }
 }
 
 impl Conn {
@@ -1069,7 +1074,8 @@ async fn connection_loop(
                     stats
                         .latencies_us
                         .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
-                    if reply.status != 200 {
+                    // A 304 answers a revalidation (If-None-Match) as intended.
+                    if reply.status != 200 && reply.status != 304 {
                         stats.non_200 += 1;
                         stats
                             .first_failure
