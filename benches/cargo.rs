@@ -82,9 +82,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use support::{
-    env_or, hex, load_rows, loads_json, percentile_f64, read_mem, round3, run_tool, BenchEnv,
-    BoxError, CpuMeter, Endpoint, InstallPhase, InstallRun, InstallTiming, LoadSpec, NamedLoad,
-    RepoServer, SeriesResult, ServerTrace, Table, REQUEST_TIMEOUT,
+    env_or, hex, load_rows, loads_json, pseudo_random, read_mem, round3, run_tool, BenchEnv,
+    BoxError, CpuMeter, Endpoint, InstallPhase, InstallRun, InstallTiming, KindLatency, LoadSpec,
+    NamedLoad, RepoServer, SeriesResult, ServerTrace, Table, REQUEST_TIMEOUT,
 };
 
 const REPOSITORY: &str = "cargo-repo";
@@ -443,20 +443,6 @@ impl Crate {
     }
 }
 
-/// `len` bytes of xorshift64* output: incompressible, different for each seed.
-fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// A `.crate` as cargo packages it: a tar with GNU headers, every entry a 0644 file owned
 /// by 0:0 with cargo's fixed mtime under `{name}-{version}/`, gzipped at the best level with
 /// the file name in the gzip header.
@@ -724,16 +710,6 @@ fn publish_steps(
     steps
 }
 
-/// Latencies of one kind of publish request.
-struct KindLatency {
-    label: &'static str,
-    key: &'static str,
-    count: usize,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-}
-
 struct Publish {
     /// Per version: the whole sequence is one item.
     versions: SeriesResult,
@@ -813,38 +789,16 @@ async fn send_publishes(
     }
     let (server_cpu_s, _) = meter.read(repo.clk_tck)?;
 
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let tenth = (per_version.len() / 10).max(1);
-    let first_tenth_ms = mean(&per_version[..tenth.min(per_version.len())]);
-    let last_tenth_ms = mean(&per_version[per_version.len().saturating_sub(tenth)..]);
-    let mut sorted = per_version.clone();
-    sorted.sort_by(f64::total_cmp);
-    let versions = SeriesResult {
-        count: per_version.len(),
+    let versions = SeriesResult::from_latencies(
+        &per_version,
         seconds,
-        rate: per_version.len() as f64 / seconds,
-        p50_ms: percentile_f64(&sorted, 500),
-        p99_ms: percentile_f64(&sorted, 990),
-        max_ms: sorted.last().copied().unwrap_or(0.0),
-        first_tenth_ms,
-        last_tenth_ms,
-        mean_body_bytes: request_bytes as f64 / requests.max(1) as f64,
+        request_bytes as f64 / requests.max(1) as f64,
         server_cpu_s,
-    };
+    );
     let kinds = KINDS
         .iter()
         .zip(per_kind.iter_mut())
-        .map(|((_, label, key), latencies)| {
-            latencies.sort_by(f64::total_cmp);
-            KindLatency {
-                label,
-                key,
-                count: latencies.len(),
-                p50_ms: percentile_f64(latencies, 500),
-                p99_ms: percentile_f64(latencies, 990),
-                max_ms: latencies.last().copied().unwrap_or(0.0),
-            }
-        })
+        .map(|((_, label, key), latencies)| KindLatency::of(label, key, latencies))
         .collect();
     Ok(Publish {
         versions,
@@ -1353,10 +1307,7 @@ fn print_report(
         format!("{:.1} /s", publish.request_rate),
     );
     for k in &publish.kinds {
-        row(
-            &format!("  {} p50 / p99 / max", k.label),
-            format!("{:.2} / {:.2} / {:.2} ms", k.p50_ms, k.p99_ms, k.max_ms),
-        );
+        row(&format!("  {} p50 / p99 / max", k.label), k.text());
     }
     row(
         &format!("index file size ({} lines)", publish.versions.count),
@@ -1407,12 +1358,7 @@ fn print_report(
     publish_json["requests"] = publish.requests.into();
     publish_json["request_rate"] = round3(publish.request_rate).into();
     for k in &publish.kinds {
-        publish_json[k.key] = json!({
-            "count": k.count,
-            "p50_ms": round3(k.p50_ms),
-            "p99_ms": round3(k.p99_ms),
-            "max_ms": round3(k.max_ms),
-        });
+        publish_json[k.key] = k.json();
     }
     let fetch_json = fetch.map(|f| {
         f.json(

@@ -69,9 +69,10 @@ use serde_json::json;
 use sha1::{Digest, Sha1};
 
 use support::{
-    env_or, expect_200, hex, load_rows, loads_json, percentile_f64, read_mem, round3, run_tool,
+    env_or, expect_200, hex, load_rows, loads_json, pseudo_random, read_mem, round3, run_tool,
     BenchEnv, BoxError, Conn, CpuMeter, Endpoint, InstallPhase, InstallRun, InstallTiming,
-    LoadSpec, NamedLoad, RepoServer, SeriesResult, ServerTrace, Table, REQUEST_TIMEOUT,
+    KindLatency, LoadSpec, NamedLoad, RepoServer, SeriesResult, ServerTrace, Table,
+    REQUEST_TIMEOUT,
 };
 
 const REPOSITORY: &str = "maven-repo";
@@ -333,20 +334,6 @@ impl Artifact {
     }
 }
 
-/// `len` bytes of xorshift64* output: incompressible, different for each seed.
-fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// A zip archive of `entries`, stored (not compressed), dated 1980-01-01: what a jar is.
 fn zip_stored(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, BoxError> {
     const DOS_DATE: u16 = 1 << 5 | 1; // 1980-01-01
@@ -529,16 +516,6 @@ fn deploy_steps(endpoint: &Endpoint, a: &Artifact, listed: &[&str]) -> Vec<Step>
     steps
 }
 
-/// Latencies of one kind of deploy request.
-struct KindLatency {
-    label: &'static str,
-    key: &'static str,
-    count: usize,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-}
-
 struct Deploy {
     /// Per version: the whole 10-request sequence is one item.
     versions: SeriesResult,
@@ -604,38 +581,16 @@ async fn send_deploy(
     let seconds = started.elapsed().as_secs_f64();
     let (server_cpu_s, _) = meter.read(clk_tck)?;
 
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let tenth = (per_version.len() / 10).max(1);
-    let first_tenth_ms = mean(&per_version[..tenth.min(per_version.len())]);
-    let last_tenth_ms = mean(&per_version[per_version.len().saturating_sub(tenth)..]);
-    let mut sorted = per_version.clone();
-    sorted.sort_by(f64::total_cmp);
-    let versions = SeriesResult {
-        count: per_version.len(),
+    let versions = SeriesResult::from_latencies(
+        &per_version,
         seconds,
-        rate: per_version.len() as f64 / seconds,
-        p50_ms: percentile_f64(&sorted, 500),
-        p99_ms: percentile_f64(&sorted, 990),
-        max_ms: sorted.last().copied().unwrap_or(0.0),
-        first_tenth_ms,
-        last_tenth_ms,
-        mean_body_bytes: request_bytes as f64 / requests.max(1) as f64,
+        request_bytes as f64 / requests.max(1) as f64,
         server_cpu_s,
-    };
+    );
     let kinds = KINDS
         .iter()
         .zip(per_kind.iter_mut())
-        .map(|((_, label, key), latencies)| {
-            latencies.sort_by(f64::total_cmp);
-            KindLatency {
-                label,
-                key,
-                count: latencies.len(),
-                p50_ms: percentile_f64(latencies, 500),
-                p99_ms: percentile_f64(latencies, 990),
-                max_ms: latencies.last().copied().unwrap_or(0.0),
-            }
-        })
+        .map(|((_, label, key), latencies)| KindLatency::of(label, key, latencies))
         .collect();
     Ok(Deploy {
         versions,
@@ -1059,10 +1014,7 @@ fn print_report(
         format!("{:.1} /s", deploy.request_rate),
     );
     for k in &deploy.kinds {
-        row(
-            &format!("  {} p50 / p99 / max", k.label),
-            format!("{:.2} / {:.2} / {:.2} ms", k.p50_ms, k.p99_ms, k.max_ms),
-        );
+        row(&format!("  {} p50 / p99 / max", k.label), k.text());
     }
     row(
         "maven-metadata.xml size (generated)",
@@ -1117,12 +1069,7 @@ fn print_report(
     deploy_json["requests"] = deploy.requests.into();
     deploy_json["request_rate"] = round3(deploy.request_rate).into();
     for k in &deploy.kinds {
-        deploy_json[k.key] = json!({
-            "count": k.count,
-            "p50_ms": round3(k.p50_ms),
-            "p99_ms": round3(k.p99_ms),
-            "max_ms": round3(k.max_ms),
-        });
+        deploy_json[k.key] = k.json();
     }
     let resolve_json = resolve.map(|r| {
         r.json(

@@ -774,27 +774,40 @@ pub async fn send_series(
     }
     let seconds = started.elapsed().as_secs_f64();
     let (server_cpu_s, _) = meter.read(clk_tck)?;
-    let tenth = (latencies.len() / 10).max(1);
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let first_tenth_ms = mean(&latencies[..tenth.min(latencies.len())]);
-    let last_tenth_ms = mean(&latencies[latencies.len().saturating_sub(tenth)..]);
-    let mut sorted = latencies.clone();
-    sorted.sort_by(f64::total_cmp);
-    Ok(SeriesResult {
-        count: latencies.len(),
+    Ok(SeriesResult::from_latencies(
+        &latencies,
         seconds,
-        rate: latencies.len() as f64 / seconds,
-        p50_ms: percentile_f64(&sorted, 500),
-        p99_ms: percentile_f64(&sorted, 990),
-        max_ms: sorted.last().copied().unwrap_or(0.0),
-        first_tenth_ms,
-        last_tenth_ms,
         mean_body_bytes,
         server_cpu_s,
-    })
+    ))
 }
 
 impl SeriesResult {
+    /// A series from the latency of each item (in order, milliseconds) and its totals.
+    pub fn from_latencies(
+        latencies_ms: &[f64],
+        seconds: f64,
+        mean_body_bytes: f64,
+        server_cpu_s: f64,
+    ) -> SeriesResult {
+        let tenth = (latencies_ms.len() / 10).max(1);
+        let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+        let mut sorted = latencies_ms.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        SeriesResult {
+            count: latencies_ms.len(),
+            seconds,
+            rate: latencies_ms.len() as f64 / seconds,
+            p50_ms: percentile_f64(&sorted, 500),
+            p99_ms: percentile_f64(&sorted, 990),
+            max_ms: sorted.last().copied().unwrap_or(0.0),
+            first_tenth_ms: mean(&latencies_ms[..tenth.min(latencies_ms.len())]),
+            last_tenth_ms: mean(&latencies_ms[latencies_ms.len().saturating_sub(tenth)..]),
+            mean_body_bytes,
+            server_cpu_s,
+        }
+    }
+
     /// `R/s (p50 …, first tenth …, last tenth …)`, for a progress line.
     pub fn summary(&self) -> String {
         format!(
@@ -853,6 +866,61 @@ impl SeriesResult {
 
 // ---------------------------------------------------------------------------------------
 // Load generation: keep-alive connections replaying prepared requests
+
+/// Latencies of one kind of request within a series (e.g. the checksum uploads of a deploy).
+pub struct KindLatency {
+    pub label: &'static str,
+    pub key: &'static str,
+    pub count: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl KindLatency {
+    pub fn of(label: &'static str, key: &'static str, latencies_ms: &mut [f64]) -> KindLatency {
+        latencies_ms.sort_by(f64::total_cmp);
+        KindLatency {
+            label,
+            key,
+            count: latencies_ms.len(),
+            p50_ms: percentile_f64(latencies_ms, 500),
+            p99_ms: percentile_f64(latencies_ms, 990),
+            max_ms: latencies_ms.last().copied().unwrap_or(0.0),
+        }
+    }
+
+    /// `p50 / p99 / max ms`, for a table row.
+    pub fn text(&self) -> String {
+        format!(
+            "{:.2} / {:.2} / {:.2} ms",
+            self.p50_ms, self.p99_ms, self.max_ms
+        )
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "count": self.count,
+            "p50_ms": round3(self.p50_ms),
+            "p99_ms": round3(self.p99_ms),
+            "max_ms": round3(self.max_ms),
+        })
+    }
+}
+
+/// `len` bytes of xorshift64* output: incompressible, different for each seed.
+pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
