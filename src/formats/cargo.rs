@@ -130,7 +130,7 @@ where
 {
     let method = request.method().clone();
     let reading = method == Method::GET || method == Method::HEAD;
-    let route = route(&method, rest.split('?').next().unwrap_or(""));
+    let route = route(&method, rest);
     let action = match &route {
         Route::NotFound => return not_found(),
         Route::Unsupported(why) => return error(StatusCode::METHOD_NOT_ALLOWED, *why),
@@ -171,15 +171,10 @@ where
     }
 }
 
-/// The index line of a stored or listed version.
-fn index_line(version: &VersionRecord) -> Option<Map<String, Value>> {
-    let mut line = version.metadata.manifest.as_ref()?.as_object()?.clone();
-    // Stored bytes decide the checksum; yanking is not offered, so nothing is yanked.
-    if let Some(asset) = version.assets.first() {
-        line.insert("cksum".into(), Value::String(asset.sha256.clone()));
-    }
-    line.insert("yanked".into(), Value::Bool(false));
-    Some(line)
+/// The index line of a stored or listed version: its manifest, derived at publish (or taken
+/// from the public index, whose `cksum` the fetched bytes were checked against).
+fn index_line(version: &VersionRecord) -> Option<&Map<String, Value>> {
+    version.metadata.manifest.as_ref()?.as_object()
 }
 
 /// The crate's index file: one line per visible version of the merged view, in version
@@ -197,7 +192,7 @@ fn index_file(cx: &RepoCx<'_>, name: &str, if_none_match: Option<&str>) -> Respo
             .filter_map(|found| {
                 let version = semver::Version::parse(&found.version.version).ok()?;
                 let line = index_line(&found.version)?;
-                Some((version, Value::Object(line).to_string()))
+                Some((version, serde_json::to_string(line).ok()?))
             })
             .collect();
         if lines.is_empty() {

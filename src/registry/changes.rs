@@ -42,30 +42,20 @@ struct Change {
     status_changed: bool,
 }
 
-/// Whether an asset is the format's metadata rather than a file of the version: the
-/// `maven-metadata.xml` an upload publishes is listed with the assets, but the service
-/// reports its arrival as a metadata change (events spec §4).
-fn is_metadata_asset(format: &str, name: &str) -> bool {
-    format == "maven" && name == "maven-metadata.xml"
-}
-
-/// How `new` differs from `old`; `None` when nothing an event reports changed.
-fn change(
-    format: &str,
-    old: Option<&VersionRecord>,
-    new: Option<&VersionRecord>,
-) -> Option<Change> {
-    fn files<'a>(format: &str, v: &'a VersionRecord) -> HashMap<&'a str, &'a str> {
+/// How `new` differs from `old`; `None` when nothing an event reports changed. An asset
+/// marked as the version's metadata document counts as metadata, not as a file.
+fn change(old: Option<&VersionRecord>, new: Option<&VersionRecord>) -> Option<Change> {
+    fn files(v: &VersionRecord) -> HashMap<&str, &str> {
         v.assets
             .iter()
-            .filter(|a| !is_metadata_asset(format, &a.name))
+            .filter(|a| !a.is_metadata_document())
             .map(|a| (a.name.as_str(), a.sha256.as_str()))
             .collect()
     }
-    let metadata_asset = |v: &VersionRecord| {
+    let metadata_document = |v: &VersionRecord| {
         v.assets
             .iter()
-            .find(|a| is_metadata_asset(format, &a.name))
+            .find(|a| a.is_metadata_document())
             .map(|a| a.sha256.clone())
     };
     match (old, new) {
@@ -74,7 +64,7 @@ fn change(
             operation: "Created",
             state: new.status.as_str().to_string(),
             revision: new.revision.clone(),
-            added: files(format, new).len(),
+            added: files(new).len(),
             removed: 0,
             updated: 0,
             metadata_updated: true,
@@ -85,13 +75,13 @@ fn change(
             state: "Deleted".to_string(),
             revision: old.revision.clone(),
             added: 0,
-            removed: files(format, old).len(),
+            removed: files(old).len(),
             updated: 0,
             metadata_updated: false,
             status_changed: true,
         }),
         (Some(old), Some(new)) => {
-            let (before, after) = (files(format, old), files(format, new));
+            let (before, after) = (files(old), files(new));
             let added = after.keys().filter(|n| !before.contains_key(*n)).count();
             let removed = before.keys().filter(|n| !after.contains_key(*n)).count();
             let updated = after
@@ -99,7 +89,7 @@ fn change(
                 .filter(|(n, sha)| before.get(*n).is_some_and(|old| old != *sha))
                 .count();
             let metadata_updated =
-                old.metadata != new.metadata || metadata_asset(old) != metadata_asset(new);
+                old.metadata != new.metadata || metadata_document(old) != metadata_document(new);
             let status_changed = old.status != new.status;
             let nothing =
                 added == 0 && removed == 0 && updated == 0 && !metadata_updated && !status_changed;
@@ -189,7 +179,7 @@ impl Registry {
             };
             let old = self.kv.get(raw_key)?.and_then(|bytes| decode(&bytes));
             let new = value.and_then(decode);
-            let Some(change) = change(key.format, old.as_ref(), new.as_ref()) else {
+            let Some(change) = change(old.as_ref(), new.as_ref()) else {
                 continue;
             };
             let r = key.repo;
@@ -325,12 +315,12 @@ mod tests {
     #[test]
     fn changes_count_what_happened_to_assets_status_and_metadata() {
         let unfinished = version(VersionStatus::Unfinished, &[("a.jar", "1")]);
-        let created = change("generic", None, Some(&unfinished)).unwrap();
+        let created = change(None, Some(&unfinished)).unwrap();
         assert_eq!((created.operation, created.added), ("Created", 1));
         assert!(created.status_changed && created.metadata_updated);
 
         let published = version(VersionStatus::Published, &[("a.jar", "2"), ("b.pom", "3")]);
-        let updated = change("generic", Some(&unfinished), Some(&published)).unwrap();
+        let updated = change(Some(&unfinished), Some(&published)).unwrap();
         assert_eq!(
             (
                 updated.operation,
@@ -343,10 +333,10 @@ mod tests {
         assert!(updated.status_changed && !updated.metadata_updated);
 
         let disposed = version(VersionStatus::Disposed, &[]);
-        let dispose = change("generic", Some(&published), Some(&disposed)).unwrap();
+        let dispose = change(Some(&published), Some(&disposed)).unwrap();
         assert_eq!((dispose.removed, dispose.state.as_str()), (2, "Disposed"));
 
-        let deleted = change("generic", Some(&published), None).unwrap();
+        let deleted = change(Some(&published), None).unwrap();
         assert_eq!(
             (deleted.operation, deleted.state.as_str(), deleted.removed),
             ("Deleted", "Deleted", 2)
@@ -355,10 +345,23 @@ mod tests {
         let mut moved = published.clone();
         moved.published_ms = 99;
         assert_eq!(
-            change("generic", Some(&published), Some(&moved)),
+            change(Some(&published), Some(&moved)),
             None,
             "no reported change, no event"
         );
+
+        // A metadata document (Maven's maven-metadata.xml) publishing the version is a
+        // metadata change, not an added file.
+        let jar = version(VersionStatus::Unfinished, &[("a-1.0.jar", "1")]);
+        let mut listed = version(
+            VersionStatus::Published,
+            &[("a-1.0.jar", "1"), ("maven-metadata.xml", "9")],
+        );
+        listed.assets[1]
+            .properties
+            .insert(AssetRef::METADATA_DOCUMENT.into(), "true".into());
+        let publish = change(Some(&jar), Some(&listed)).unwrap();
+        assert_eq!((publish.added, publish.metadata_updated), (0, true));
     }
 
     #[test]

@@ -490,10 +490,7 @@ impl Registry {
         let mut batch = Batch::default();
         for (key, version) in &mut after {
             let old = before.get(key);
-            let same = |a: &VersionRecord, b: &VersionRecord| {
-                serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
-            };
-            if old.is_some_and(|old| same(old, version)) {
+            if old == Some(&*version) {
                 continue;
             }
             version.revision = revision_of(&version.assets, &version.metadata);

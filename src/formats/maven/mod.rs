@@ -548,7 +548,7 @@ fn metadata_asset(staged: &StagedBlob) -> AssetRef {
         name: METADATA.to_string(),
         sha256: staged.digests().sha256.clone(),
         size: staged.size(),
-        properties: Default::default(),
+        properties: [(AssetRef::METADATA_DOCUMENT.to_string(), "true".to_string())].into(),
     }
 }
 

@@ -139,6 +139,17 @@ pub struct AssetRef {
     pub properties: std::collections::BTreeMap<String, String>,
 }
 
+impl AssetRef {
+    /// Property marking an asset that is the version's metadata document rather than one
+    /// of its files (Maven's uploaded `maven-metadata.xml`): listed with the assets, but a
+    /// change to it is a metadata change (events spec §4).
+    pub const METADATA_DOCUMENT: &'static str = "metadata-document";
+
+    pub fn is_metadata_document(&self) -> bool {
+        self.properties.contains_key(Self::METADATA_DOCUMENT)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct License {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,7 +191,7 @@ pub struct VersionMetadata {
 }
 
 /// A package version in one repository.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionRecord {
     pub version: String,
     pub status: VersionStatus,
