@@ -229,6 +229,29 @@ def endpoint(server: Server) -> str:
     return server.endpoint
 
 
+def read_npmrc(path: Path) -> dict[str, str]:
+    """The key/value lines of an .npmrc (comments skipped)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith((";", "#")) and "=" in line:
+            k, v = line.split("=", 1)
+            values[k.strip()] = v.strip()
+    return values
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts TCP connections (backlog) and never answers."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    yield s.getsockname()[1]
+    s.close()
+
+
 def stored_versions(ca, **package) -> dict[str, dict]:
     """ListPackageVersions of one package (stored records only), by version; {} when the
     repository has no record of the package."""

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, client_env, flip_char, http_request, unique, which
+from conftest import ACCOUNT, client_env, flip_char, http_request, read_npmrc, unique, which
 
 NPM_TIMEOUT = 90
 
@@ -44,16 +44,6 @@ NPM_TIMEOUT = 90
 def _npm_present():
     if which("npm") is None or which("node") is None:
         pytest.fail("npm/node are not installed; test_npm needs them", pytrace=False)
-
-
-def read_npmrc(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith((";", "#")) and "=" in line:
-            k, v = line.split("=", 1)
-            values[k.strip()] = v.strip()
-    return values
 
 
 class Npm:

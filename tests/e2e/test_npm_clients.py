@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 import yaml  # PyYAML, installed with the pinned awscli
 
-from conftest import ACCOUNT, REPO_ROOT, client_env, flip_char, http_request, unique, which
+from conftest import ACCOUNT, REPO_ROOT, client_env, flip_char, http_request, read_npmrc, unique, which
 
 CLIENT_TIMEOUT = 60
 TOOLS_BIN = REPO_ROOT / ".tools" / "node_modules" / ".bin"
@@ -155,16 +155,6 @@ def _tripwire_per_test(tripwire):
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-
-
-def read_npmrc(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith((";", "#")) and "=" in line:
-            k, v = line.split("=", 1)
-            values[k.strip()] = v.strip()
-    return values
 
 
 def sri(data: bytes) -> str:

@@ -28,7 +28,6 @@ import http.server
 import io
 import json
 import re
-import socket
 import subprocess
 import tarfile
 import threading
@@ -41,6 +40,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import (
+    read_npmrc,
     connected_server,
     ACCOUNT,
     Server,
@@ -88,16 +88,6 @@ def aws_at(endpoint: str, home: Path, *args: str) -> subprocess.CompletedProcess
     return subprocess.run([str(aws_cli_path()), *args, "--endpoint-url", endpoint, "--output", "json"],
                           env=client_env(home), capture_output=True, text=True, timeout=60,
                           cwd=str(home))
-
-
-def read_npmrc(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith((";", "#")) and "=" in line:
-            k, v = line.split("=", 1)
-            values[k.strip()] = v.strip()
-    return values
 
 
 class Npm:
@@ -464,16 +454,6 @@ def test_upstream_block_in_store_stops_new_public_versions_but_keeps_stored_ones
 # --------------------------------------------------------------------------------------------
 # 5. Unreachable registries
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def silent_port():
-    """A port that accepts TCP connections (backlog) and never answers."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(64)
-    yield s.getsockname()[1]
-    s.close()
 
 
 @pytest.mark.parametrize("kind", ["refused", "unset", "silent"])

@@ -30,7 +30,6 @@ import http.server
 import io
 import json
 import re
-import socket
 import subprocess
 import tarfile
 import threading
@@ -550,16 +549,6 @@ def test_upstream_block_in_store_stops_new_index_versions_but_keeps_stored_ones(
 # --------------------------------------------------------------------------------------------
 # 4. Unreachable index
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def silent_port():
-    """A port that accepts TCP connections (backlog) and never answers."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(64)
-    yield s.getsockname()[1]
-    s.close()
 
 
 @pytest.mark.parametrize("kind", ["refused", "unset", "silent"])
