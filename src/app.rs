@@ -217,7 +217,7 @@ where
         }
         Err(e) => return Err(fail(Refusal::BadBody(e.to_string()))),
     };
-    let body_sha256 = hex(&Sha256::digest(&body));
+    let body_sha256 = hex::encode(Sha256::digest(&body));
     let claimed = parts
         .headers
         .get("x-amz-content-sha256")
@@ -502,15 +502,6 @@ pub fn error_response(
     response
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
 
 #[cfg(test)]
 mod tests {

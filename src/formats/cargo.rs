@@ -458,7 +458,7 @@ fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Response<Body> {
     if let Err(why) = read_crate(crate_file, &name, &version) {
         return bad(why);
     }
-    let cksum = crate::app::hex(&sha2::Sha256::digest(crate_file));
+    let cksum = hex::encode(&sha2::Sha256::digest(crate_file));
     let p = package_id(&name);
     let registry = &cx.app.registry;
     // One crate, one spelling: names differing only in case share the lowercase package,
@@ -672,7 +672,7 @@ impl ExternalSource for PublicCrates<'_, '_> {
         let bytes = self
             .cx
             .fetch_upstream(&url, "application/octet-stream", MAX_PUBLISH_BYTES)?;
-        if crate::app::hex(&sha2::Sha256::digest(&bytes)) != cksum {
+        if hex::encode(&sha2::Sha256::digest(&bytes)) != cksum {
             tracing::warn!(
                 connection,
                 name,

@@ -302,7 +302,7 @@ impl Page {
     pub fn new(body: impl Into<Bytes>, content_type: &'static str) -> Page {
         use sha2::Digest as _;
         let body = body.into();
-        let etag = format!("\"{}\"", crate::app::hex(&sha2::Sha256::digest(&body)));
+        let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)));
         Page {
             body,
             content_type,

@@ -252,7 +252,7 @@ fn dist(cx: &RepoCx<'_>, package: &NpmName, version: &VersionRecord) -> Value {
     {
         if let Ok(Some(blob)) = cx.app.registry.blob(cx.repo.domain_id(), &asset.sha256) {
             dist.insert("shasum".into(), Value::String(blob.sha1.clone()));
-            if let Some(sha512) = hex_to_bytes(&blob.sha512) {
+            if let Some(sha512) = hex::decode(&blob.sha512).ok() {
                 let integrity = format!(
                     "sha512-{}",
                     base64::engine::general_purpose::STANDARD.encode(sha512)
@@ -279,15 +279,6 @@ fn dist(cx: &RepoCx<'_>, package: &NpmName, version: &VersionRecord) -> Value {
     Value::Object(dist)
 }
 
-fn hex_to_bytes(hex: &str) -> Option<Vec<u8>> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
-        })
-        .collect()
-}
 
 /// The version object served to clients: the manifest as published, with `dist` rewritten.
 fn manifest(cx: &RepoCx<'_>, package: &NpmName, version: &VersionRecord) -> Value {
@@ -664,7 +655,7 @@ fn publish(
     let p = package.id();
     let registry = &cx.app.registry;
     // Already here: identical bytes are a no-op, anything else a conflict.
-    let tarball_sha256 = crate::app::hex(&Sha256::digest(&tarball));
+    let tarball_sha256 = hex::encode(&Sha256::digest(&tarball));
     match registry.resolve(&cx.repo, &p, version_name, None) {
         Ok(Some(found)) if found.holder.id == cx.repo.id => {
             let same = found
@@ -806,7 +797,7 @@ fn check_integrity(dist: Option<&Value>, tarball: &[u8]) -> Result<(), String> {
         }
     }
     if let Some(shasum) = dist.and_then(|d| d.get("shasum")).and_then(Value::as_str) {
-        let actual = crate::app::hex(&sha1::Sha1::digest(tarball));
+        let actual = hex::encode(&sha1::Sha1::digest(tarball));
         if !actual.eq_ignore_ascii_case(shasum) {
             return Err("The tarball does not match its shasum".to_string());
         }

@@ -467,8 +467,8 @@ where
                     "Could not store the file",
                 )
             })?;
-            let blake = crate::app::hex(&blake.finalize());
-            let md5 = crate::app::hex(&md5.finalize());
+            let blake = hex::encode(&blake.finalize());
+            let md5 = hex::encode(&md5.finalize());
             form.file = Some((file_name, staged, blake, md5));
         } else {
             let value = field
@@ -890,7 +890,7 @@ impl ExternalSource for PublicIndex<'_, '_> {
         for file in &files {
             let url = crate::outbound::with_credentials_of(&base, &file.url);
             let bytes = self.get(&url, "application/octet-stream", usize::MAX >> 1)?;
-            let actual = crate::app::hex(&sha2::Sha256::digest(&bytes));
+            let actual = hex::encode(&sha2::Sha256::digest(&bytes));
             if actual != file.sha256 {
                 tracing::warn!(
                     connection,

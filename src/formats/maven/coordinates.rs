@@ -53,7 +53,7 @@ impl Checksum {
             Checksum::Sha256 => sha2::Sha256::digest(bytes).to_vec(),
             Checksum::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
         };
-        crate::app::hex(&digest)
+        hex::encode(&digest)
     }
 }
 
