@@ -1,76 +1,45 @@
-//! The whole request pipeline on one screen, and the only place errors become HTTP.
+//! The whole request pipeline on one screen, and the only place control-plane errors
+//! become HTTP.
 //!
-//! socket → `server` → [`handle`] → health | repository endpoint | control plane:
-//! authenticate (SigV4) → read the body (bounded) → verify the signature → route by the
-//! model → bind and validate the input → check access → run the handler → render.
+//! socket → `server` → [`handle`] → health | repository endpoint | control plane.
+//! - Repository endpoints: `addressing` recognises the URL, and the request runs in the
+//!   format's skeleton (`endpoints::serve::<Format>`), which renders its own refusals.
+//! - Control plane: authenticate (SigV4) → read the body (bounded) → verify the signature
+//!   → route by the model → bind and validate the input → check access → run the handler
+//!   → render.
 
+use crate::addressing::{self, Target};
 use crate::api::assets::{self, Download};
 use crate::api::{self, ApiError, Cx, Reply};
 use crate::auth::sigv4::{self, AuthError};
 use crate::auth::Caller;
-use crate::auth::{Identities, TokenKey};
-use crate::clock::Clock;
-use crate::config::EndpointStyle;
 use crate::endpoints;
-use crate::registry::{stream_into, Registry, ResourceKind, StreamError};
+use crate::formats::{cargo::Cargo, maven::Maven, npm::Npm, pypi::Pypi};
+use crate::registry::{stream_into, ResourceKind, StreamError};
+use crate::state::App;
+use crate::wire::{
+    boxed_request, decode_query, error_response, file_response, full, json_response,
+    read_body_with, Body, BodyError, RequestBody,
+};
 use bytes::Bytes;
 use codeartifact_model::rt::{self, RawInput, RenderedOutput};
-use codeartifact_model::{Operation, PublishPackageVersionRequest};
-use futures_util::TryStreamExt;
+use codeartifact_model::{Operation, PackageFormat, PublishPackageVersionRequest};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body::Frame;
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio_util::io::ReaderStream;
-
-/// Response bodies: whole buffers today, streams for large downloads.
-pub type Body = BoxBody<Bytes, std::io::Error>;
-
-/// Settings the pipeline needs, resolved from configuration once at start.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub default_region: String,
-    /// Base URL clients use to reach us, no trailing slash.
-    pub public_base_url: String,
-    pub endpoint_style: EndpointStyle,
-    pub dns_suffix: String,
-    pub max_skew: Duration,
-    pub max_json_body: usize,
-    /// External connection name → the upstream registry URL configured for it.
-    pub external_connections: std::collections::BTreeMap<String, String>,
-    /// How long a public registry's listing (packument, project page, maven-metadata.xml)
-    /// is reused before it is asked again; zero asks every time.
-    pub upstream_metadata_ttl: Duration,
-}
-
-/// The server's shared state.
-pub struct App {
-    pub registry: Registry,
-    pub identities: Identities,
-    pub tokens: TokenKey,
-    pub clock: Arc<Clock>,
-    pub settings: Settings,
-    /// HTTP client for the upstream registries behind external connections.
-    pub outbound: crate::outbound::Outbound,
-    /// Rendered listing pages (npm packuments, PyPI project pages), valid until the store changes.
-    pub pages: crate::formats::PageCache,
-    /// Public registries' listing documents, kept for `upstream_metadata_ttl`.
-    pub listings: crate::formats::ListingCache,
-}
+use std::time::Instant;
 
 /// Handles one request. Never fails: every error is rendered as a response.
 pub async fn handle<B>(app: Arc<App>, request: Request<B>) -> Response<Body>
 where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<crate::wire::BoxError>,
 {
     let started = Instant::now();
     let request_id = crate::clock::new_id();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let (mut response, operation) = route(&app, request).await;
+    let (mut response, operation) = route(&app, boxed_request(request)).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-requestid", value);
     }
@@ -90,22 +59,16 @@ where
     response
 }
 
-async fn route<B>(app: &App, request: Request<B>) -> (Response<Body>, &'static str)
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+async fn route(app: &App, request: Request<RequestBody>) -> (Response<Body>, &'static str) {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    let target = endpoints::parse(host, request.uri().path(), &app.settings.dns_suffix);
+    let target = addressing::parse(host, request.uri().path(), &app.settings.dns_suffix);
     if let Some(target) = target {
-        return (
-            endpoints::serve(app, target, request).await,
-            "repository-endpoint",
-        );
+        let response = repository_endpoint(app, target, request).await;
+        return (response, "repository-endpoint");
     }
     if request.uri().path() == "/health" {
         let body = serde_json::json!({
@@ -118,6 +81,24 @@ where
     match control_plane(app, request).await {
         Ok((op, response)) => (response, op.name()),
         Err((op, e)) => (e.into_response(), op.map_or("unknown", Operation::name)),
+    }
+}
+
+/// Runs a repository-endpoint request in its format's skeleton. Adding a format is one arm.
+async fn repository_endpoint(
+    app: &App,
+    target: Target,
+    request: Request<RequestBody>,
+) -> Response<Body> {
+    match target.format {
+        PackageFormat::Npm => endpoints::serve::<Npm>(app, target, request).await,
+        PackageFormat::Pypi => endpoints::serve::<Pypi>(app, target, request).await,
+        PackageFormat::Maven => endpoints::serve::<Maven>(app, target, request).await,
+        PackageFormat::Cargo => endpoints::serve::<Cargo>(app, target, request).await,
+        PackageFormat::Nuget
+        | PackageFormat::Generic
+        | PackageFormat::Ruby
+        | PackageFormat::Swift => endpoints::unserved(app, &target, &request),
     }
 }
 
@@ -174,14 +155,10 @@ impl From<ApiError> for Refusal {
 
 type Failure = (Option<Operation>, Refusal);
 
-async fn control_plane<B>(
+async fn control_plane(
     app: &App,
-    request: Request<B>,
-) -> Result<(Operation, Response<Body>), Failure>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+    request: Request<RequestBody>,
+) -> Result<(Operation, Response<Body>), Failure> {
     let (parts, body) = request.into_parts();
     let op = Operation::route(parts.method.as_str(), parts.uri.path());
     let fail = |refusal: Refusal| (op, refusal);
@@ -207,15 +184,10 @@ where
             .map_err(fail);
     }
     let limit = app.settings.max_json_body;
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(fail(Refusal::TooLarge(limit)))
-        }
-        Err(e) => return Err(fail(Refusal::BadBody(e.to_string()))),
+    let body = match read_body_with(&parts.headers, body, limit).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge(_)) => return Err(fail(Refusal::TooLarge(limit))),
+        Err(BodyError::Broken(why)) => return Err(fail(Refusal::BadBody(why))),
     };
     let body_sha256 = hex::encode(Sha256::digest(&body));
     let claimed = parts
@@ -307,84 +279,6 @@ async fn download_response(download: Download) -> Result<Response<Body>, ApiErro
     Ok(response)
 }
 
-/// A file streamed from disk in 256 KiB chunks, with its length and content type. A single
-/// `Range: bytes=…` is honoured with 206 (uv reads wheel metadata that way); an
-/// unsatisfiable one gets 416; anything else is served whole.
-pub async fn file_response(
-    path: &std::path::Path,
-    size: u64,
-    content_type: &'static str,
-    range: Option<&str>,
-) -> std::io::Result<Response<Body>> {
-    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| {
-        tracing::error!(path = %path.display(), error = %e, "asset bytes missing");
-        e
-    })?;
-    let wanted = match range.map(|r| byte_range(r, size)) {
-        Some(Err(())) => {
-            let mut response = Response::new(full(Bytes::new()));
-            *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(header::CONTENT_RANGE, value);
-            }
-            return Ok(response);
-        }
-        Some(Ok(wanted)) => wanted,
-        None => None,
-    };
-    let (status, start, length) = match wanted {
-        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        None => (StatusCode::OK, 0, size),
-    };
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start)).await?;
-    }
-    // Small files need no 256 KiB buffer.
-    let chunk = usize::try_from(length.clamp(4096, 256 * 1024)).unwrap_or(256 * 1024);
-    let stream = ReaderStream::with_capacity(file.take(length), chunk).map_ok(Frame::data);
-    let mut response = Response::new(StreamBody::new(stream).boxed());
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if status == StatusCode::PARTIAL_CONTENT {
-        let value = format!("bytes {start}-{}/{size}", start + length - 1);
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(header::CONTENT_RANGE, value);
-        }
-    }
-    Ok(response)
-}
-
-/// One `bytes=` range as inclusive offsets: `Ok(None)` to serve the whole file (no
-/// recognisable single range), `Err` when the range cannot be satisfied.
-fn byte_range(header: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = header.trim().strip_prefix("bytes=") else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let Some((first, last)) = spec.split_once('-') else {
-        return Ok(None);
-    };
-    let (first, last) = (first.trim(), last.trim());
-    let range = match (first.parse::<u64>(), last.parse::<u64>()) {
-        (Ok(start), Ok(end)) if start <= end => (start, end.min(size.saturating_sub(1))),
-        (Ok(start), Err(_)) if last.is_empty() => (start, size.saturating_sub(1)),
-        (Err(_), Ok(suffix)) if first.is_empty() && suffix > 0 => {
-            (size.saturating_sub(suffix), size.saturating_sub(1))
-        }
-        _ => return Ok(None),
-    };
-    if size == 0 || range.0 >= size {
-        return Err(());
-    }
-    Ok(Some(range))
-}
-
 fn is_sha256_hex(value: &str) -> bool {
     value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -392,16 +286,12 @@ fn is_sha256_hex(value: &str) -> bool {
 /// PublishPackageVersion with the body streamed to disk: everything that needs no bytes is
 /// checked first, the body is hashed as it is written, and nothing is committed unless the
 /// declared SHA-256 matches.
-async fn publish_streaming<B>(
+async fn publish_streaming(
     app: &App,
     parts: &http::request::Parts,
-    body: B,
+    body: RequestBody,
     caller: &Caller,
-) -> Result<(Operation, Response<Body>), Refusal>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+) -> Result<(Operation, Response<Body>), Refusal> {
     let op = Operation::PublishPackageVersion;
     let query = decode_query(parts.uri.query().unwrap_or(""));
     let cx = Cx {
@@ -424,10 +314,6 @@ where
         .upload()
         .map_err(|e| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
     let limit = app.registry.quotas.asset_size_bytes;
-    let body = body.map_err(|e| {
-        let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-        e.to_string()
-    });
     let staged = match stream_into(upload, body, limit).await {
         Ok(staged) => staged,
         Err(StreamError::TooLarge) => {
@@ -450,84 +336,4 @@ where
     };
     let output = tokio::task::block_in_place(|| assets::publish(&cx, plan, staged))?;
     Ok((op, rendered_response(rt::render_output(&output))))
-}
-
-/// Splits and percent-decodes a query string. `+` stays a plus sign: SDKs encode spaces as
-/// `%20`, and revisions and tokens are base64 with literal `+`.
-pub fn decode_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed()
-}
-
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(full(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// An AWS-shaped error: status, `x-amzn-errortype`, JSON body with `__type` and `message`.
-pub fn error_response(
-    status: StatusCode,
-    error_type: &'static str,
-    body: serde_json::Value,
-    extra: &[(header::HeaderName, HeaderValue)],
-) -> Response<Body> {
-    let mut response = json_response(status, &body);
-    let headers: &mut HeaderMap = response.headers_mut();
-    headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
-    for (name, value) in extra {
-        headers.append(name.clone(), value.clone());
-    }
-    response
-}
-
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_ranges_as_http_defines_them() {
-        assert_eq!(byte_range("bytes=0-99", 1000), Ok(Some((0, 99))));
-        assert_eq!(byte_range("bytes=900-", 1000), Ok(Some((900, 999))));
-        assert_eq!(byte_range("bytes=-100", 1000), Ok(Some((900, 999))));
-        assert_eq!(byte_range("bytes=990-2000", 1000), Ok(Some((990, 999))));
-        assert_eq!(byte_range("bytes=1000-", 1000), Err(()));
-        assert_eq!(byte_range("bytes=0-1,5-6", 1000), Ok(None));
-        assert_eq!(byte_range("items=0-1", 1000), Ok(None));
-        assert_eq!(byte_range("bytes=5-1", 1000), Ok(None));
-    }
-
-    #[test]
-    fn query_plus_is_a_plus() {
-        assert_eq!(
-            decode_query("a=1%2B2&b=x+y&c"),
-            vec![
-                ("a".into(), "1+2".into()),
-                ("b".into(), "x+y".into()),
-                ("c".into(), String::new())
-            ]
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! Command line and environment → [`Config`]. Every flag has an environment variable so the
 //! server can be configured in a container without a command line.
 
+pub use crate::addressing::EndpointStyle;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,16 +28,6 @@ pub enum Command {
     Serve,
     /// Ask a running server whether it is healthy; exit 0 if so (for container health checks).
     Healthcheck,
-}
-
-/// How `GetRepositoryEndpoint` shapes the URLs it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EndpointStyle {
-    /// `http://HOST:PORT/{format}/d/{domain}-{owner}/{repository}/`: works with no DNS set-up.
-    Path,
-    /// `http://{domain}-{owner}.d.codeartifact.{region}.{dns-suffix}:PORT/{format}/{repository}/`:
-    /// the real service's shape; needs wildcard DNS for the suffix.
-    Host,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,6 +94,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub external_connections: Vec<String>,
+
+    /// Another origin (`http://host:port`) whose links an upstream registry's documents may
+    /// point at, e.g. an index that serves its files from a second host; repeatable or
+    /// comma-separated. Links to any other origin than a connection's own URL are refused.
+    #[arg(
+        long = "upstream-link-origin",
+        env = "CODEARTIFACT_LOCAL_UPSTREAM_LINK_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub upstream_link_origins: Vec<String>,
 
     /// Appends every package version change event (EventBridge's "CodeArtifact Package
     /// Version State Change", one JSON envelope per line) to this file.

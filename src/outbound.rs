@@ -84,16 +84,36 @@ impl Outbound {
     }
 }
 
-/// `url` with the user-info of `configured` when both name the same host: a registry's
-/// credentials also apply to the tarball links it hands out.
+/// The origin of an http URL, `http://host:port` in lower case with the default port
+/// spelled out and any user-info left out; `None` for anything else.
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host.is_empty() {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    Some(match (has_port, scheme.as_str()) {
+        (true, _) => format!("{scheme}://{host}"),
+        (false, "https") => format!("{scheme}://{host}:443"),
+        (false, _) => format!("{scheme}://{host}:80"),
+    })
+}
+
+/// `url` with the user-info of `configured` when both name the same origin: a registry's
+/// credentials also apply to the links it hands out.
 pub fn with_credentials_of(configured: &str, url: &str) -> String {
-    let (bare, auth) = split_userinfo(configured);
-    let origin = |u: &str| {
-        u.split_once("://")
-            .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or("")))
-    };
-    match (auth, origin(&bare), origin(url)) {
-        (Some(_), Some(a), Some(b)) if a == b => {
+    let (_, auth) = split_userinfo(configured);
+    let (bare, _) = split_userinfo(url);
+    match (auth, origin(configured), origin(url)) {
+        (Some(_), Some(a), Some(b)) if a == b && bare == url => {
             let userinfo = configured
                 .split_once("://")
                 .and_then(|(_, rest)| rest.split('/').next())
@@ -134,6 +154,36 @@ fn split_userinfo(url: &str) -> (String, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_ignore_case_user_info_and_default_ports() {
+        assert_eq!(
+            origin("HTTP://u:p@Mirror.Local/npm/x").as_deref(),
+            Some("http://mirror.local:80")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:9"),
+            origin("http://127.0.0.1:9/a?b")
+        );
+        assert_ne!(
+            origin("http://127.0.0.1:9/"),
+            origin("http://127.0.0.1:10/")
+        );
+        assert_eq!(origin("/relative/path"), None);
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_configured_origin() {
+        let configured = "http://aws:tok@127.0.0.1:9/npm";
+        assert_eq!(
+            with_credentials_of(configured, "http://127.0.0.1:9/x.tgz"),
+            "http://aws:tok@127.0.0.1:9/x.tgz"
+        );
+        assert_eq!(
+            with_credentials_of(configured, "http://127.0.0.1:10/x.tgz"),
+            "http://127.0.0.1:10/x.tgz"
+        );
+    }
 
     #[test]
     fn userinfo_becomes_basic_auth() {

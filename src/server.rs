@@ -1,11 +1,12 @@
 //! Builds the [`App`] from configuration, accepts connections and shuts down gracefully.
 
-use crate::app::{self, App, Settings};
+use crate::app;
 use crate::auth::{Identities, TokenKey};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::outbound::Outbound;
 use crate::registry::{external_connection_format, Quotas, Registry};
+use crate::state::{App, Settings};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -77,14 +78,15 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             max_skew: Duration::from_secs(args.max_skew_seconds),
             max_json_body: args.max_json_body,
             external_connections,
+            upstream_link_origins: args.upstream_link_origins.clone(),
             upstream_metadata_ttl: Duration::from_secs(args.upstream_metadata_ttl_seconds),
         },
         outbound: Outbound::new(
             Duration::from_secs(5),
             Duration::from_secs(args.upstream_timeout_seconds),
         ),
-        pages: crate::formats::PageCache::default(),
-        listings: crate::formats::ListingCache::default(),
+        pages: crate::cache::PageCache::default(),
+        listings: crate::cache::ListingCache::default(),
     })
 }
 

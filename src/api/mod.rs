@@ -16,9 +16,9 @@ mod tokens;
 pub use error::ApiError;
 
 use crate::access;
-use crate::app::App;
 use crate::auth::Caller;
 use crate::registry::{Arn, DomainId, PolicyTarget, ResourceRef, Scope};
+use crate::state::App;
 use codeartifact_model::rt::{self, OperationInput, OperationOutput, RawInput, RenderedOutput};
 use codeartifact_model::{GetPackageVersionAssetRequest, Operation, PublishPackageVersionRequest};
 

@@ -3,7 +3,7 @@
 
 use super::domains::tags_of;
 use super::{pagination, ApiError, Cx};
-use crate::config::EndpointStyle;
+use crate::addressing::{endpoint_url, RepositoryAddress};
 use crate::registry::{external_connection_format, RepositoryRecord, RepositoryUpdate};
 use codeartifact_model::rt::Timestamp;
 use codeartifact_model::*;
@@ -210,30 +210,18 @@ pub fn get_repository_endpoint(
     cx.authorize_repository(d, &input.repository, "GetRepositoryEndpoint")?;
     let repository = cx.app.registry.repository(d, &input.repository)?;
     let settings = &cx.app.settings;
-    let base = &settings.public_base_url;
-    let format = input.format.as_str();
-    let url = match settings.endpoint_style {
-        EndpointStyle::Path => format!(
-            "{base}/{format}/d/{}-{}/{}/",
-            repository.domain, repository.domain_owner, repository.name
-        ),
-        EndpointStyle::Host => {
-            let (scheme, authority) = base.split_once("://").unwrap_or(("http", base));
-            let port = authority
-                .rsplit_once(':')
-                .map(|(_, p)| p)
-                .filter(|p| p.parse::<u16>().is_ok());
-            format!(
-                "{scheme}://{}-{}.d.codeartifact.{}.{}{}/{format}/{}/",
-                repository.domain,
-                repository.domain_owner,
-                repository.region,
-                settings.dns_suffix,
-                port.map(|p| format!(":{p}")).unwrap_or_default(),
-                repository.name
-            )
-        }
-    };
+    let url = endpoint_url(
+        settings.endpoint_style,
+        &settings.public_base_url,
+        &settings.dns_suffix,
+        input.format.as_str(),
+        RepositoryAddress {
+            domain: &repository.domain,
+            owner: &repository.domain_owner,
+            region: &repository.region,
+            repository: &repository.name,
+        },
+    );
     Ok(GetRepositoryEndpointResult {
         repository_endpoint: Some(url),
     })

@@ -13,16 +13,16 @@ mod pom;
 mod public;
 mod version;
 
-use super::{text, Page, RepoCx};
-use crate::app::Body;
+use crate::cache::Page;
+use crate::endpoints::publish::{self, Upload};
+use crate::endpoints::{download, page_response, Action, Format, RepoCx, RepoError};
 use crate::registry::{
     stream_into, AssetRef, Error, NewAsset, Origin, PackageId, Publish, StagedBlob, StreamError,
     VersionMetadata, VersionRecord, VersionStatus,
 };
-use bytes::Bytes;
+use crate::wire::{header_text, read_body, text, Body, RequestBody};
 use coordinates::{Checksum, FileKind, MavenPath, Resource};
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::BodyExt as _;
 use public::PublicMaven;
 use std::collections::BTreeSet;
 
@@ -37,12 +37,12 @@ const MAX_POM_BYTES: u64 = 16 * 1024 * 1024;
 /// version may then not be published by a metadata upload.
 const CHECKSUM_MISMATCH: &str = "checksum-mismatch";
 
-fn not_found() -> Response<Body> {
-    text(StatusCode::NOT_FOUND, "Not Found")
+fn not_found() -> RepoError {
+    RepoError::NotFound("Not Found".to_string())
 }
 
-fn internal(e: &Error) -> Response<Body> {
-    super::internal_error("maven", e)
+fn bad(message: impl Into<String>) -> RepoError {
+    RepoError::BadRequest(message.into())
 }
 
 fn package_id(path: &MavenPath) -> PackageId {
@@ -53,43 +53,59 @@ fn package_id(path: &MavenPath) -> PackageId {
     }
 }
 
-/// Serves one Maven request.
-pub async fn serve<B>(cx: &RepoCx<'_>, rest: &str, request: Request<B>) -> Response<Body>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let method = request.method().clone();
-    let reading = method == Method::GET || method == Method::HEAD;
-    if !reading && method != Method::PUT {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+/// The Maven repository layout.
+pub struct Maven;
+
+impl Format for Maven {
+    const NAME: &'static str = "maven";
+    type Route = MavenPath;
+    type Adapter<'a> = PublicMaven<'a>;
+
+    fn route(method: &Method, rest: &str) -> Result<MavenPath, RepoError> {
+        let reading = method == Method::GET || method == Method::HEAD;
+        if !reading && method != Method::PUT {
+            return Err(RepoError::MethodNotAllowed(
+                "Method Not Allowed".to_string(),
+            ));
+        }
+        match coordinates::parse(rest) {
+            Some(path) => Ok(path),
+            None if reading => Err(not_found()),
+            None => Err(bad("The path does not name a file of a Maven artifact")),
+        }
     }
-    let Some(path) = coordinates::parse(rest) else {
-        return if reading {
-            not_found()
-        } else {
-            text(
-                StatusCode::BAD_REQUEST,
-                "The path does not name a file of a Maven artifact",
-            )
-        };
-    };
-    let is_metadata = !matches!(path.resource, Resource::File { .. });
-    let action = match (reading, is_metadata) {
-        (true, _) => "ReadFromRepository",
-        (false, true) => "PutPackageMetadata",
-        (false, false) => "PublishPackageVersion",
-    };
-    if let Err(message) = cx.allowed(action) {
-        return text(StatusCode::FORBIDDEN, message);
+
+    fn action(method: &Method, path: &MavenPath) -> Result<Action, RepoError> {
+        let reading = method == Method::GET || method == Method::HEAD;
+        let is_metadata = !matches!(path.resource, Resource::File { .. });
+        Ok(match (reading, is_metadata) {
+            (true, _) => Action::Read,
+            (false, true) => Action::PutMetadata,
+            (false, false) => Action::Publish,
+        })
     }
-    let header = |name| super::header_text(&request, name);
-    if reading {
-        let range = header(header::RANGE);
-        let if_none_match = header(header::IF_NONE_MATCH);
-        return get(cx, &path, range.as_deref(), if_none_match.as_deref()).await;
+
+    async fn handle(
+        cx: &RepoCx<'_>,
+        path: MavenPath,
+        request: Request<RequestBody>,
+    ) -> Result<Response<Body>, RepoError> {
+        if request.method() == Method::PUT {
+            return put(cx, &path, request).await;
+        }
+        let range = header_text(&request, header::RANGE);
+        let if_none_match = header_text(&request, header::IF_NONE_MATCH);
+        get(cx, &path, range.as_deref(), if_none_match.as_deref()).await
     }
-    put(cx, &path, request).await
+
+    /// Maven prints the status and, at most, the body as text.
+    fn error_response(status: StatusCode, message: &str) -> Response<Body> {
+        text(status, message)
+    }
+
+    fn adapter<'a>(cx: &'a RepoCx<'a>) -> PublicMaven<'a> {
+        PublicMaven::new(cx)
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -101,27 +117,22 @@ async fn get(
     path: &MavenPath,
     range: Option<&str>,
     if_none_match: Option<&str>,
-) -> Response<Body> {
+) -> Result<Response<Body>, RepoError> {
     let p = package_id(path);
     match &path.resource {
-        Resource::ArtifactMetadata => {
-            cx.off_worker_if_outbound(|| artifact_metadata(cx, path, &p, if_none_match))
-        }
+        Resource::ArtifactMetadata => artifact_metadata(cx, path, &p, if_none_match),
         Resource::SnapshotMetadata { version } => {
             // Snapshot metadata is not merged: the first repository in search order that
             // has the snapshot answers, with the document its newest build was published
             // with (upstreams spec §6.3). Never fetched from a public repository.
-            let found = match cx.app.registry.resolve(&cx.repo, &p, version, None) {
-                Ok(found) => found,
-                Err(e) => return internal(&e),
-            };
-            let asset = found
+            let asset = cx
+                .app
+                .registry
+                .resolve(&cx.repo, &p, version, None)?
                 .filter(|f| f.version.status == VersionStatus::Published)
-                .and_then(|f| f.version.assets.into_iter().find(|a| a.name == METADATA));
-            match asset {
-                Some(asset) => serve_asset(cx, &asset, path.checksum, range).await,
-                None => not_found(),
-            }
+                .and_then(|f| f.version.assets.into_iter().find(|a| a.name == METADATA))
+                .ok_or_else(not_found)?;
+            serve_asset(cx, &asset, path.checksum, range).await
         }
         Resource::File {
             version,
@@ -138,13 +149,13 @@ fn artifact_metadata(
     path: &MavenPath,
     p: &PackageId,
     if_none_match: Option<&str>,
-) -> Response<Body> {
+) -> Result<Response<Body>, RepoError> {
     let name = format!("maven:{}:{}", path.group, path.artifact);
     let render = || {
         let merged = cx
             .app
             .registry
-            .merged(&cx.repo, p, Some(&PublicMaven::new(cx)))?;
+            .merged(&cx.repo, p, Some(&Maven::adapter(cx)))?;
         let mut versions: Vec<&VersionRecord> = merged
             .versions
             .iter()
@@ -158,22 +169,19 @@ fn artifact_metadata(
         let names: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
         let updated = versions.iter().map(|v| v.published_ms).max().unwrap_or(0);
         let xml = metadata::render(&path.group, &path.artifact, &names, updated);
-        Ok::<_, Error>(Some(Page::new(xml, "application/xml")))
+        Ok(Some(Page::new(xml, "application/xml")))
     };
     // A checksum is cached as a page of its own, so resolution's `.sha1` fetch costs no
     // more than the document's.
     let page = match path.checksum {
-        None => cx.cached_page(name, render),
+        None => cx.cached_page(name, render)?,
         Some(alg) => cx.cached_page(format!("{name}.{}", alg.name()), || {
             let document = cx.cached_page(name.clone(), render)?;
             Ok(document.map(|d| Page::new(alg.compute(&d.body), "text/plain; charset=utf-8")))
-        }),
+        })?,
     };
-    match page {
-        Ok(Some(page)) => page.into_response(if_none_match),
-        Ok(None) => not_found(),
-        Err(e) => internal(&e),
-    }
+    page.map(|page| page_response(page, if_none_match))
+        .ok_or_else(not_found)
 }
 
 /// The versions a file of a version directory may belong to, in the order to try them:
@@ -194,34 +202,30 @@ async fn get_file(
     file: &str,
     kind: &FileKind,
     range: Option<&str>,
-) -> Response<Body> {
-    // Public repositories' snapshots are never imported (upstreams spec §5.2).
+) -> Result<Response<Body>, RepoError> {
+    // Public repositories' snapshots are never imported (upstreams spec §5.2): the
+    // adapter lists and fetches none.
     let snapshot = version.ends_with("-SNAPSHOT");
-    let public = PublicMaven::new(cx);
-    let external: Option<&dyn crate::registry::ExternalSource> =
-        if snapshot { None } else { Some(&public) };
     for candidate in candidates(version, kind) {
         // A version imported from a public repository may gain files it did not list.
-        let found = cx.downloadable(p, candidate, &path.artifact, external, |v| {
+        let found = download::version::<Maven>(cx, p, candidate, &path.artifact, |v| {
             v.assets.iter().any(|a| a.name == file)
                 || (!snapshot && matches!(v.origin, Origin::External { .. }))
         });
         let found = match found {
-            Ok(Some(found)) => found,
-            Ok(None) => continue,
-            Err(e) => return internal(&e),
+            Ok(found) => found,
+            Err(RepoError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
         };
         let asset = match found.assets.iter().find(|a| a.name == file) {
             Some(asset) => asset.clone(),
-            None => match tokio::task::block_in_place(|| public.import_file(p, &found, file)) {
-                Ok(Some(asset)) => asset,
-                Ok(None) => return not_found(),
-                Err(e) => return internal(&e),
-            },
+            None => cx
+                .write(|| Maven::adapter(cx).import_file(p, &found, file))?
+                .ok_or_else(not_found)?,
         };
         return serve_asset(cx, &asset, path.checksum, range).await;
     }
-    not_found()
+    Err(not_found())
 }
 
 fn checksum_response(hex: &str) -> Response<Body> {
@@ -246,36 +250,32 @@ async fn serve_asset(
     asset: &AssetRef,
     checksum: Option<Checksum>,
     range: Option<&str>,
-) -> Response<Body> {
-    let d = cx.repo.domain_id();
+) -> Result<Response<Body>, RepoError> {
     if let Some(alg) = checksum {
-        return match cx.app.registry.blob(d, &asset.sha256) {
-            Ok(Some(blob)) => checksum_response(alg.of(&blob)),
-            Ok(None) => not_found(),
-            Err(e) => internal(&e),
-        };
+        let blob = cx
+            .app
+            .registry
+            .blob(cx.repo.domain_id(), &asset.sha256)?
+            .ok_or_else(not_found)?;
+        return Ok(checksum_response(alg.of(&blob)));
     }
-    let path = cx.app.registry.blob_path(d, &asset.sha256);
-    crate::app::file_response(&path, asset.size, content_type(&asset.name), range)
-        .await
-        .unwrap_or_else(|_| not_found())
+    download::asset(cx, asset, content_type(&asset.name), range).await
 }
 
 // ------------------------------------------------------------------------------------------
 // Writing
 // ------------------------------------------------------------------------------------------
 
-async fn put<B>(cx: &RepoCx<'_>, path: &MavenPath, request: Request<B>) -> Response<Body>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+async fn put(
+    cx: &RepoCx<'_>,
+    path: &MavenPath,
+    request: Request<RequestBody>,
+) -> Result<Response<Body>, RepoError> {
     let p = package_id(path);
     match (&path.resource, path.checksum) {
-        (Resource::File { kind, .. }, _) if *kind == FileKind::NonUniqueSnapshot => text(
-            StatusCode::BAD_REQUEST,
+        (Resource::File { kind, .. }, _) if *kind == FileKind::NonUniqueSnapshot => Err(bad(
             "Invalid name for a Snapshot: only unique (timestamped) snapshots are supported",
-        ),
+        )),
         (
             Resource::File {
                 version,
@@ -283,29 +283,23 @@ where
                 kind,
             },
             Some(alg),
-        ) => match read_small(request, MAX_CHECKSUM_BYTES).await {
-            Ok(body) => tokio::task::block_in_place(|| {
-                put_checksum(cx, &p, &candidates(version, kind), file, alg, &body)
-            }),
-            Err(response) => response,
-        },
+        ) => {
+            let body = read_body(request, MAX_CHECKSUM_BYTES).await?;
+            cx.write(|| put_checksum(cx, &p, &candidates(version, kind), file, alg, &body))
+        }
         // Clients upload the checksums of their own metadata documents, which differ from
         // the ones the server generates; they are accepted without comparison.
-        (_, Some(_)) => match read_small(request, MAX_CHECKSUM_BYTES).await {
-            Ok(_) => text(StatusCode::OK, "OK"),
-            Err(response) => response,
-        },
-        (Resource::ArtifactMetadata, None) => match read_small(request, MAX_METADATA_BYTES).await {
-            Ok(body) => tokio::task::block_in_place(|| put_artifact_metadata(cx, path, &p, &body)),
-            Err(response) => response,
-        },
+        (_, Some(_)) => {
+            read_body(request, MAX_CHECKSUM_BYTES).await?;
+            Ok(text(StatusCode::OK, "OK"))
+        }
+        (Resource::ArtifactMetadata, None) => {
+            let body = read_body(request, MAX_METADATA_BYTES).await?;
+            cx.write(|| put_artifact_metadata(cx, path, &p, &body))
+        }
         (Resource::SnapshotMetadata { version }, None) => {
-            match read_small(request, MAX_METADATA_BYTES).await {
-                Ok(body) => tokio::task::block_in_place(|| {
-                    put_snapshot_metadata(cx, path, &p, version, &body)
-                }),
-                Err(response) => response,
-            }
+            let body = read_body(request, MAX_METADATA_BYTES).await?;
+            cx.write(|| put_snapshot_metadata(cx, path, &p, version, &body))
         }
         (
             Resource::File {
@@ -324,37 +318,21 @@ where
     }
 }
 
-/// A small request body in memory: 413 when it is larger than `limit`, 400 when it breaks.
-async fn read_small<B>(request: Request<B>, limit: usize) -> Result<Bytes, Response<Body>>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    super::read_body(request, limit)
-        .await
-        .map_err(|e| text(e.status(), e.to_string()))
-}
-
 /// A file upload: the body is streamed to a staging file while its four digests are
 /// computed, then committed as an asset of the (possibly new, `Unfinished`) version.
-async fn put_file<B>(
+async fn put_file(
     cx: &RepoCx<'_>,
     path: &MavenPath,
     p: &PackageId,
     version: &str,
     file: &str,
-    request: Request<B>,
-) -> Response<Body>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+    request: Request<RequestBody>,
+) -> Result<Response<Body>, RepoError> {
     let limit = cx.app.registry.quotas.asset_size_bytes;
     let too_large = || {
-        text(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The file is larger than the asset size limit of {limit} bytes"),
-        )
+        RepoError::TooLarge(format!(
+            "The file is larger than the asset size limit of {limit} bytes"
+        ))
     };
     let declared = request
         .headers()
@@ -362,28 +340,16 @@ where
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit) {
-        return too_large();
+        return Err(too_large());
     }
-    let upload = match cx.app.registry.upload() {
-        Ok(upload) => upload,
-        Err(e) => return not_stored(&e),
-    };
-    let body = request.into_body().map_err(|e| {
-        let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-        e.to_string()
-    });
-    let staged = match stream_into(upload, body, limit).await {
+    let upload = cx.app.registry.upload().map_err(not_stored)?;
+    let staged = match stream_into(upload, request.into_body(), limit).await {
         Ok(staged) => staged,
-        Err(StreamError::TooLarge) => return too_large(),
-        Err(StreamError::Body(why)) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("The upload ended early: {why}"),
-            )
-        }
-        Err(StreamError::Io(e)) => return not_stored(&e),
+        Err(StreamError::TooLarge) => return Err(too_large()),
+        Err(StreamError::Body(why)) => return Err(bad(format!("The upload ended early: {why}"))),
+        Err(StreamError::Io(e)) => return Err(not_stored(e)),
     };
-    tokio::task::block_in_place(|| store_file(cx, path, p, version, file, staged))
+    store_file(cx, path, p, version, file, staged)
 }
 
 fn store_file(
@@ -393,67 +359,29 @@ fn store_file(
     version: &str,
     file: &str,
     staged: StagedBlob,
-) -> Response<Body> {
-    let registry = &cx.app.registry;
-    // Dependency-confusion protection for releases: a version served by an upstream
-    // repository or a public one cannot be published here, unless the package blocks
-    // upstream here. Snapshots may be built in several repositories (upstreams spec §6.3).
+) -> Result<Response<Body>, RepoError> {
+    // Snapshots may be built in several repositories (upstreams spec §6.3): the
+    // publish-conflict rule applies to releases only.
     let snapshot = version.ends_with("-SNAPSHOT") || coordinates::is_snapshot_build(version);
-    if !snapshot {
-        match upstream_copy(cx, p, version) {
-            Ok(false) => {}
-            Ok(true) => {
-                return text(
-                    StatusCode::CONFLICT,
-                    format!(
-                        "Version {version} of {}:{} is already available from an upstream repository or external connection",
-                        path.group, path.artifact
-                    ),
-                )
-            }
-            Err(e) => return internal(&e),
-        }
-    }
     let metadata = (file == format!("{}-{version}.pom", path.artifact))
         .then(|| pom_metadata(&staged))
         .flatten();
-    let d = cx.repo.domain_id();
-    let published = registry.publish(
-        &cx.repo,
-        Publish {
-            package: p,
-            display_name: &path.artifact,
-            version,
-            asset: NewAsset::new(file, staged),
-            unfinished: true,
-            append: true,
-            metadata,
+    publish::publish::<Maven>(
+        cx,
+        Upload {
+            publish: Publish {
+                package: p,
+                display_name: &path.artifact,
+                version,
+                asset: NewAsset::new(file, staged),
+                unfinished: true,
+                append: true,
+                metadata,
+            },
+            check_upstream: !snapshot,
         },
-        |existing| registry.may_publish(d, &cx.repo, p, existing),
-    );
-    match published {
-        Ok(_) => text(StatusCode::CREATED, "Created"),
-        Err(Error::Conflict { message, .. }) => text(StatusCode::CONFLICT, message),
-        Err(Error::QuotaExceeded { message, .. }) | Err(Error::Invalid(message)) => {
-            text(StatusCode::BAD_REQUEST, message)
-        }
-        Err(Error::NotFound { message, .. }) => text(StatusCode::NOT_FOUND, message),
-        Err(e) => internal(&e),
-    }
-}
-
-/// Whether `version` is served to this repository from somewhere else: stored upstream,
-/// or listed by a public repository behind the graph.
-fn upstream_copy(cx: &RepoCx<'_>, p: &PackageId, version: &str) -> Result<bool, Error> {
-    let registry = &cx.app.registry;
-    match registry.resolve(&cx.repo, p, version, None)? {
-        Some(found) => Ok(found.holder.id != cx.repo.id),
-        None => Ok(registry
-            .merged(&cx.repo, p, Some(&PublicMaven::new(cx)))?
-            .versions
-            .iter()
-            .any(|f| f.external && f.version.version == version)),
-    }
+    )?;
+    Ok(text(StatusCode::CREATED, "Created"))
 }
 
 /// What the uploaded POM says (description, licenses, dependencies…); `None` when it is
@@ -481,7 +409,7 @@ fn put_checksum(
     file: &str,
     alg: Checksum,
     body: &[u8],
-) -> Response<Body> {
+) -> Result<Response<Body>, RepoError> {
     let registry = &cx.app.registry;
     let given = std::str::from_utf8(body)
         .ok()
@@ -491,21 +419,19 @@ fn put_checksum(
         let record = match registry.version(&cx.repo, p, candidate) {
             Ok(record) => record,
             Err(Error::NotFound { .. }) => continue,
-            Err(e) => return internal(&e),
+            Err(e) => return Err(e.into()),
         };
         let Some(asset) = record.assets.iter().find(|a| a.name == file) else {
             continue;
         };
-        let expected = match registry.blob(cx.repo.domain_id(), &asset.sha256) {
-            Ok(Some(blob)) => alg.of(&blob).to_string(),
-            Ok(None) => return not_found(),
-            Err(e) => return internal(&e),
-        };
-        if given == expected {
-            return text(StatusCode::OK, "OK");
+        let expected = registry
+            .blob(cx.repo.domain_id(), &asset.sha256)?
+            .ok_or_else(not_found)?;
+        if given == alg.of(&expected) {
+            return Ok(text(StatusCode::OK, "OK"));
         }
         if record.status == VersionStatus::Unfinished {
-            let marked = registry.edit_versions(&cx.repo, p, Vec::new(), |versions| {
+            registry.edit_versions(&cx.repo, p, Vec::new(), |versions| {
                 let asset = versions
                     .get_mut(*candidate)
                     .and_then(|v| v.assets.iter_mut().find(|a| a.name == file));
@@ -515,31 +441,20 @@ fn put_checksum(
                         .insert(CHECKSUM_MISMATCH.to_string(), alg.name().to_string());
                 }
                 Ok(())
-            });
-            if let Err(e) = marked {
-                return internal(&e);
-            }
+            })?;
         }
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "Checksum mismatch for {file}: the {} uploaded does not match the file",
-                alg.name()
-            ),
-        );
+        return Err(bad(format!(
+            "Checksum mismatch for {file}: the {} uploaded does not match the file",
+            alg.name()
+        )));
     }
-    text(
-        StatusCode::NOT_FOUND,
-        format!("{file} has not been uploaded; upload a file before its checksum"),
-    )
+    Err(RepoError::NotFound(format!(
+        "{file} has not been uploaded; upload a file before its checksum"
+    )))
 }
 
-fn not_stored(e: &std::io::Error) -> Response<Body> {
-    tracing::error!(error = %e, "cannot stage an upload");
-    text(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Could not store the upload",
-    )
+fn not_stored(e: std::io::Error) -> RepoError {
+    RepoError::internal(format!("cannot stage an upload: {e}"))
 }
 
 /// The uploaded document as the `maven-metadata.xml` asset of a version it publishes.
@@ -572,12 +487,11 @@ fn check_checksums(version: &VersionRecord) -> Result<(), Error> {
     }
 }
 
-fn metadata_outcome(result: Result<(), Error>) -> Response<Body> {
+fn metadata_outcome(result: Result<(), Error>) -> Result<Response<Body>, RepoError> {
     match result {
         // No such package here: nothing to publish, as for versions that do not exist.
-        Ok(()) | Err(Error::NotFound { .. }) => text(StatusCode::OK, "OK"),
-        Err(Error::Invalid(message)) => text(StatusCode::BAD_REQUEST, message),
-        Err(e) => internal(&e),
+        Ok(()) | Err(Error::NotFound { .. }) => Ok(text(StatusCode::OK, "OK")),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -588,15 +502,9 @@ fn put_artifact_metadata(
     path: &MavenPath,
     p: &PackageId,
     body: &[u8],
-) -> Response<Body> {
-    let doc = match uploaded_document(path, body) {
-        Ok(doc) => doc,
-        Err(why) => return text(StatusCode::BAD_REQUEST, why),
-    };
-    let staged = match cx.app.registry.stage_bytes(body) {
-        Ok(staged) => staged,
-        Err(e) => return not_stored(&e),
-    };
+) -> Result<Response<Body>, RepoError> {
+    let doc = uploaded_document(path, body).map_err(bad)?;
+    let staged = cx.app.registry.stage_bytes(body).map_err(not_stored)?;
     let asset = metadata_asset(&staged);
     let listed: BTreeSet<&str> = doc.versions.iter().map(String::as_str).collect();
     let result = cx
@@ -634,16 +542,12 @@ fn put_snapshot_metadata(
     p: &PackageId,
     snapshot: &str,
     body: &[u8],
-) -> Response<Body> {
-    let doc = match uploaded_document(path, body) {
-        Ok(doc) => doc,
-        Err(why) => return text(StatusCode::BAD_REQUEST, why),
-    };
+) -> Result<Response<Body>, RepoError> {
+    let doc = uploaded_document(path, body).map_err(bad)?;
     if doc.version.as_deref().is_some_and(|v| v != snapshot) {
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!("The metadata describes another version than {snapshot}"),
-        );
+        return Err(bad(format!(
+            "The metadata describes another version than {snapshot}"
+        )));
     }
     let base = snapshot.strip_suffix("-SNAPSHOT").unwrap_or(snapshot);
     let mut builds: Vec<String> = doc
@@ -658,15 +562,9 @@ fn put_snapshot_metadata(
     builds.sort_by(|a, b| version::compare(a, b));
     builds.dedup();
     let Some(newest) = builds.last().cloned() else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "The snapshot metadata names no timestamped build",
-        );
+        return Err(bad("The snapshot metadata names no timestamped build"));
     };
-    let staged = match cx.app.registry.stage_bytes(body) {
-        Ok(staged) => staged,
-        Err(e) => return not_stored(&e),
-    };
+    let staged = cx.app.registry.stage_bytes(body).map_err(not_stored)?;
     let asset = metadata_asset(&staged);
     let now = cx.app.clock.now_ms();
     let repository = cx.repo.name.clone();

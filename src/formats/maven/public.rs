@@ -5,10 +5,12 @@
 //! a Maven repository is expected to have, `{a}-{v}.pom`, the main artifact (`.jar`, or
 //! the POM's packaging), `-sources.jar` and `-javadoc.jar`, each verified against the
 //! repository's `.sha1` when it has one (upstreams spec §5.3). Any other file is imported
-//! on its first request and added to every stored copy of the version that came through
-//! the same connection. Snapshots are never imported.
+//! on its first request and added to the version in the repository asked and in the one
+//! owning the connection, the two that retain it (upstreams spec §4). Snapshots are never
+//! imported.
 
-use super::{coordinates, metadata, pom, RepoCx};
+use super::{coordinates, metadata, pom};
+use crate::endpoints::RepoCx;
 use crate::registry::{
     AssetRef, Error, ExternalPackage, ExternalSource, ExternalVersion, NewAsset, Origin, PackageId,
     VersionMetadata, VersionRecord,
@@ -18,18 +20,19 @@ use bytes::Bytes;
 /// Largest file imported from a public repository (held in memory while verified).
 const MAX_IMPORT_BYTES: usize = 1 << 30;
 
-pub struct PublicMaven<'a, 'b> {
-    cx: &'a RepoCx<'b>,
+/// The public Maven repository an external connection is configured to reach.
+pub struct PublicMaven<'a> {
+    cx: &'a RepoCx<'a>,
 }
 
-impl<'a, 'b> PublicMaven<'a, 'b> {
-    pub fn new(cx: &'a RepoCx<'b>) -> Self {
+impl<'a> PublicMaven<'a> {
+    pub fn new(cx: &'a RepoCx<'a>) -> Self {
         PublicMaven { cx }
     }
 
     /// `{base}/{group as dirs}/{artifact}`, or `None` when the connection has no URL.
     fn artifact_url(&self, connection: &str, p: &PackageId) -> Option<String> {
-        let base = self.cx.upstream_base(connection)?;
+        let base = self.cx.upstream(connection)?.base().to_string();
         let group = p.namespace.as_deref()?.replace('.', "/");
         Some(format!("{base}/{group}/{}", p.name))
     }
@@ -43,36 +46,28 @@ impl<'a, 'b> PublicMaven<'a, 'b> {
         version: &str,
         file: &str,
     ) -> Option<(NewAsset, Bytes)> {
+        let upstream = self.cx.upstream(connection)?;
         let url = format!("{}/{version}/{file}", self.artifact_url(connection, p)?);
-        let bytes = self
-            .cx
-            .fetch_upstream(&url, "application/octet-stream", MAX_IMPORT_BYTES)?;
-        if let Some(published) = self
-            .cx
-            .fetch_upstream(&format!("{url}.sha1"), "text/plain", 1024)
-        {
+        let (blob, bytes) = upstream.file(&url, MAX_IMPORT_BYTES, |staged| {
+            let Some(published) = upstream.get(&format!("{url}.sha1"), "text/plain", 1024) else {
+                return Ok(());
+            };
             let published = String::from_utf8_lossy(&published);
             let published = published.split_whitespace().next().unwrap_or("");
-            let actual = coordinates::Checksum::Sha1.compute(&bytes);
-            if !published.eq_ignore_ascii_case(&actual) {
-                tracing::warn!(connection, file, "upstream file does not match its .sha1");
-                return None;
+            if published.eq_ignore_ascii_case(&staged.digests().sha1) {
+                Ok(())
+            } else {
+                Err("the file does not match its .sha1".to_string())
             }
-        }
-        let staged = self.cx.app.registry.stage_bytes(&bytes);
-        match staged {
-            Ok(blob) => Some((NewAsset::new(file, blob), bytes)),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot stage an upstream file");
-                None
-            }
-        }
+        })?;
+        Some((NewAsset::new(file, blob), bytes))
     }
 
     /// A file a version imported from a public repository did not have yet: fetched through
-    /// the same connection and added to every stored copy of the version reachable from
-    /// here that came through it. `None` when the public repository lacks the file too, or
-    /// when this repository blocks upstream for the package.
+    /// the same connection and added to the version where a fetch retains it, in this
+    /// repository and in the one owning the connection (never in a repository between
+    /// them). `None` when the public repository lacks the file too, or when this repository
+    /// blocks upstream for the package.
     pub fn import_file(
         &self,
         p: &PackageId,
@@ -97,7 +92,12 @@ impl<'a, 'b> PublicMaven<'a, 'b> {
         };
         let mut blob = Some(asset.blob);
         for (holder, stored) in registry.holders(&self.cx.repo, p, &version.version)? {
-            if stored.origin != version.origin || stored.assets.iter().any(|a| a.name == file) {
+            let retains = holder.id == self.cx.repo.id
+                || holder.external_connections.iter().any(|c| c == connection);
+            if !retains
+                || stored.origin != version.origin
+                || stored.assets.iter().any(|a| a.name == file)
+            {
                 continue;
             }
             let staged: Vec<_> = blob.take().into_iter().collect();
@@ -114,12 +114,13 @@ impl<'a, 'b> PublicMaven<'a, 'b> {
     }
 }
 
-impl ExternalSource for PublicMaven<'_, '_> {
+impl ExternalSource for PublicMaven<'_> {
     fn list(&self, connection: &str, p: &PackageId) -> Option<ExternalPackage> {
         let url = format!("{}/maven-metadata.xml", self.artifact_url(connection, p)?);
-        let body = self
-            .cx
-            .fetch_listing(&url, "application/xml", 16 * 1024 * 1024)?;
+        let body =
+            self.cx
+                .upstream(connection)?
+                .listing(&url, "application/xml", 16 * 1024 * 1024)?;
         let doc = match metadata::parse(&body) {
             Ok(doc) => doc,
             Err(why) => {

@@ -179,10 +179,10 @@ impl Upload {
             file.sync_all()?;
         }
         let digests = Digests {
-            md5: hex::encode(&self.md5.finalize_reset()),
-            sha1: hex::encode(&self.sha1.finalize_reset()),
-            sha256: hex::encode(&self.sha256.finalize_reset()),
-            sha512: hex::encode(&self.sha512.finalize_reset()),
+            md5: hex::encode(self.md5.finalize_reset()),
+            sha1: hex::encode(self.sha1.finalize_reset()),
+            sha256: hex::encode(self.sha256.finalize_reset()),
+            sha512: hex::encode(self.sha512.finalize_reset()),
         };
         let mut staged = StagedBlob {
             path: PathBuf::new(),

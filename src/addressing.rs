@@ -1,19 +1,66 @@
-//! Repository endpoints: where package managers talk to a repository. This file finds the
-//! repository a request addresses and authenticates its token; the package formats' own
-//! protocols plug in behind it.
+//! Repository endpoint addressing, in one place: the URLs `GetRepositoryEndpoint` hands out
+//! are built here, and the requests package managers send to them are recognised here.
 //!
 //! Two addressings share one listener (repository-endpoints spec §1.3):
 //! - path form: `/{format}/d/{domain}-{owner}/{repository}/{rest…}` (any Host);
 //! - host form: Host `{domain}-{owner}.d.codeartifact.{region}.{suffix}`, path
 //!   `/{format}/{repository}/{rest…}`.
+//!
+//! A leaf: it imports nothing from the crate.
 
-use crate::app::{error_response, App, Body};
-use crate::auth::token::token_from_authorization;
-use crate::formats::{self, RepoCx};
-use crate::registry::DomainId;
-use bytes::Bytes;
 use codeartifact_model::PackageFormat;
-use http::{header, HeaderValue, Request, Response, StatusCode};
+
+/// How `GetRepositoryEndpoint` shapes the URLs it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EndpointStyle {
+    /// `http://HOST:PORT/{format}/d/{domain}-{owner}/{repository}/`: works with no DNS set-up.
+    Path,
+    /// `http://{domain}-{owner}.d.codeartifact.{region}.{dns-suffix}:PORT/{format}/{repository}/`:
+    /// the real service's shape; needs wildcard DNS for the suffix.
+    Host,
+}
+
+/// Where a repository lives, as its endpoint URL spells it.
+#[derive(Debug, Clone, Copy)]
+pub struct RepositoryAddress<'a> {
+    pub domain: &'a str,
+    pub owner: &'a str,
+    pub region: &'a str,
+    pub repository: &'a str,
+}
+
+/// The endpoint URL of a repository for one format. It always ends with `/`: `aws
+/// codeartifact login` appends to it by string concatenation. `base` is the server's public
+/// base URL (`http://host:port`, no trailing slash).
+pub fn endpoint_url(
+    style: EndpointStyle,
+    base: &str,
+    dns_suffix: &str,
+    format: &str,
+    at: RepositoryAddress<'_>,
+) -> String {
+    match style {
+        EndpointStyle::Path => format!(
+            "{base}/{format}/d/{}-{}/{}/",
+            at.domain, at.owner, at.repository
+        ),
+        EndpointStyle::Host => {
+            let (scheme, authority) = base.split_once("://").unwrap_or(("http", base));
+            let port = authority
+                .rsplit_once(':')
+                .map(|(_, p)| p)
+                .filter(|p| p.parse::<u16>().is_ok());
+            format!(
+                "{scheme}://{}-{}.d.codeartifact.{}.{dns_suffix}{}/{format}/{}/",
+                at.domain,
+                at.owner,
+                at.region,
+                port.map(|p| format!(":{p}")).unwrap_or_default(),
+                at.repository
+            )
+        }
+    }
+}
 
 /// The repository and resource a repository-endpoint request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,105 +147,6 @@ fn parse_host(host: &str, dns_suffix: &str) -> Option<(String, String, String)> 
     Some((domain, owner, region.to_string()))
 }
 
-/// A 401 with both challenges: Maven and NuGet retry with credentials only after a Basic
-/// challenge, npm understands Bearer.
-fn unauthorized(why: &str) -> Response<Body> {
-    let challenges = [
-        (
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"codeartifact\""),
-        ),
-        (
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"codeartifact\""),
-        ),
-    ];
-    error_response(
-        StatusCode::UNAUTHORIZED,
-        "UnauthorizedException",
-        // `errors[].detail` is what cargo prints; the other clients read `message`.
-        serde_json::json!({ "error": "Unauthorized", "message": why, "errors": [{ "detail": why }] }),
-        &challenges,
-    )
-}
-
-fn not_found(message: String) -> Response<Body> {
-    error_response(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFoundException",
-        serde_json::json!({ "error": "Not Found", "message": message }),
-        &[],
-    )
-}
-
-/// Authenticates the token, checks the repository, and hands the request to its format.
-pub async fn serve<B>(app: &App, target: Target, request: Request<B>) -> Response<Body>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let Some(authorization) = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return unauthorized("An authorization token is required");
-    };
-    let claims = match token_from_authorization(authorization).and_then(|token| {
-        app.tokens
-            .verify(&token, app.clock.now_ms().div_euclid(1000))
-    }) {
-        Ok(claims) => claims,
-        Err(e) => return unauthorized(&format!("The authorization token is not valid: {e}")),
-    };
-    if !claims.authorizes(&target.owner, &target.domain) {
-        return unauthorized("The authorization token was issued for another domain");
-    }
-    let region = match (&target.region, claims.region.as_str()) {
-        (Some(region), _) => region.clone(),
-        (None, "") => app.settings.default_region.clone(),
-        (None, region) => region.to_string(),
-    };
-    let d = DomainId {
-        region: &region,
-        owner: &target.owner,
-        name: &target.domain,
-    };
-    let repo = match app.registry.repository(d, &target.repository) {
-        Ok(repo) => repo,
-        Err(crate::registry::Error::NotFound { message, .. }) => return not_found(message),
-        Err(e) => {
-            tracing::error!(error = ?e, "repository lookup failed");
-            return not_found("The repository could not be read".to_string());
-        }
-    };
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let base_url = format!("http://{host}{}", target.prefix);
-    let cx = RepoCx {
-        app,
-        repo,
-        claims,
-        base_url,
-    };
-    match target.format {
-        PackageFormat::Npm => formats::npm::serve(&cx, &target.rest, request).await,
-        PackageFormat::Pypi => formats::pypi::serve(&cx, &target.rest, request).await,
-        PackageFormat::Maven => formats::maven::serve(&cx, &target.rest, request).await,
-        PackageFormat::Cargo => formats::cargo::serve(&cx, &target.rest, request).await,
-        PackageFormat::Nuget
-        | PackageFormat::Generic
-        | PackageFormat::Ruby
-        | PackageFormat::Swift => not_found(format!(
-            "codeartifact-local does not serve the {} repository protocol yet",
-            target.format
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +183,40 @@ mod tests {
             (t.repository.as_str(), t.rest.as_str()),
             ("team", "simple/requests/")
         );
+    }
+
+    #[test]
+    fn every_url_handed_out_is_recognised_as_the_same_repository() {
+        let at = RepositoryAddress {
+            domain: "my-dom",
+            owner: "111122223333",
+            region: "eu-west-1",
+            repository: "team.a",
+        };
+        for style in [EndpointStyle::Path, EndpointStyle::Host] {
+            for format in PackageFormat::ALL {
+                let url = endpoint_url(
+                    style,
+                    "http://127.0.0.1:4580",
+                    "localhost",
+                    format.as_str(),
+                    at,
+                );
+                let (host, path) = url["http://".len()..].split_once('/').unwrap();
+                let t = parse(host, &format!("/{path}pkg"), "localhost").unwrap();
+                assert_eq!(t.format, *format);
+                assert_eq!(
+                    (
+                        t.domain.as_str(),
+                        t.owner.as_str(),
+                        t.repository.as_str(),
+                        t.rest.as_str()
+                    ),
+                    ("my-dom", "111122223333", "team.a", "pkg")
+                );
+                assert_eq!(format!("http://{host}{}", t.prefix), url);
+            }
+        }
     }
 
     #[test]

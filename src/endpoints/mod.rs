@@ -1,0 +1,468 @@
+//! Repository endpoints: the skeleton every package format runs in.
+//!
+//! A format is its own protocol and nothing else: it implements [`Format`] (parse my route,
+//! name the action it needs, handle it, render my error body, reach my kind of public
+//! registry). Everything between the token and the handler is written once, in [`serve`]:
+//! token → repository → route → action → access decision → handler, and every refusal is
+//! a [`RepoError`] whose status comes from one table ([`RepoError::status`]) and whose body
+//! the format renders. The one publish path ([`publish`]), the one download path
+//! ([`download`]) and the one way to reach an upstream registry ([`upstream`]) live here
+//! too, so every format follows the same rules.
+
+pub mod download;
+pub mod publish;
+pub mod upstream;
+
+use crate::access;
+use crate::addressing::Target;
+use crate::auth::{token_from_authorization, TokenClaims};
+use crate::cache::Page;
+use crate::registry::{DomainId, ExternalSource, PolicyTarget, RepositoryRecord};
+use crate::state::App;
+use crate::wire::{full, Body, BodyError, RequestBody};
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use std::future::Future;
+
+/// A repository action a request needs, as IAM and resource policies name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Reading packages, versions and assets (and, through upstreams, fetching them).
+    Read,
+    /// Publishing a new version or adding an asset to one.
+    Publish,
+    /// Changing a package's metadata (npm dist-tags and deprecation, Maven metadata).
+    PutMetadata,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "ReadFromRepository",
+            Action::Publish => "PublishPackageVersion",
+            Action::PutMetadata => "PutPackageMetadata",
+        }
+    }
+}
+
+/// Every way a repository-endpoint request is refused. The status of each is decided in
+/// one place ([`RepoError::status`]); the body is the format's ([`Format::error_response`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoError {
+    /// No token, or one that is not valid for this domain: 401 with Basic and Bearer
+    /// challenges (Maven and NuGet send credentials only after a Basic challenge).
+    Unauthorized(String),
+    /// The token's principal may not take this action here.
+    Forbidden(String),
+    /// No such repository, package, version or file, or a path the protocol does not have.
+    NotFound(String),
+    /// A route the protocol has but not for this method, or that the service does not offer.
+    MethodNotAllowed(String),
+    /// No representation the client accepts.
+    NotAcceptable(String),
+    /// A malformed request: bad names, documents, digests, or a body that ended early.
+    BadRequest(String),
+    /// The version (or file) exists with other content, is available from upstream, or the
+    /// package's origin controls refuse the publish.
+    Conflict(String),
+    /// A body over its route's limit, or an asset over the asset size quota.
+    TooLarge(String),
+    /// Another quota of the service (assets per version).
+    QuotaExceeded(String),
+    /// A failure of ours; the detail is logged, never sent.
+    Internal(String),
+}
+
+impl RepoError {
+    /// The one status table of the repository endpoints.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RepoError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            RepoError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RepoError::NotFound(_) => StatusCode::NOT_FOUND,
+            RepoError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            RepoError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            RepoError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RepoError::Conflict(_) => StatusCode::CONFLICT,
+            RepoError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            // ServiceQuotaExceededException, as PublishPackageVersion answers.
+            RepoError::QuotaExceeded(_) => StatusCode::PAYMENT_REQUIRED,
+            RepoError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client is told.
+    pub fn message(&self) -> &str {
+        match self {
+            RepoError::Internal(_) => "Internal error; see the server log",
+            RepoError::Unauthorized(m)
+            | RepoError::Forbidden(m)
+            | RepoError::NotFound(m)
+            | RepoError::MethodNotAllowed(m)
+            | RepoError::NotAcceptable(m)
+            | RepoError::BadRequest(m)
+            | RepoError::Conflict(m)
+            | RepoError::TooLarge(m)
+            | RepoError::QuotaExceeded(m) => m,
+        }
+    }
+
+    /// A 404 with the usual words.
+    pub fn not_found() -> RepoError {
+        RepoError::NotFound("Not found".to_string())
+    }
+
+    /// A failure of ours, with what the log should say.
+    pub fn internal(what: impl std::fmt::Display) -> RepoError {
+        RepoError::Internal(what.to_string())
+    }
+
+    /// The method is not one this route answers.
+    pub fn method(method: &Method) -> RepoError {
+        RepoError::MethodNotAllowed(format!("{method} is not supported here"))
+    }
+}
+
+impl From<crate::registry::Error> for RepoError {
+    fn from(e: crate::registry::Error) -> Self {
+        use crate::registry::Error;
+        match e {
+            Error::NotFound { message, .. } => RepoError::NotFound(message),
+            Error::Conflict { message, .. } => RepoError::Conflict(message),
+            Error::QuotaExceeded { message, .. } => RepoError::QuotaExceeded(message),
+            Error::Invalid(message) => RepoError::BadRequest(message),
+            Error::Store(e) => RepoError::Internal(format!("{e:?}")),
+        }
+    }
+}
+
+impl From<BodyError> for RepoError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(_) => RepoError::TooLarge(e.to_string()),
+            BodyError::Broken(_) => RepoError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+/// A package-manager protocol. Implementations parse and render their protocol and call
+/// the shared paths of this module for everything else.
+pub trait Format {
+    /// The format's name in logs and package ids (`npm`, `pypi`, …).
+    const NAME: &'static str;
+    /// What a path under the repository asks for.
+    type Route: Send;
+    /// The format's adapter for public registries behind external connections.
+    type Adapter<'a>: ExternalSource
+    where
+        Self: 'a;
+
+    /// Reads the path after `{repository}/` (still percent-encoded) for this method.
+    fn route(method: &Method, rest: &str) -> Result<Self::Route, RepoError>;
+
+    /// The repository action the route needs; decided before anything is read.
+    fn action(method: &Method, route: &Self::Route) -> Result<Action, RepoError>;
+
+    /// Answers an authorised request.
+    fn handle(
+        cx: &RepoCx<'_>,
+        route: Self::Route,
+        request: Request<RequestBody>,
+    ) -> impl Future<Output = Result<Response<Body>, RepoError>> + Send;
+
+    /// The format's error body for a status and message (npm `{"error"}`, cargo
+    /// `{"errors":[{"detail"}]}`, plain text for PyPI and Maven).
+    fn error_response(status: StatusCode, message: &str) -> Response<Body>;
+
+    /// The adapter that lists and fetches from the public registry `cx`'s graph reaches.
+    fn adapter<'a>(cx: &'a RepoCx<'a>) -> Self::Adapter<'a>;
+
+    /// Whether two version strings name the same version (PyPI compares them normalised).
+    fn same_version(a: &str, b: &str) -> bool {
+        a == b
+    }
+}
+
+/// A repository-endpoint request after authentication.
+pub struct RepoCx<'a> {
+    pub app: &'a App,
+    pub repo: RepositoryRecord,
+    /// Who the token was issued to.
+    pub claims: TokenClaims,
+    /// Absolute URL of this repository endpoint, ending with `/`, in the addressing form the
+    /// client used, so links we hand out carry the client's credentials scope.
+    pub base_url: String,
+}
+
+/// Serves one request of format `F`: the whole pipeline of a repository endpoint.
+pub async fn serve<F: Format>(
+    app: &App,
+    target: Target,
+    request: Request<RequestBody>,
+) -> Response<Body> {
+    match run::<F>(app, target, request).await {
+        Ok(response) => response,
+        Err(e) => render::<F>(&e),
+    }
+}
+
+async fn run<F: Format>(
+    app: &App,
+    target: Target,
+    request: Request<RequestBody>,
+) -> Result<Response<Body>, RepoError> {
+    let cx = open(app, &target, &request)?;
+    let route = F::route(request.method(), &target.rest)?;
+    let action = F::action(request.method(), &route)?;
+    cx.allowed(action)?;
+    F::handle(&cx, route, request).await
+}
+
+/// A request for a format whose protocol is not served: the token and the repository are
+/// checked as for any other, then 404.
+pub fn unserved<B>(app: &App, target: &Target, request: &Request<B>) -> Response<Body> {
+    let refusal = match open(app, target, request) {
+        Err(e) => e,
+        Ok(_) => RepoError::NotFound(format!(
+            "codeartifact-local does not serve the {} repository protocol yet",
+            target.format
+        )),
+    };
+    render_with(&refusal, target.format.as_str(), unserved_response)
+}
+
+/// The error body of formats without a protocol here: the AWS JSON error shape.
+fn unserved_response(status: StatusCode, message: &str) -> Response<Body> {
+    let error_type = match status {
+        StatusCode::UNAUTHORIZED => "UnauthorizedException",
+        StatusCode::FORBIDDEN => "AccessDeniedException",
+        StatusCode::NOT_FOUND => "ResourceNotFoundException",
+        _ => "InternalServerException",
+    };
+    crate::wire::error_response(
+        status,
+        error_type,
+        serde_json::json!({ "error": status.canonical_reason(), "message": message }),
+        &[],
+    )
+}
+
+/// The response for a refusal: the format's body with the status of the one table; 401s
+/// carry the challenges, failures of ours are logged once.
+pub fn render<F: Format>(e: &RepoError) -> Response<Body> {
+    render_with(e, F::NAME, F::error_response)
+}
+
+fn render_with(
+    e: &RepoError,
+    format: &str,
+    error_response: fn(StatusCode, &str) -> Response<Body>,
+) -> Response<Body> {
+    if let RepoError::Internal(detail) = e {
+        tracing::error!(format, error = %detail, "repository request failed");
+    }
+    let mut response = error_response(e.status(), e.message());
+    if matches!(e, RepoError::Unauthorized(_)) {
+        let headers = response.headers_mut();
+        for challenge in [
+            "Basic realm=\"codeartifact\"",
+            "Bearer realm=\"codeartifact\"",
+        ] {
+            headers.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+    }
+    response
+}
+
+/// Checks the token and finds the repository the request addresses.
+pub fn open<'a, B>(
+    app: &'a App,
+    target: &Target,
+    request: &Request<B>,
+) -> Result<RepoCx<'a>, RepoError> {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| RepoError::Unauthorized("An authorization token is required".into()))?;
+    let claims = token_from_authorization(authorization)
+        .and_then(|token| {
+            app.tokens
+                .verify(&token, app.clock.now_ms().div_euclid(1000))
+        })
+        .map_err(|e| {
+            RepoError::Unauthorized(format!("The authorization token is not valid: {e}"))
+        })?;
+    if !claims.authorizes(&target.owner, &target.domain) {
+        return Err(RepoError::Unauthorized(
+            "The authorization token was issued for another domain".into(),
+        ));
+    }
+    let region = match (&target.region, claims.region.as_str()) {
+        (Some(region), _) => region.clone(),
+        (None, "") => app.settings.default_region.clone(),
+        (None, region) => region.to_string(),
+    };
+    let d = DomainId {
+        region: &region,
+        owner: &target.owner,
+        name: &target.domain,
+    };
+    let repo = app.registry.repository(d, &target.repository)?;
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let base_url = format!("http://{host}{}", target.prefix);
+    Ok(RepoCx {
+        app,
+        repo,
+        claims,
+        base_url,
+    })
+}
+
+impl RepoCx<'_> {
+    /// Decides a repository action for the token's principal under the repository's policy,
+    /// exactly as the control plane decides for a signed caller.
+    fn allowed(&self, action: Action) -> Result<(), RepoError> {
+        let principal = access::Principal {
+            account: &self.claims.account_id,
+            arn: &self.claims.principal_arn,
+        };
+        let arn = self.repo.arn();
+        let request = access::Request {
+            action: action.as_str(),
+            resource_arn: &arn,
+            resource_account: &self.repo.administrator_account,
+            region: &self.repo.region,
+        };
+        let target = PolicyTarget::Repository(self.repo.domain_id(), &self.repo.name);
+        let policy = self.app.registry.policy_if_any(target)?;
+        match access::decide(
+            principal,
+            request,
+            policy.as_ref().map(|p| p.document.as_str()),
+        ) {
+            access::Decision::Allow => Ok(()),
+            decision => Err(RepoError::Forbidden(access::denial_message(
+                principal, request, decision,
+            ))),
+        }
+    }
+
+    /// Runs a registry write (it commits durably, with an fsync) off the async workers.
+    pub fn write<T>(&self, write: impl FnOnce() -> T) -> T {
+        tokio::task::block_in_place(write)
+    }
+
+    /// A listing page (npm packument, PyPI project page, cargo index file) reused while the
+    /// store has not changed, otherwise rendered anew. `name` identifies the page within
+    /// the repository (format, package and representation); links embed the base URL, so
+    /// it is part of the key too. Pages are not reused while external connections are
+    /// configured: a public registry can change without the store changing.
+    pub fn cached_page(
+        &self,
+        name: String,
+        render: impl FnOnce() -> Result<Option<Page>, RepoError>,
+    ) -> Result<Option<Page>, RepoError> {
+        let cacheable = self.app.settings.external_connections.is_empty();
+        let generation = self.app.registry.generation();
+        let key = (self.repo.id.clone(), name, self.base_url.clone());
+        if cacheable {
+            if let Some(page) = self.app.pages.get(&key, generation) {
+                return Ok(Some(page));
+            }
+        }
+        let page = render()?;
+        if let (true, Some(page)) = (cacheable, &page) {
+            self.app.pages.put(key, generation, page.clone());
+        }
+        Ok(page)
+    }
+}
+
+/// A page as a response: 304 when the client already has it.
+pub fn page_response(page: Page, if_none_match: Option<&str>) -> Response<Body> {
+    let not_modified = if_none_match == Some(page.etag.as_str());
+    let mut response = Response::new(full(if not_modified {
+        Bytes::new()
+    } else {
+        page.body
+    }));
+    if not_modified {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+    }
+    let headers = response.headers_mut();
+    if !not_modified {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(page.content_type),
+        );
+    }
+    if let Ok(value) = HeaderValue::from_str(&page.etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+/// A JSON response that clients must not cache without revalidating.
+pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = crate::wire::json_response(status, body);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_one_status() {
+        let m = String::new;
+        let table = [
+            (RepoError::Unauthorized(m()), 401),
+            (RepoError::Forbidden(m()), 403),
+            (RepoError::NotFound(m()), 404),
+            (RepoError::MethodNotAllowed(m()), 405),
+            (RepoError::NotAcceptable(m()), 406),
+            (RepoError::BadRequest(m()), 400),
+            (RepoError::Conflict(m()), 409),
+            (RepoError::TooLarge(m()), 413),
+            (RepoError::QuotaExceeded(m()), 402),
+            (RepoError::Internal(m()), 500),
+        ];
+        for (e, status) in table {
+            assert_eq!(e.status().as_u16(), status, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn registry_refusals_map_to_the_same_status_in_every_format() {
+        use crate::registry::{Error, ResourceKind};
+        let quota = Error::QuotaExceeded {
+            kind: ResourceKind::Asset,
+            id: "a.jar".to_string(),
+            message: "m".into(),
+        };
+        assert_eq!(RepoError::from(quota).status(), 402);
+        assert_eq!(
+            RepoError::from(Error::Invalid("bad".into())).status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn internal_details_are_not_sent() {
+        assert_eq!(
+            RepoError::internal("disk on fire at /secret/path").message(),
+            "Internal error; see the server log"
+        );
+    }
+}

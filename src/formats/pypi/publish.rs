@@ -1,0 +1,239 @@
+//! PyPI's legacy upload API (`POST` to the repository root, multipart/form-data), as twine,
+//! uv and poetry send it: the file streams to staging while it is hashed, then goes
+//! through the one publish path.
+
+use super::{file_identity, iso_micros, package_id, same_version, valid_file_name};
+use super::{valid_project_name, valid_version, Pypi};
+use crate::endpoints::publish::{self, Upload};
+use crate::endpoints::{RepoCx, RepoError};
+use crate::registry::groups::normalize_name;
+use crate::registry::{Dependency, License, NewAsset, Publish, StagedBlob, VersionMetadata};
+use crate::wire::{text, Body, RequestBody};
+use http::{header, Request, Response, StatusCode};
+use sha2::Digest as _;
+use std::collections::BTreeMap;
+
+fn bad(message: impl Into<String>) -> RepoError {
+    RepoError::BadRequest(message.into())
+}
+
+/// The fields of an upload, the file staged on disk.
+#[derive(Default)]
+struct Form {
+    fields: BTreeMap<String, Vec<String>>,
+    file: Option<(String, StagedBlob, String, String)>,
+}
+
+impl Form {
+    fn one(&self, name: &str) -> Option<&str> {
+        self.fields
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn all(&self, name: &str) -> &[String] {
+        self.fields.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Reads the multipart body: text fields into memory (bounded), the `content` file to a
+/// staging file while hashing it (SHA-256 by the store, BLAKE2b-256 and MD5 here).
+async fn read_form(cx: &RepoCx<'_>, request: Request<RequestBody>) -> Result<Form, RepoError> {
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(|| bad("Expected a multipart/form-data upload".to_string()))?;
+    let stream = http_body_util::BodyDataStream::new(request.into_body());
+    // The file may be as large as the asset quota; the other fields add little.
+    let max_file = cx.app.registry.quotas.asset_size_bytes;
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream(max_file.saturating_add(16 * 1024 * 1024))
+            .per_field(max_file),
+    );
+    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut form = Form::default();
+    let mut text_bytes = 0usize;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(bad(format!("Malformed multipart body: {e}"))),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "content" {
+            let file_name = field.file_name().unwrap_or("").to_string();
+            let mut field = field;
+            let mut upload = cx
+                .app
+                .registry
+                .upload()
+                .map_err(|e| RepoError::internal(format!("cannot stage an upload: {e}")))?;
+            let mut blake = blake2::Blake2b::<blake2::digest::consts::U32>::new();
+            let mut md5 = md5::Md5::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        blake.update(&chunk);
+                        md5.update(&chunk);
+                        cx.write(|| upload.write(&chunk)).map_err(|e| {
+                            RepoError::internal(format!("cannot write an upload: {e}"))
+                        })?;
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(bad(format!("The upload ended early: {e}"))),
+                }
+            }
+            let staged = cx
+                .write(|| upload.finish())
+                .map_err(|e| RepoError::internal(format!("cannot finish an upload: {e}")))?;
+            let blake = hex::encode(blake.finalize());
+            let md5 = hex::encode(md5.finalize());
+            form.file = Some((file_name, staged, blake, md5));
+        } else {
+            let value = field
+                .text()
+                .await
+                .map_err(|e| bad(format!("Malformed field {name}: {e}")))?;
+            text_bytes += value.len();
+            if text_bytes > 16 * 1024 * 1024 {
+                return Err(bad("The upload's metadata is too large".to_string()));
+            }
+            form.fields.entry(name).or_default().push(value);
+        }
+    }
+    Ok(form)
+}
+
+/// `POST /`: one distribution file of one version.
+pub(super) async fn upload(
+    cx: &RepoCx<'_>,
+    request: Request<RequestBody>,
+) -> Result<Response<Body>, RepoError> {
+    let form = read_form(cx, request).await?;
+    store_upload(cx, form)
+}
+
+fn store_upload(cx: &RepoCx<'_>, mut form: Form) -> Result<Response<Body>, RepoError> {
+    if form.one(":action") != Some("file_upload") {
+        return Err(bad("Unsupported ':action'; expected file_upload"));
+    }
+    let (Some(name), Some(version)) = (
+        form.one("name").map(str::to_string),
+        form.one("version").map(str::to_string),
+    ) else {
+        return Err(bad("The upload needs 'name' and 'version'"));
+    };
+    if !valid_project_name(&name) {
+        return Err(bad(format!("Invalid project name '{name}'")));
+    }
+    if !valid_version(&version) {
+        return Err(bad(format!("Invalid version '{version}'")));
+    }
+    let Some((file_name, staged, blake, md5)) = form.file.take() else {
+        return Err(bad("The upload has no 'content' file"));
+    };
+    if !valid_file_name(&file_name) {
+        return Err(bad(format!("Invalid file name '{file_name}'")));
+    }
+    match file_identity(&file_name) {
+        Some((file_project, file_version))
+            if normalize_name("pypi", &file_project) == normalize_name("pypi", &name)
+                && same_version(&file_version, &version) => {}
+        _ => {
+            return Err(bad(format!(
+                "File '{file_name}' does not belong to {name} {version}"
+            )))
+        }
+    }
+    let sha256 = staged.digests().sha256.clone();
+    for (field, actual) in [
+        ("sha256_digest", &sha256),
+        ("blake2_256_digest", &blake),
+        ("md5_digest", &md5),
+    ] {
+        if let Some(declared) = form.one(field) {
+            if !declared.eq_ignore_ascii_case(actual) {
+                return Err(bad(format!("The file does not match its {field}")));
+            }
+        }
+    }
+    let mut properties = BTreeMap::new();
+    if let Some(requires) = form.one("requires_python") {
+        properties.insert("requires-python".to_string(), requires.to_string());
+    }
+    properties.insert("upload-time".to_string(), iso_micros(cx.app.clock.now_ms()));
+    let p = package_id(&name);
+    publish::publish::<Pypi>(
+        cx,
+        Upload {
+            publish: Publish {
+                package: &p,
+                display_name: &name,
+                version: &version,
+                asset: NewAsset {
+                    name: file_name,
+                    blob: staged,
+                    properties,
+                },
+                unfinished: false,
+                append: true,
+                metadata: Some(metadata_of(&form)),
+            },
+            check_upstream: true,
+        },
+    )?;
+    Ok(text(StatusCode::OK, "OK"))
+}
+
+/// The version metadata an upload declares (core metadata fields).
+fn metadata_of(form: &Form) -> VersionMetadata {
+    let license = form
+        .one("license_expression")
+        .or_else(|| form.one("license"));
+    let dependencies = form
+        .all("requires_dist")
+        .iter()
+        .filter_map(|requirement| {
+            let requirement = requirement.trim();
+            let end = requirement
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+                .unwrap_or(requirement.len());
+            let (dep, rest) = requirement.split_at(end);
+            (!dep.is_empty()).then(|| Dependency {
+                namespace: None,
+                package: normalize_name("pypi", dep),
+                dependency_type: Some("Requires-Dist".to_string()),
+                version_requirement: Some(rest.trim().to_string()).filter(|r| !r.is_empty()),
+            })
+        })
+        .collect();
+    let source = form.all("project_urls").iter().find_map(|u| {
+        let (label, url) = u.split_once(',')?;
+        matches!(
+            label.trim().to_ascii_lowercase().as_str(),
+            "source" | "source code" | "repository" | "code"
+        )
+        .then(|| url.trim().to_string())
+    });
+    VersionMetadata {
+        manifest: None,
+        summary: form.one("summary").map(str::to_string),
+        home_page: form.one("home_page").map(str::to_string),
+        source_code_repository: source,
+        licenses: license
+            .map(|l| {
+                vec![License {
+                    name: Some(l.to_string()),
+                    url: None,
+                }]
+            })
+            .unwrap_or_default(),
+        readme: form.one("description").map(str::to_string),
+        dependencies,
+    }
+}

@@ -1,0 +1,47 @@
+//! The server's shared state, built once at start by `server` and read by every request.
+//! Holds no logic of its own: the pipeline (`app`) and the handlers borrow it.
+
+use crate::addressing::EndpointStyle;
+use crate::auth::{Identities, TokenKey};
+use crate::cache::{ListingCache, PageCache};
+use crate::clock::Clock;
+use crate::outbound::Outbound;
+use crate::registry::Registry;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings the pipeline needs, resolved from configuration once at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub default_region: String,
+    /// Base URL clients use to reach us, no trailing slash.
+    pub public_base_url: String,
+    pub endpoint_style: EndpointStyle,
+    pub dns_suffix: String,
+    pub max_skew: Duration,
+    pub max_json_body: usize,
+    /// External connection name → the upstream registry URL configured for it.
+    pub external_connections: BTreeMap<String, String>,
+    /// Origins (`http://host:port`) besides each connection's own whose links an upstream
+    /// registry may point at (a registry serving its files from another host).
+    pub upstream_link_origins: Vec<String>,
+    /// How long a public registry's listing (packument, project page, maven-metadata.xml)
+    /// is reused before it is asked again; zero asks every time.
+    pub upstream_metadata_ttl: Duration,
+}
+
+/// The server's shared state.
+pub struct App {
+    pub registry: Registry,
+    pub identities: Identities,
+    pub tokens: TokenKey,
+    pub clock: Arc<Clock>,
+    pub settings: Settings,
+    /// HTTP client for the upstream registries behind external connections.
+    pub outbound: Outbound,
+    /// Rendered listing pages (npm packuments, PyPI project pages), valid until the store changes.
+    pub pages: PageCache,
+    /// Public registries' listing documents, kept for `upstream_metadata_ttl`.
+    pub listings: ListingCache,
+}

@@ -1,0 +1,291 @@
+//! HTTP plumbing every layer may use: the body types, response builders, the one bounded
+//! request-body reader, file streaming with byte ranges, and query decoding.
+//!
+//! A leaf: it imports nothing from the crate, knows no protocol's error shape and no state.
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use tokio_util::io::ReaderStream;
+
+/// Response bodies: whole buffers, or streams for large downloads.
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// Errors a request body may end with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Request bodies as every handler sees them, whatever the connection delivered.
+pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// Boxes any request body into a [`RequestBody`].
+pub fn boxed_request<B>(request: Request<B>) -> Request<RequestBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    request.map(|body| body.map_err(Into::into).boxed_unsync())
+}
+
+/// A whole in-memory body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// A JSON response with the given status.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// An AWS-shaped error: status, `x-amzn-errortype`, JSON body with `__type` and `message`.
+pub fn error_response(
+    status: StatusCode,
+    error_type: &'static str,
+    body: serde_json::Value,
+    extra: &[(header::HeaderName, HeaderValue)],
+) -> Response<Body> {
+    let mut response = json_response(status, &body);
+    let headers: &mut HeaderMap = response.headers_mut();
+    headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    for (name, value) in extra {
+        headers.append(name.clone(), value.clone());
+    }
+    response
+}
+
+/// A plain-text response.
+pub fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
+    let mut response = Response::new(full(message.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// A request header as text, when present and readable.
+pub fn header_text<B>(request: &Request<B>, name: header::HeaderName) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Why a request body could not be read into memory.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Longer than the limit.
+    TooLarge(usize),
+    /// The client's body ended early or broke.
+    Broken(String),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::TooLarge(limit) => {
+                write!(
+                    f,
+                    "The request body is larger than the limit of {limit} bytes"
+                )
+            }
+            BodyError::Broken(why) => write!(f, "The request body ended early: {why}"),
+        }
+    }
+}
+
+/// The one way a request body is read whole into memory: at most `limit` bytes, refused as
+/// soon as it grows past them (a declared `Content-Length` over the limit is refused before
+/// a byte is read).
+pub async fn read_body(request: Request<RequestBody>, limit: usize) -> Result<Bytes, BodyError> {
+    let (parts, body) = request.into_parts();
+    read_body_with(&parts.headers, body, limit).await
+}
+
+/// [`read_body`] for a body already taken from its request, with the request's headers.
+pub async fn read_body_with(
+    headers: &HeaderMap,
+    body: RequestBody,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut body = body;
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Broken(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > limit {
+                return Err(BodyError::TooLarge(limit));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
+}
+
+/// A file streamed from disk in chunks of up to 256 KiB, with its length and content type.
+/// A single `Range: bytes=…` is honoured with 206 (uv reads wheel metadata that way); an
+/// unsatisfiable one gets 416; anything else is served whole.
+pub async fn file_response(
+    path: &std::path::Path,
+    size: u64,
+    content_type: &'static str,
+    range: Option<&str>,
+) -> std::io::Result<Response<Body>> {
+    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+    let mut file = tokio::fs::File::open(path).await.map_err(|e| {
+        tracing::error!(path = %path.display(), error = %e, "asset bytes missing");
+        e
+    })?;
+    let wanted = match range.map(|r| byte_range(r, size)) {
+        Some(Err(())) => {
+            let mut response = Response::new(full(Bytes::new()));
+            *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+        Some(Ok(wanted)) => wanted,
+        None => None,
+    };
+    let (status, start, length) = match wanted {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        None => (StatusCode::OK, 0, size),
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start)).await?;
+    }
+    // Small files need no 256 KiB buffer.
+    let chunk = usize::try_from(length.clamp(4096, 256 * 1024)).unwrap_or(256 * 1024);
+    let stream = ReaderStream::with_capacity(file.take(length), chunk).map_ok(Frame::data);
+    let mut response = Response::new(StreamBody::new(stream).boxed());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = format!("bytes {start}-{}/{size}", start + length - 1);
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    Ok(response)
+}
+
+/// One `bytes=` range as inclusive offsets: `Ok(None)` to serve the whole file (no
+/// recognisable single range), `Err` when the range cannot be satisfied.
+fn byte_range(header: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first.parse::<u64>(), last.parse::<u64>()) {
+        (Ok(start), Ok(end)) if start <= end => (start, end.min(size.saturating_sub(1))),
+        (Ok(start), Err(_)) if last.is_empty() => (start, size.saturating_sub(1)),
+        (Err(_), Ok(suffix)) if first.is_empty() && suffix > 0 => {
+            (size.saturating_sub(suffix), size.saturating_sub(1))
+        }
+        _ => return Ok(None),
+    };
+    if size == 0 || range.0 >= size {
+        return Err(());
+    }
+    Ok(Some(range))
+}
+
+/// Splits and percent-decodes a query string. `+` stays a plus sign: SDKs encode spaces as
+/// `%20`, and revisions and tokens are base64 with literal `+`.
+pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_as_http_defines_them() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Ok(Some((0, 99))));
+        assert_eq!(byte_range("bytes=900-", 1000), Ok(Some((900, 999))));
+        assert_eq!(byte_range("bytes=-100", 1000), Ok(Some((900, 999))));
+        assert_eq!(byte_range("bytes=990-2000", 1000), Ok(Some((990, 999))));
+        assert_eq!(byte_range("bytes=1000-", 1000), Err(()));
+        assert_eq!(byte_range("bytes=0-1,5-6", 1000), Ok(None));
+        assert_eq!(byte_range("items=0-1", 1000), Ok(None));
+        assert_eq!(byte_range("bytes=5-1", 1000), Ok(None));
+    }
+
+    #[test]
+    fn query_plus_is_a_plus() {
+        assert_eq!(
+            decode_query("a=1%2B2&b=x+y&c"),
+            vec![
+                ("a".into(), "1+2".into()),
+                ("b".into(), "x+y".into()),
+                ("c".into(), String::new())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_up_to_their_limit_and_no_further() {
+        let request = |body: &'static str, length: Option<&str>| {
+            let mut builder = Request::builder();
+            if let Some(length) = length {
+                builder = builder.header(header::CONTENT_LENGTH, length);
+            }
+            boxed_request(
+                builder
+                    .body(Full::new(Bytes::from_static(body.as_bytes())))
+                    .unwrap(),
+            )
+        };
+        assert_eq!(read_body(request("abc", None), 3).await.unwrap(), "abc");
+        assert!(matches!(
+            read_body(request("abcd", None), 3).await,
+            Err(BodyError::TooLarge(3))
+        ));
+        // A declared length over the limit is refused before the body is read.
+        assert!(matches!(
+            read_body(request("", Some("4")), 3).await,
+            Err(BodyError::TooLarge(3))
+        ));
+    }
+}
