@@ -47,7 +47,7 @@ from conftest import (
     which,
 )
 from eventsink import Receiver, poll, read_events_file, sigv4_check
-from test_npm import tarball
+from npmkit import tarball
 
 DETAIL_TYPE = "CodeArtifact Package Version State Change"
 SOURCE = "aws.codeartifact"

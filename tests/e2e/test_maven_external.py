@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, Server, make_client, unique, connected_server, stored_versions
+from conftest import ACCOUNT, Server, asset_hashes, connected_server, make_client, stored_versions, unique
 from mavenkit import (
-    Dep, MavenHttp, Mvn, compiled_classes, consumer_project, digest, gav_path, hashes, jar_bytes,
+    Dep, MavenHttp, Mvn, compiled_classes, consumer_project, digest, gav_path, jar_bytes,
     parse_metadata, pom_xml, require_maven, run_java, run_java_source, snapshot_metadata, sources_jar_bytes,
 )
 
@@ -182,7 +182,7 @@ def assert_asset_set(actual: dict[str, dict[str, str]], expected: dict[str, byte
     names = set(actual) - {"maven-metadata.xml"}
     assert names == set(expected), f"{where}: assets {sorted(actual)}, expected {sorted(expected)}"
     for name, data in expected.items():
-        assert actual[name] == hashes(data), (where, name)
+        assert actual[name] == asset_hashes(data), (where, name)
 
 
 EXTERNAL = {"domainEntryPoint": {"externalConnectionName": CONNECTION}, "originType": "EXTERNAL"}

@@ -43,7 +43,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, Server, basic, client_env, http_request, make_client, unique, venv_dir, connected_server
+from conftest import (ACCOUNT, Server, basic, client_env, connected_server, finish, http_request, make_client, unique,
+                      venv_dir)
 
 CONNECTION = "public:pypi"
 PUBLIC_DOMAIN = "pub"
@@ -239,15 +240,9 @@ class Pip:
 
     def install(self, *requirements: str, check: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
         p, target = self.start(*requirements)
-        try:
-            out, err = p.communicate(timeout=PIP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-            raise AssertionError(f"pip install {requirements} did not finish in {PIP_TIMEOUT}s:\n{err}")
-        result = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        result = finish(p, PIP_TIMEOUT, f"pip install {requirements}")
         if check:
-            assert p.returncode == 0, f"pip install {requirements} failed:\n{out}\n{err}"
+            assert result.returncode == 0, f"pip install {requirements} failed:\n{result.stdout}\n{result.stderr}"
         return result, target
 
     def marker(self, target: Path, name: str) -> str:
