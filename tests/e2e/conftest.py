@@ -275,6 +275,41 @@ def connected_server(tmp_path_factory: pytest.TempPathFactory, connection: str, 
     srv.terminate()
 
 
+def authenticated_url(srv: "Server", fmt: str, domain: str, repo: str, token: str) -> str:
+    """A repository endpoint of `srv` with `aws:TOKEN` in the URL, as given to
+    --external-connection when another server plays the public registry."""
+    return (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
+            f"/{fmt}/d/{domain}-{ACCOUNT}/{repo}/")
+
+
+class Chain:
+    """A fresh domain with `repo-a → repo-b → repo-c` (A → B → C in the upstreams spec's words),
+    repo-c holding the external connection CONNECTION; the *_external modules subclass it with
+    their connection and format helpers. `track` (conftest) deletes the domain afterwards; None
+    for a throw-away server."""
+
+    CONNECTION = ""
+    PREFIX = "ext"
+
+    def __init__(self, srv: "Server", ca, track, tmp: Path):
+        assert self.CONNECTION, "a Chain subclass names its external connection"
+        self.srv = srv
+        self.ca = ca
+        self.tmp = tmp
+        if track is not None:
+            self.domain = track.create_domain(unique(self.PREFIX))["name"]
+        else:
+            self.domain = ca.create_domain(domain=unique(self.PREFIX))["domain"]["name"]
+        ca.create_repository(domain=self.domain, repository="repo-c")
+        ca.associate_external_connection(domain=self.domain, repository="repo-c",
+                                         externalConnection=self.CONNECTION)
+        ca.create_repository(domain=self.domain, repository="repo-b", upstreams=[{"repositoryName": "repo-c"}])
+        ca.create_repository(domain=self.domain, repository="repo-a", upstreams=[{"repositoryName": "repo-b"}])
+        desc = ca.describe_repository(domain=self.domain, repository="repo-c")["repository"]
+        assert [e["externalConnectionName"] for e in desc["externalConnections"]] == [self.CONNECTION], desc
+        self.token = ca.get_authorization_token(domain=self.domain)["authorizationToken"]
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path):
     """Starts extra servers for lifecycle tests; all are stopped afterwards."""

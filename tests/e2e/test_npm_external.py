@@ -37,7 +37,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 import npmkit
-from conftest import ACCOUNT, Server, connected_server, http_request, make_client, unique
+import conftest
+from conftest import Server, authenticated_url, connected_server, http_request, make_client
 from npmkit import Npm, exports, login, make_package, make_project, npm_error_code, require_npm, tarball
 
 NPM_TIMEOUT = 90
@@ -168,8 +169,7 @@ def public_registry(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env)
             got = sorted(v["version"] for v in stored_versions(ca, PUBLIC_DOMAIN, PUBLIC_REPO, name))
             assert got == sorted(versions), (name, got)
         token = ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
-        url = (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
-               f"/npm/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/")
+        url = authenticated_url(srv, "npm", PUBLIC_DOMAIN, PUBLIC_REPO, token)
         yield PublicRegistry(srv, url, npm)
     finally:
         srv.terminate()
@@ -181,26 +181,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, public_registry: PublicRegi
     yield from connected_server(tmp_path_factory, CONNECTION, public_registry.url)
 
 
-class Chain:
-    """A fresh domain with `repo-a → repo-b → repo-c` (A → B → C in the spec's words), repo-c
-    holding the `public:npmjs` connection. `track` (conftest) deletes the domain afterwards;
-    None for throw-away servers."""
+class Chain(conftest.Chain):
+    """conftest's chain, repo-c holding `public:npmjs`, with an npm logged in per repository."""
 
-    def __init__(self, srv: Server, ca, track, tmp: Path, names=("repo-a", "repo-b", "repo-c")):
-        self.srv = srv
-        self.ca = ca
-        self.tmp = tmp
-        if track is not None:
-            self.domain = track.create_domain(unique("ext"))["name"]
-        else:
-            self.domain = ca.create_domain(domain=unique("ext"))["domain"]["name"]
-        a, b, c = names
-        ca.create_repository(domain=self.domain, repository=c)
-        ca.associate_external_connection(domain=self.domain, repository=c, externalConnection=CONNECTION)
-        ca.create_repository(domain=self.domain, repository=b, upstreams=[{"repositoryName": c}])
-        ca.create_repository(domain=self.domain, repository=a, upstreams=[{"repositoryName": b}])
-        desc = ca.describe_repository(domain=self.domain, repository=c)["repository"]
-        assert [e["externalConnectionName"] for e in desc["externalConnections"]] == [CONNECTION], desc
+    CONNECTION = CONNECTION
+
+    def __init__(self, srv: Server, ca, track, tmp: Path):
+        super().__init__(srv, ca, track, tmp)
         self._npm: dict[str, Npm] = {}
 
     def npm(self, repo: str) -> Npm:
