@@ -7,6 +7,7 @@ Nothing global is read or written: every client gets a temporary HOME and config
 from __future__ import annotations
 
 import base64
+import hashlib
 import datetime as _dt
 import http.client
 import json
@@ -274,6 +275,41 @@ def connected_server(tmp_path_factory: pytest.TempPathFactory, connection: str, 
     srv.terminate()
 
 
+def authenticated_url(srv: "Server", fmt: str, domain: str, repo: str, token: str) -> str:
+    """A repository endpoint of `srv` with `aws:TOKEN` in the URL, as given to
+    --external-connection when another server plays the public registry."""
+    return (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
+            f"/{fmt}/d/{domain}-{ACCOUNT}/{repo}/")
+
+
+class Chain:
+    """A fresh domain with `repo-a → repo-b → repo-c` (A → B → C in the upstreams spec's words),
+    repo-c holding the external connection CONNECTION; the *_external modules subclass it with
+    their connection and format helpers. `track` (conftest) deletes the domain afterwards; None
+    for a throw-away server."""
+
+    CONNECTION = ""
+    PREFIX = "ext"
+
+    def __init__(self, srv: "Server", ca, track, tmp: Path):
+        assert self.CONNECTION, "a Chain subclass names its external connection"
+        self.srv = srv
+        self.ca = ca
+        self.tmp = tmp
+        if track is not None:
+            self.domain = track.create_domain(unique(self.PREFIX))["name"]
+        else:
+            self.domain = ca.create_domain(domain=unique(self.PREFIX))["domain"]["name"]
+        ca.create_repository(domain=self.domain, repository="repo-c")
+        ca.associate_external_connection(domain=self.domain, repository="repo-c",
+                                         externalConnection=self.CONNECTION)
+        ca.create_repository(domain=self.domain, repository="repo-b", upstreams=[{"repositoryName": "repo-c"}])
+        ca.create_repository(domain=self.domain, repository="repo-a", upstreams=[{"repositoryName": "repo-b"}])
+        desc = ca.describe_repository(domain=self.domain, repository="repo-c")["repository"]
+        assert [e["externalConnectionName"] for e in desc["externalConnections"]] == [self.CONNECTION], desc
+        self.token = ca.get_authorization_token(domain=self.domain)["authorizationToken"]
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path):
     """Starts extra servers for lifecycle tests; all are stopped afterwards."""
@@ -448,28 +484,30 @@ def client_env(home: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRE
     return env
 
 
-@pytest.fixture(scope="module")
-def aws(endpoint: str, tmp_path_factory: pytest.TempPathFactory):
-    """Runs the venv's `aws` CLI against the server: returns a CliResult (rc, out, err) where
-    `out` is the parsed JSON stdout (None when stdout is empty, the text if it is not JSON)."""
-    cli = str(aws_cli_path())
-
-    def run(*args: str, home: Path | None = None, access_key: str = ACCESS_KEY,
+def run_aws(endpoint: str, home: Path, *args: str, access_key: str = ACCESS_KEY,
             secret_key: str = SECRET_KEY, region: str = REGION, output: str = "json",
             timeout: float = 60) -> CliResult:
-        if home is None:
-            home = tmp_path_factory.mktemp("home")
-        env = client_env(Path(home), access_key, secret_key, region)
-        cmd = [cli, *args, "--endpoint-url", endpoint, "--output", output]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
-                           cwd=str(home))
-        out: Any = None
-        if p.stdout.strip():
-            try:
-                out = json.loads(p.stdout)
-            except ValueError:
-                out = p.stdout
-        return CliResult(p.returncode, out, p.stderr, p.stdout)
+    """The venv's `aws` CLI against the server at `endpoint`, with HOME `home`: a CliResult
+    (rc, out, err) where `out` is the parsed JSON stdout (None when stdout is empty, the text
+    if it is not JSON)."""
+    env = client_env(Path(home), access_key, secret_key, region)
+    cmd = [str(aws_cli_path()), *args, "--endpoint-url", endpoint, "--output", output]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(home))
+    out: Any = None
+    if p.stdout.strip():
+        try:
+            out = json.loads(p.stdout)
+        except ValueError:
+            out = p.stdout
+    return CliResult(p.returncode, out, p.stderr, p.stdout)
+
+
+@pytest.fixture(scope="module")
+def aws(endpoint: str, tmp_path_factory: pytest.TempPathFactory):
+    """`run_aws` against the module's server (a fresh temporary HOME unless `home` is given)."""
+
+    def run(*args: str, home: Path | None = None, **kw: Any) -> CliResult:
+        return run_aws(endpoint, home or tmp_path_factory.mktemp("home"), *args, **kw)
 
     return run
 
@@ -636,6 +674,27 @@ def to_epoch(value: Any) -> float:
         except ValueError:
             return _dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     raise AssertionError(f"not a timestamp: {value!r}")
+
+
+def asset_hashes(data: bytes) -> dict[str, str]:
+    """The four digests of an asset, keyed as AssetSummary.hashes keys them."""
+    return {
+        "MD5": hashlib.md5(data).hexdigest(),
+        "SHA-1": hashlib.sha1(data).hexdigest(),
+        "SHA-256": hashlib.sha256(data).hexdigest(),
+        "SHA-512": hashlib.sha512(data).hexdigest(),
+    }
+
+
+def finish(p: subprocess.Popen, timeout: float, what: str) -> subprocess.CompletedProcess:
+    """Waits for a started client; kills it and fails when it takes longer than `timeout`."""
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"{what} did not finish in {timeout}s:\n{err}")
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
 def load_model() -> dict:

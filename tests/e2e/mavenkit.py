@@ -21,7 +21,6 @@ before each run.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -39,7 +38,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from conftest import basic, client_env, http_request
+from conftest import asset_hashes, basic, client_env, http_request
 
 DEBIAN_REPO = Path("/usr/share/maven-repo")
 DEPLOY_PLUGIN = "org.apache.maven.plugins:maven-deploy-plugin:3.0.0"
@@ -92,21 +91,11 @@ def loopback(url: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def hashes(data: bytes) -> dict[str, str]:
-    """The four digests, keyed as AssetSummary.hashes keys them."""
-    return {
-        "MD5": hashlib.md5(data).hexdigest(),
-        "SHA-1": hashlib.sha1(data).hexdigest(),
-        "SHA-256": hashlib.sha256(data).hexdigest(),
-        "SHA-512": hashlib.sha512(data).hexdigest(),
-    }
-
-
 CHECKSUM_SUFFIXES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
 
 
 def digest(data: bytes, suffix: str) -> str:
-    return hashes(data)[CHECKSUM_SUFFIXES[suffix]]
+    return asset_hashes(data)[CHECKSUM_SUFFIXES[suffix]]
 
 
 # --------------------------------------------------------------------------------------------

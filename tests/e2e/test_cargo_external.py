@@ -27,7 +27,6 @@ import http.server
 import json
 import threading
 import time
-import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -38,7 +37,8 @@ from cargokit import (
     CargoHome, CargoHttp, crate_bytes, crate_manifest, error_details, index_path, packaged_crate,
     publish_dep, publish_meta, require_cargo, sha256, write_package,
 )
-from conftest import ACCOUNT, Server, make_client, unique, connected_server, stored_versions
+import conftest
+from conftest import ACCOUNT, Server, authenticated_url, connected_server, make_client, stored_versions
 
 CONNECTION = "public:crates-io"
 PUBLIC_DOMAIN = "pub"
@@ -115,8 +115,7 @@ def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> Publi
         assert h.index_versions("ext-util") == ["1.0.0", "1.2.0", "2.0.0"]
         r = h.config()
         assert r.status == 200 and r.json["dl"] == f"{endpoint}api/v1/crates", r
-        url = (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
-               f"/cargo/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/")
+        url = authenticated_url(srv, "cargo", PUBLIC_DOMAIN, PUBLIC_REPO, token)
         yield PublicRegistry(srv, url, h, crates)
     finally:
         srv.terminate()
@@ -128,22 +127,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, public: PublicRegistry):
     yield from connected_server(tmp_path_factory, CONNECTION, public.url)
 
 
-class Chain:
-    """A fresh domain with `repo-a → repo-b → repo-c`, repo-c holding `public:crates-io`."""
+class Chain(conftest.Chain):
+    """conftest's chain, repo-c holding `public:crates-io`."""
 
-    def __init__(self, srv: Server, ca, track, tmp: Path):
-        self.srv = srv
-        self.ca = ca
-        self.tmp = tmp
-        if track is not None:
-            self.domain = track.create_domain(unique("cargoext"))["name"]
-        else:  # a server of its own (server_factory), discarded after the test
-            self.domain = ca.create_domain(domain=unique("cargoext"))["domain"]["name"]
-        ca.create_repository(domain=self.domain, repository="repo-c")
-        ca.associate_external_connection(domain=self.domain, repository="repo-c", externalConnection=CONNECTION)
-        ca.create_repository(domain=self.domain, repository="repo-b", upstreams=[{"repositoryName": "repo-c"}])
-        ca.create_repository(domain=self.domain, repository="repo-a", upstreams=[{"repositoryName": "repo-b"}])
-        self.token = ca.get_authorization_token(domain=self.domain)["authorizationToken"]
+    CONNECTION = CONNECTION
+    PREFIX = "cargoext"
 
     def endpoint(self, repo: str) -> str:
         url = self.ca.get_repository_endpoint(domain=self.domain, repository=repo,

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, REGION, to_epoch, unique
+from conftest import ACCOUNT, REGION, asset_hashes, to_epoch, unique
 
 
 def ok(result):
@@ -602,11 +602,6 @@ def pkg_args(domain, repository, package, namespace="ns"):
             "--package", package]
 
 
-def hashes_of(data: bytes) -> dict:
-    return {"MD5": hashlib.md5(data).hexdigest(), "SHA-1": hashlib.sha1(data).hexdigest(),
-            "SHA-256": hashlib.sha256(data).hexdigest(), "SHA-512": hashlib.sha512(data).hexdigest()}
-
-
 def test_generic_publish_download_and_describe(aws, track, ca, tmp_path):
     """Spec §7.7 PublishPackageVersion / GetPackageVersionAsset / ListPackageVersionAssets /
     DescribePackageVersion through the CLI."""
@@ -619,7 +614,7 @@ def test_generic_publish_download_and_describe(aws, track, ca, tmp_path):
     out = ok(cli_publish(aws, tmp_path, domain, "repo", "tool", "1.0.0", "tool.tar.gz", first, "--unfinished"))
     assert (out["format"], out["namespace"], out["package"], out["version"]) == ("generic", "ns", "tool", "1.0.0")
     assert out["status"] == "Unfinished"
-    assert out["asset"] == {"name": "tool.tar.gz", "size": len(first), "hashes": hashes_of(first)}
+    assert out["asset"] == {"name": "tool.tar.gz", "size": len(first), "hashes": asset_hashes(first)}
     rev1 = out["versionRevision"]
     assert ok(aws("codeartifact", "describe-package-version", *pkg_args(domain, "repo", "tool"),
                   "--package-version", "1.0.0"))["packageVersion"]["status"] == "Unfinished"
@@ -650,8 +645,8 @@ def test_generic_publish_download_and_describe(aws, track, ca, tmp_path):
                     "--package-version", "1.0.0"))
     assert listed["versionRevision"] == rev2
     assert sorted(listed["assets"], key=lambda a: a["name"]) == [
-        {"name": "NOTES.md", "size": len(second), "hashes": hashes_of(second)},
-        {"name": "tool.tar.gz", "size": len(first), "hashes": hashes_of(first)},
+        {"name": "NOTES.md", "size": len(second), "hashes": asset_hashes(second)},
+        {"name": "tool.tar.gz", "size": len(first), "hashes": asset_hashes(first)},
     ]
 
     pv = ok(aws("codeartifact", "describe-package-version", *pkg_args(domain, "repo", "tool"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.parse
 
 import pytest
 
@@ -18,16 +19,20 @@ from conftest import (
     basic,
     endpoint_get,
     flip_char,
+    http_request,
     unique,
 )
+from mavenkit import MavenHttp, pom_xml
+from pydist import make_wheel
+from pypikit import multipart, upload_fields
 
 FORMATS = ("npm", "pypi", "maven", "nuget", "generic", "ruby", "swift", "cargo")
 
 
 @pytest.fixture(scope="module")
-def site(ca, ca_other):
+def site(server, ca, ca_other, tmp_path_factory):
     """Two domains in our account (+ one same-named domain in the other account), a repository
-    in each, and tokens for each."""
+    in each holding the documents of PROBE, and tokens for each."""
     a, b = unique("tok-a"), unique("tok-b")
     ca.create_domain(domain=a)
     ca.create_domain(domain=b)
@@ -42,6 +47,16 @@ def site(ca, ca_other):
         "token_b": ca.get_authorization_token(domain=b)["authorizationToken"],
         "token_other": ca_other.get_authorization_token(domain=a)["authorizationToken"],
     }
+    wheel = make_wheel(tmp_path_factory.mktemp("probe"), "probe-pkg", "1.0")
+    for domain, owner, token in ((a, ACCOUNT, info["token_a"]), (b, ACCOUNT, info["token_b"]),
+                                 (a, OTHER_ACCOUNT, info["token_other"])):
+        endpoint = f"{server.endpoint}/pypi/d/{domain}-{owner}/team/"
+        body, ctype = multipart(upload_fields(wheel), wheel.name, wheel.read_bytes())
+        r = http_request(server.host, server.port, "POST", urllib.parse.urlsplit(endpoint).path, body,
+                         {"Host": server.address, "Content-Type": ctype, "Authorization": basic(token)})
+        assert r.status == 200, r
+        maven = MavenHttp(f"{server.endpoint}/maven/d/{domain}-{owner}/team/", token)
+        maven.publish("org.probe", "probe", "1.0", {"probe-1.0.pom": pom_xml("org.probe", "probe", "1.0")})
     yield info
     for client, domain in ((ca, a), (ca, b), (ca_other, a)):
         try:
@@ -51,7 +66,16 @@ def site(ca, ca_other):
             pass
 
 
-def url(server, domain, repository="team", fmt="npm", rest="", owner=ACCOUNT):
+# A document each served format answers 200 for in every repository of `site`; the other
+# formats are not served (404 once the token is accepted).
+PROBE = {"npm": "-/ping", "pypi": "simple/probe-pkg/", "maven": "org/probe/probe/maven-metadata.xml",
+         "cargo": "config.json"}
+UNSERVED = tuple(f for f in FORMATS if f not in PROBE)
+
+
+def url(server, domain, repository="team", fmt="npm", rest=None, owner=ACCOUNT):
+    """A repository-endpoint URL; by default the format's PROBE document."""
+    rest = PROBE.get(fmt, "") if rest is None else rest
     return f"{server.endpoint}/{fmt}/d/{domain}-{owner}/{repository}/{rest}"
 
 
@@ -63,9 +87,22 @@ def assert_unauthorized(resp, what):
 
 
 def assert_authorized(resp, what):
-    assert resp.status not in (401, 403), f"{what}: token refused: {resp}"
-    assert resp.status < 500, f"{what}: server error {resp}"
+    """The token opened the repository: its PROBE document is served (a 404 is no proof: a
+    repository that was not found answers it too)."""
+    assert resp.status == 200, f"{what}: expected the probe document (200), got {resp}"
     assert not resp.header_all("WWW-Authenticate"), f"{what}: {resp}"
+
+
+def assert_not_found(resp, what):
+    """The token was accepted and the path is not there: 404 without a challenge."""
+    assert resp.status == 404, f"{what}: expected 404, got {resp}"
+    assert not resp.header_all("WWW-Authenticate"), f"{what}: {resp}"
+
+
+def assert_unserved_format(resp, what):
+    """The token was accepted for a format this server does not serve: its own 404."""
+    assert_not_found(resp, what)
+    assert b"does not serve" in resp.body, f"{what}: {resp}"
 
 
 # ----------------------------------------------------------------------------- token shape
@@ -94,19 +131,25 @@ def test_token_shape(site, ca):
 def test_valid_token_every_encoding(server, site, encoding):
     token = site["token_a"]
     auth = {"bearer": f"Bearer {token}", "basic": basic(token), "bare": token}[encoding]
-    for fmt in FORMATS:
+    for fmt in PROBE:
         assert_authorized(endpoint_get(url(server, site["a"], fmt=fmt), auth), f"{encoding} {fmt}")
-        assert_authorized(endpoint_get(url(server, site["a"], fmt=fmt, rest="some/deeper/path"), auth),
-                          f"{encoding} {fmt} deep")
+        assert_not_found(endpoint_get(url(server, site["a"], fmt=fmt, rest="some/deeper/path"), auth),
+                         f"{encoding} {fmt} deep")
+    for fmt in UNSERVED:
+        assert_unserved_format(endpoint_get(url(server, site["a"], fmt=fmt), auth), f"{encoding} {fmt}")
+        assert_unserved_format(endpoint_get(url(server, site["a"], fmt=fmt, rest="some/deeper/path"), auth),
+                               f"{encoding} {fmt} deep")
 
 
-def test_valid_token_existing_repository_is_404_until_formats_land(server, site):
+def test_valid_token_unknown_package_is_404(server, site):
+    """A package the repository does not hold (and no upstream can supply): npm's 404."""
     resp = endpoint_get(url(server, site["a"], rest="lodash"), f"Bearer {site['token_a']}")
-    assert resp.status == 404, resp
+    assert_not_found(resp, "unknown npm package")
+    assert resp.json == {"error": "Not found"}, resp
 
 
 def test_valid_token_missing_repository_is_404(server, site):
-    resp = endpoint_get(url(server, site["a"], repository="absent"), f"Bearer {site['token_a']}")
+    resp = endpoint_get(url(server, site["a"], repository="absent", rest=""), f"Bearer {site['token_a']}")
     assert resp.status == 404, resp
     assert not resp.header_all("WWW-Authenticate")
 
@@ -121,7 +164,7 @@ def test_host_form_addressing(server, site):
     """Spec §1.3: Host `{domain}-{owner}.d.codeartifact.{region}.{suffix}` with path
     `/{format}/{repository}/` reaches the same repository."""
     host = f"{site['a']}-{ACCOUNT}.d.codeartifact.us-east-1.localhost:{server.port}"
-    target = f"{server.endpoint}/npm/team/"
+    target = f"{server.endpoint}/npm/team/-/ping"
     assert_authorized(endpoint_get(target, f"Bearer {site['token_a']}", host_header=host), "host form")
     assert_unauthorized(endpoint_get(target, f"Bearer {site['token_b']}", host_header=host), "host form, domain b token")
     assert_unauthorized(endpoint_get(target, None, host_header=host), "host form, no token")
@@ -134,7 +177,7 @@ def test_missing_authorization_is_401(server, site):
     for fmt in FORMATS:
         assert_unauthorized(endpoint_get(url(server, site["a"], fmt=fmt)), f"no token {fmt}")
     # also for a repository that does not exist: no information without a token
-    assert_unauthorized(endpoint_get(url(server, site["a"], repository="absent")), "no token, absent repo")
+    assert_unauthorized(endpoint_get(url(server, site["a"], repository="absent", rest="")), "no token, absent repo")
 
 
 def test_garbage_tokens_are_401(server, site):
@@ -279,8 +322,10 @@ def test_host_style_endpoints(server_factory):
     host = f"{d}-{ACCOUNT}.d.codeartifact.us-east-1.localhost:{srv.port}"
     assert endpoint == f"http://{host}/npm/team/"
     token = client.get_authorization_token(domain=d)["authorizationToken"]
-    assert_authorized(endpoint_get(f"{srv.endpoint}/npm/team/", f"Bearer {token}", host_header=host), "host style")
+    assert_authorized(endpoint_get(f"{srv.endpoint}/npm/team/-/ping", f"Bearer {token}", host_header=host),
+                      "host style")
     assert_unauthorized(endpoint_get(f"{srv.endpoint}/npm/team/", f"Bearer {flip_char(token, 40)}",
                                      host_header=host), "host style, tampered")
     # the path form keeps working on the same listener
-    assert_authorized(endpoint_get(f"{srv.endpoint}/npm/d/{d}-{ACCOUNT}/team/", f"Bearer {token}"), "path form")
+    assert_authorized(endpoint_get(f"{srv.endpoint}/npm/d/{d}-{ACCOUNT}/team/-/ping", f"Bearer {token}"),
+                      "path form")

@@ -47,7 +47,7 @@ from conftest import (
     which,
 )
 from eventsink import Receiver, poll, read_events_file, sigv4_check
-from test_npm import tarball
+from npmkit import tarball
 
 DETAIL_TYPE = "CodeArtifact Package Version State Change"
 SOURCE = "aws.codeartifact"
@@ -742,11 +742,15 @@ def test_events_survive_a_crash_before_delivery(server_factory, tmp_path, _isola
         receiver.stop()
 
 
-def test_no_sink_no_events_file(server_factory, tmp_path, monkeypatch, _isolated_aws_env):
-    """Sanity: without --events-file/--events-endpoint nothing is written anywhere."""
+def test_no_sink_no_events_file_and_nothing_kept_for_later(server_factory, tmp_path, monkeypatch,
+                                                            _isolated_aws_env):
+    """Without --events-file/--events-endpoint no events file is written, and no event is kept
+    in the store's outbox either: a restart with a sink delivers only what happens after it
+    (the outbox is delivered in commit order, so a kept event would come first)."""
     monkeypatch.delenv("CODEARTIFACT_LOCAL_EVENTS_FILE", raising=False)
     monkeypatch.delenv("CODEARTIFACT_LOCAL_EVENTS_ENDPOINT", raising=False)
-    srv = server_factory()
+    data = tmp_path / "data"
+    srv = server_factory(data_dir=data)
     ca = make_client(srv.endpoint)
     domain = unique("dom")
     ca.create_domain(domain=domain)
@@ -755,6 +759,17 @@ def test_no_sink_no_events_file(server_factory, tmp_path, monkeypatch, _isolated
     time.sleep(0.3)
     found = [p for p in tmp_path.rglob("*") if "event" in p.name.lower()]
     assert found == [], found
+    assert srv.terminate() == 0
+
+    events_file = tmp_path / "later" / "events.jsonl"
+    events_file.parent.mkdir()
+    srv = server_factory(data_dir=data, extra_args=["--events-file", str(events_file)])
+    publish(make_client(srv.endpoint), domain, "repo", "p", "1.0.1")
+    got = poll(lambda: read_events_file(events_file))
+    assert got, "the publish after the restart is delivered"
+    time.sleep(0.3)  # anything else the outbox held would have been written with it
+    got = [e for e in read_events_file(events_file) if e["detail"]["domainName"] == domain]
+    assert [e["detail"]["packageVersion"] for e in got] == ["1.0.1"], got
 
 
 def test_maven_uploads(ca, track, sinks):

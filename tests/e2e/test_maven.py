@@ -32,9 +32,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, basic, make_client, unique
+from conftest import ACCOUNT, asset_hashes, basic, make_client, unique
 from mavenkit import (
-    Dep, MavenHttp, Mvn, artifact_metadata, compiled_classes, consumer_project, digest, gav_path, hashes,
+    Dep, MavenHttp, Mvn, artifact_metadata, compiled_classes, consumer_project, digest, gav_path,
     jar_bytes, parse_metadata, pom_xml, require_maven, run_java, run_java_source, snapshot_metadata,
     sources_jar_bytes,
 )
@@ -179,7 +179,7 @@ def assert_assets(actual: dict[str, dict], expected: dict[str, bytes], where: st
     for name, data in expected.items():
         a = actual[name]
         assert a.get("size") == len(data), (where, name, a)
-        assert a["hashes"] == hashes(data), (where, name, a)
+        assert a["hashes"] == asset_hashes(data), (where, name, a)
 
 
 def ok(status: int) -> bool:
@@ -380,8 +380,8 @@ def test_snapshot_deploys_reach_control_plane(site: Site, published: Published):
     assert set(snap_assets) - {"maven-metadata.xml"} == {jar2, pom2}, sorted(snap_assets)
     assert set(b2_assets) - {"maven-metadata.xml"} == {jar2, pom2}, sorted(b2_assets)
     assert set(b1_assets) - {"maven-metadata.xml"} == {jar1, f"{SNAP}-{b1}.pom"}, sorted(b1_assets)
-    assert snap_assets[jar2]["hashes"] == b2_assets[jar2]["hashes"] == hashes(published.build_jars[1])
-    assert b1_assets[jar1]["hashes"] == hashes(published.build_jars[0])
+    assert snap_assets[jar2]["hashes"] == b2_assets[jar2]["hashes"] == asset_hashes(published.build_jars[1])
+    assert b1_assets[jar1]["hashes"] == asset_hashes(published.build_jars[0])
 
     h = site.http("team")
     # Artifact metadata lists the SNAPSHOT, never the build versions; no release exists.
@@ -567,7 +567,7 @@ def test_upload_lifecycle_checksums_and_immutability(site: Site, tmp_path):
     assert ok(h.put(jar, jar_v).status)
     r = h.put(jar, b"different bytes")
     assert r.status == 409, r
-    assert site.assets("team", art, "1.0")[f"{art}-1.0.jar"]["hashes"] == hashes(jar_v)
+    assert site.assets("team", art, "1.0")[f"{art}-1.0.jar"]["hashes"] == asset_hashes(jar_v)
 
     # A second version with a checksum mismatch (upper-case hex) cannot be published.
     jar_w = b"life-lib 0.9 jar\n"
@@ -814,7 +814,7 @@ def test_oversized_and_truncated_uploads_store_nothing(server_factory, tmp_path)
     assets = ca.list_package_version_assets(domain=domain, repository="team", format="maven", namespace=GROUP,
                                             package="cut-lib", packageVersion="1.0")["assets"]
     assert [(a["name"], a["size"], a["hashes"]["SHA-256"]) for a in assets] == \
-        [("cut-lib-1.0.jar", len(full), hashes(full)["SHA-256"])], assets
+        [("cut-lib-1.0.jar", len(full), asset_hashes(full)["SHA-256"])], assets
     assets = ca.list_package_version_assets(domain=domain, repository="team", format="maven", namespace=GROUP,
                                             package="big-lib", packageVersion="1.0")["assets"]
     assert [(a["name"], a["size"]) for a in assets] == [("big-lib-1.0.jar", len(big_ok))], assets

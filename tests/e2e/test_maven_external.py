@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, Server, make_client, unique, connected_server, stored_versions
+import conftest
+from conftest import ACCOUNT, Server, asset_hashes, authenticated_url, connected_server, make_client, stored_versions, unique
 from mavenkit import (
-    Dep, MavenHttp, Mvn, compiled_classes, consumer_project, digest, gav_path, hashes, jar_bytes,
+    Dep, MavenHttp, Mvn, compiled_classes, consumer_project, digest, gav_path, jar_bytes,
     parse_metadata, pom_xml, require_maven, run_java, run_java_source, snapshot_metadata, sources_jar_bytes,
 )
 
@@ -110,8 +110,7 @@ def public_repo(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> 
         assert md.versions == ["1.0", "2.0"], md
         r = h.get(gav_path(EXT_GROUP, "ext-snap", "1.0-SNAPSHOT", f"ext-snap-{SNAP_BUILD}.jar"))
         assert r.status == 200, r
-        url = (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
-               f"/maven/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/")
+        url = authenticated_url(srv, "maven", PUBLIC_DOMAIN, PUBLIC_REPO, token)
         yield PublicRepo(srv, url, files)
     finally:
         srv.terminate()
@@ -123,19 +122,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, public_repo: PublicRepo):
     yield from connected_server(tmp_path_factory, CONNECTION, public_repo.url)
 
 
-class Chain:
-    """A fresh domain with `repo-a → repo-b → repo-c`, repo-c holding `public:maven-central`."""
+class Chain(conftest.Chain):
+    """conftest's chain, repo-c holding `public:maven-central`."""
 
-    def __init__(self, srv: Server, ca, track, tmp: Path):
-        self.srv = srv
-        self.ca = ca
-        self.tmp = tmp
-        self.domain = track.create_domain(unique("mvnext"))["name"]
-        ca.create_repository(domain=self.domain, repository="repo-c")
-        ca.associate_external_connection(domain=self.domain, repository="repo-c", externalConnection=CONNECTION)
-        ca.create_repository(domain=self.domain, repository="repo-b", upstreams=[{"repositoryName": "repo-c"}])
-        ca.create_repository(domain=self.domain, repository="repo-a", upstreams=[{"repositoryName": "repo-b"}])
-        self.token = ca.get_authorization_token(domain=self.domain)["authorizationToken"]
+    CONNECTION = CONNECTION
+    PREFIX = "mvnext"
 
     def endpoint(self, repo: str) -> str:
         url = self.ca.get_repository_endpoint(domain=self.domain, repository=repo, format="maven")["repositoryEndpoint"]
@@ -182,7 +173,7 @@ def assert_asset_set(actual: dict[str, dict[str, str]], expected: dict[str, byte
     names = set(actual) - {"maven-metadata.xml"}
     assert names == set(expected), f"{where}: assets {sorted(actual)}, expected {sorted(expected)}"
     for name, data in expected.items():
-        assert actual[name] == hashes(data), (where, name)
+        assert actual[name] == asset_hashes(data), (where, name)
 
 
 EXTERNAL = {"domainEntryPoint": {"externalConnectionName": CONNECTION}, "originType": "EXTERNAL"}

@@ -8,18 +8,16 @@ controls), §8 (publish conflicts), §9 (origin); control-plane spec §6.5–6.8
 
 Isolation: every npm invocation runs with a temporary HOME, a user config written by
 `aws codeartifact login --tool npm` (so its registry is this server), an empty global config,
-a fresh cache, and audit/fund/update-notifier off. `Npm.__call__` refuses to start npm when the
+a fresh cache, and audit/fund/update-notifier off. npmkit's `Npm` refuses to start npm when the
 user config does not point at the local server, so npm can never reach a public registry.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import io
 import json
-import re
 import shutil
 import subprocess
 import tarfile
@@ -30,9 +28,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, client_env, flip_char, http_request, read_npmrc, unique, which
-
-NPM_TIMEOUT = 90
+from conftest import ACCOUNT, flip_char, http_request, unique
+from npmkit import (Npm, login, make_package, make_project, npm_error_code, publish, publish_body, require_npm,
+                    sha1, sri, tarball)
 
 
 # --------------------------------------------------------------------------------------------
@@ -42,165 +40,7 @@ NPM_TIMEOUT = 90
 
 @pytest.fixture(scope="module", autouse=True)
 def _npm_present():
-    if which("npm") is None or which("node") is None:
-        pytest.fail("npm/node are not installed; test_npm needs them", pytrace=False)
-
-
-class Npm:
-    """npm bound to one temporary HOME whose ~/.npmrc was written by `aws codeartifact login`."""
-
-    def __init__(self, home: Path, registry: str, token: str):
-        self.home = home
-        self.registry = registry
-        self.token = token
-        self._n = 0
-
-    def env(self) -> dict[str, str]:
-        env = client_env(self.home)
-        self._n += 1
-        cache = self.home / f".npm-cache-{self._n}"  # fresh cache: every answer comes from the server
-        globalrc = self.home / ".npmrc-global"
-        globalrc.touch()
-        env.update({
-            "NPM_CONFIG_USERCONFIG": str(self.home / ".npmrc"),
-            "npm_config_globalconfig": str(globalrc),
-            "npm_config_cache": str(cache),
-            "npm_config_audit": "false",
-            "npm_config_fund": "false",
-            "npm_config_update_notifier": "false",
-            "npm_config_prefer_online": "true",
-            "npm_config_fetch_retries": "0",
-            "npm_config_fetch_timeout": "30000",
-            "npm_config_progress": "false",
-            "npm_config_ignore_scripts": "true",
-            "npm_config_provenance": "false",
-        })
-        return env
-
-    def __call__(self, *args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess:
-        # hard guard: npm only ever talks to the local server
-        values = read_npmrc(self.home / ".npmrc")
-        registries = {k: v for k, v in values.items() if k == "registry" or k.endswith(":registry")}
-        assert registries.get("registry") == self.registry, f"refusing to run npm with {registries}"
-        assert all(v.startswith("http://127.0.0.1:") for v in registries.values()), registries
-        p = subprocess.run(["npm", *args], env=self.env(), capture_output=True, text=True,
-                           timeout=NPM_TIMEOUT, cwd=str(cwd or self.home))
-        if check:
-            assert p.returncode == 0, (
-                f"npm {' '.join(args)} failed (rc={p.returncode}):\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
-            )
-        return p
-
-    def json(self, *args: str, cwd: Path | None = None) -> Any:
-        p = self(*args, "--json", cwd=cwd, check=True)
-        return json.loads(p.stdout) if p.stdout.strip() else None
-
-
-def npm_error_code(p: subprocess.CompletedProcess) -> str | None:
-    m = re.search(r"npm (?:error|ERR!) code (\S+)", p.stderr)
-    return m.group(1) if m else None
-
-
-def make_package(parent: Path, name: str, version: str, *, dependencies=None, dev=None,
-                 peer=None, optional=None, readme: str | None = None, body: str | None = None,
-                 description: str | None = None) -> Path:
-    d = parent / f"src-{name.replace('/', '__').replace('@', '')}-{version}-{unique('p')}"
-    d.mkdir(parents=True)
-    manifest: dict[str, Any] = {
-        "name": name,
-        "version": version,
-        "description": description or f"{name} test package",
-        "main": "index.js",
-        "license": "MIT",
-    }
-    if dependencies:
-        manifest["dependencies"] = dependencies
-    if dev:
-        manifest["devDependencies"] = dev
-    if peer:
-        manifest["peerDependencies"] = peer
-    if optional:
-        manifest["optionalDependencies"] = optional
-    (d / "package.json").write_text(json.dumps(manifest, indent=2))
-    (d / "index.js").write_text(body or f"module.exports = {{ name: {json.dumps(name)}, version: {json.dumps(version)} }};\n")
-    if readme is not None:
-        (d / "README.md").write_text(readme)
-    return d
-
-
-def publish(npm: Npm, parent: Path, name: str, version: str, **kw) -> Path:
-    d = make_package(parent, name, version, **kw)
-    npm("publish", cwd=d, check=True)
-    return d
-
-
-def make_project(parent: Path, name: str = "consumer", dependencies=None) -> Path:
-    d = parent / unique(name)
-    d.mkdir(parents=True)
-    manifest = {"name": name, "version": "1.0.0", "private": True}
-    if dependencies:
-        manifest["dependencies"] = dependencies
-    (d / "package.json").write_text(json.dumps(manifest, indent=2))
-    return d
-
-
-def tarball(name: str, version: str, extra: str = "") -> bytes:
-    """An npm tarball made by hand (package/package.json + package/index.js)."""
-    manifest = json.dumps({"name": name, "version": version, "main": "index.js"}).encode()
-    code = f"module.exports = {json.dumps(version + extra)};\n".encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for fname, data in (("package/package.json", manifest), ("package/index.js", code)):
-            info = tarfile.TarInfo(fname)
-            info.size = len(data)
-            info.mtime = 499162500
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(buf.getvalue(), mtime=0)
-
-
-def sri(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-
-
-def sha1(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
-
-
-def publish_body(registry: str, name: str, version: str, tgz: bytes, *, integrity: str | None = None,
-                 shasum: str | None = None, data: str | None = None, length: int | None = None,
-                 body_name: str | None = None) -> dict:
-    """The JSON document `npm publish` PUTs (repository-endpoints spec §5.4)."""
-    body_name = body_name or name
-    base = name.split("/")[-1]
-    fname = f"{name}-{version}.tgz"
-    return {
-        "_id": body_name,
-        "name": body_name,
-        "description": "hand-made publish",
-        "dist-tags": {"latest": version},
-        "versions": {
-            version: {
-                "name": body_name,
-                "version": version,
-                "main": "index.js",
-                "_id": f"{body_name}@{version}",
-                "dist": {
-                    "integrity": integrity or sri(tgz),
-                    "shasum": shasum or sha1(tgz),
-                    "tarball": f"{registry}{name}/-/{base}-{version}.tgz",
-                },
-            }
-        },
-        "access": None,
-        "_attachments": {
-            fname: {
-                "content_type": "application/octet-stream",
-                "data": data if data is not None else base64.b64encode(tgz).decode(),
-                "length": len(tgz) if length is None else length,
-            }
-        },
-    }
+    require_npm()
 
 
 class Site:
@@ -217,17 +57,11 @@ class Site:
             ca.create_repository(domain=self.domain, repository=r)
 
     def login(self, repo: str) -> Npm:
-        home = self.tmp / f"home-{self.domain}-{repo}"
-        res = self.aws("codeartifact", "login", "--tool", "npm", "--domain", self.domain,
-                       "--repository", repo, home=home)
-        assert res.rc == 0, f"login failed: {res.stdout}\n{res.err}"
         endpoint = self.ca.get_repository_endpoint(domain=self.domain, repository=repo,
                                                    format="npm")["repositoryEndpoint"]
         assert endpoint == f"http://127.0.0.1:{self.server.port}/npm/d/{self.domain}-{ACCOUNT}/{repo}/"
-        values = read_npmrc(home / ".npmrc")
-        assert values.get("registry") == endpoint, values
-        token = values[f"//127.0.0.1:{self.server.port}/npm/d/{self.domain}-{ACCOUNT}/{repo}/:_authToken"]
-        npm = Npm(home, endpoint, token)
+        npm = login(self.server.endpoint, self.tmp / f"home-{self.domain}-{repo}", self.domain, repo)
+        assert npm.registry == endpoint, (npm.registry, endpoint)
         self.npm[repo] = npm
         return npm
 

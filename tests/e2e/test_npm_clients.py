@@ -16,15 +16,13 @@ pnpm at npm_config_globalconfig), its own cache/store directories, the registry 
 the command line, and HTTP(S)_PROXY pointing at a loopback tripwire with NO_PROXY=127.0.0.1:
 a request for any host other than 127.0.0.1 goes to the tripwire (which refuses it and records
 it) instead of leaving the machine, and every test asserts the tripwire saw nothing.
-`guard_registry` refuses to start a client unless its registry is the local server.
+`guard_client` refuses to start a client unless its registry is the local server.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.server
-import itertools
 import json
 import os
 import re
@@ -39,7 +37,8 @@ from typing import Any
 import pytest
 import yaml  # PyYAML, installed with the pinned awscli
 
-from conftest import ACCOUNT, REPO_ROOT, client_env, flip_char, http_request, read_npmrc, unique, which
+from conftest import ACCOUNT, REPO_ROOT, flip_char, http_request, read_npmrc, unique
+from npmkit import Npm, guard_registry, make_package, make_project, npm_env, require_npm, sri
 
 CLIENT_TIMEOUT = 60
 TOOLS_BIN = REPO_ROOT / ".tools" / "node_modules" / ".bin"
@@ -77,8 +76,7 @@ def client_path(var: str, name: str) -> Path:
 
 @pytest.fixture(scope="module")
 def clients() -> dict[str, Path]:
-    if which("npm") is None or which("node") is None:
-        pytest.fail("npm/node are not installed; test_npm_clients needs them", pytrace=False)
+    require_npm()
     found = {
         "yarn": client_path("CODEARTIFACT_TEST_YARN", "yarn"),
         "pnpm": client_path("CODEARTIFACT_TEST_PNPM", "pnpm"),
@@ -157,10 +155,6 @@ def _tripwire_per_test(tripwire):
 # --------------------------------------------------------------------------------------------
 
 
-def sri(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-
-
 @dataclass
 class Repo:
     """A domain + repository, its npm endpoint, and the HOME `aws codeartifact login` wrote."""
@@ -209,78 +203,24 @@ class Repo:
         return home
 
 
-_runs = itertools.count(1)
-
-
-def npm_env(home: Path, tripwire: Tripwire) -> dict[str, str]:
-    """npm's environment (also the base for yarn/pnpm): a fresh cache per run, so every answer
-    comes from the server; every request for a host other than 127.0.0.1 goes to the tripwire."""
-    env = client_env(home)
-    globalrc = home / ".npmrc-global"
-    globalrc.touch()
-    env.update({
-        "NPM_CONFIG_USERCONFIG": str(home / ".npmrc"),
-        "npm_config_globalconfig": str(globalrc),
-        "npm_config_cache": str(home / f".npm-cache-{next(_runs)}"),
-        "npm_config_audit": "false",
-        "npm_config_fund": "false",
-        "npm_config_update_notifier": "false",
-        "npm_config_fetch_retries": "0",
-        "npm_config_progress": "false",
-        "npm_config_ignore_scripts": "true",
-        "npm_config_provenance": "false",
-        "HTTP_PROXY": tripwire.url,
-        "HTTPS_PROXY": tripwire.url,
-        "http_proxy": tripwire.url,
-        "https_proxy": tripwire.url,
-        "NO_PROXY": "127.0.0.1",
-        "no_proxy": "127.0.0.1",
-    })
-    return env
-
-
-def guard_registry(home: Path, registry: str, endpoint: str) -> None:
+def guard_client(home: Path, registry: str, endpoint: str) -> None:
     """Hard guard: a client only ever starts when its registry is this local server."""
-    assert registry == endpoint and registry.startswith("http://127.0.0.1:"), registry
-    values = read_npmrc(home / ".npmrc")
-    registries = {k: v for k, v in values.items() if k == "registry" or k.endswith(":registry")}
-    assert registries.get("registry") == endpoint, f"refusing to run with {registries}"
-    assert all(v.startswith("http://127.0.0.1:") for v in registries.values()), registries
-    yarnrc = home / ".yarnrc"
-    assert not yarnrc.exists() or "registry" not in yarnrc.read_text(), yarnrc.read_text()
+    assert registry == endpoint, registry
+    guard_registry(home, endpoint)
 
 
 def run_npm(repo: Repo, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    guard_registry(repo.login_home, repo.endpoint, repo.endpoint)
-    p = subprocess.run(["npm", *args], env=npm_env(repo.login_home, repo.tripwire), capture_output=True, text=True,
-                       timeout=CLIENT_TIMEOUT, cwd=str(cwd))
-    assert p.returncode == 0, f"npm {' '.join(args)} failed (rc={p.returncode}):\n{p.stdout}\n{p.stderr}"
-    return p
-
-
-def make_package(parent: Path, name: str, version: str, body: str, dependencies=None) -> Path:
-    d = parent / unique(f"src-{name.replace('/', '__').replace('@', '')}-{version}")
-    d.mkdir(parents=True)
-    manifest: dict[str, Any] = {"name": name, "version": version, "main": "index.js", "license": "MIT",
-                                "description": f"{name} test package"}
-    if dependencies:
-        manifest["dependencies"] = dependencies
-    (d / "package.json").write_text(json.dumps(manifest, indent=2))
-    (d / "index.js").write_text(body)
-    return d
+    npm = Npm(repo.login_home, repo.endpoint, repo.token, proxy=repo.tripwire.url)
+    return npm(*args, cwd=cwd, check=True)
 
 
 def publish_leaf(repo: Repo, version: str, tag: str | None = None) -> None:
-    d = make_package(repo.tmp, LEAF, version, f"exports.leaf = () => 'leaf-{version}';\n")
+    d = make_package(repo.tmp, LEAF, version, body=f"exports.leaf = () => 'leaf-{version}';\n")
     run_npm(repo, "publish", *(["--tag", tag] if tag else []), cwd=d)
 
 
-def make_project(parent: Path, dependencies: dict[str, str] = CONSUMER_DEPS) -> Path:
-    d = parent / unique("consumer")
-    d.mkdir(parents=True)
-    (d / "package.json").write_text(json.dumps(
-        {"name": "consumer", "version": "1.0.0", "private": True, "dependencies": dependencies}, indent=2))
-    return d
+def consumer(parent: Path, dependencies: dict[str, str] = CONSUMER_DEPS) -> Path:
+    return make_project(parent, dependencies=dependencies)
 
 
 def clean_copy(parent: Path, proj: Path, *files: str) -> Path:
@@ -309,7 +249,7 @@ def repo(server, aws, ca, track, tripwire, tmp_path) -> Repo:
     for v in ("1.0.0", "1.2.0", "2.0.0"):
         publish_leaf(r, v)
     d = make_package(tmp_path, MID, "1.0.0",
-                     "const { leaf } = require('e2e-leaf');\nexports.hello = () => 'mid+' + leaf();\n",
+                     body="const { leaf } = require('e2e-leaf');\nexports.hello = () => 'mid+' + leaf();\n",
                      dependencies={LEAF: "^1.0.0"})
     run_npm(r, "publish", cwd=d)
     return r
@@ -318,7 +258,7 @@ def repo(server, aws, ca, track, tripwire, tmp_path) -> Repo:
 def js_env(home: Path, tripwire: Tripwire) -> dict[str, str]:
     """Environment for yarn/pnpm: the temporary HOME, empty global configs, XDG dirs inside
     HOME, and every non-127.0.0.1 request routed to the tripwire."""
-    env = npm_env(home, tripwire)
+    env = npm_env(home, proxy=tripwire.url)
     prefix = home / "prefix"
     (prefix / "etc").mkdir(parents=True, exist_ok=True)
     env.update({
@@ -335,7 +275,7 @@ def js_env(home: Path, tripwire: Tripwire) -> dict[str, str]:
 def run_js(tool: Path, home: Path, registry: str, endpoint: str, tripwire: Tripwire, *args: str,
            cwd: Path, check: bool = True, guard: bool = True) -> subprocess.CompletedProcess:
     if guard:
-        guard_registry(home, registry, endpoint)
+        guard_client(home, registry, endpoint)
     p = subprocess.run([str(tool), *args], env=js_env(home, tripwire), capture_output=True, text=True,
                        timeout=CLIENT_TIMEOUT, cwd=str(cwd))
     if check:
@@ -417,7 +357,7 @@ def parse_yarn_lock(text: str) -> dict[str, dict[str, str]]:
 
 def test_yarn_install_and_frozen_lockfile(clients, repo, tripwire, tmp_path):
     home = repo.home("yarn")
-    proj = make_project(tmp_path)
+    proj = consumer(tmp_path)
     yarn(clients, repo, tripwire, home, "install", cwd=proj)
     installed_tree(proj)
     # the nested layout yarn 1 produces
@@ -452,13 +392,13 @@ def test_yarn_install_and_frozen_lockfile(clients, repo, tripwire, tmp_path):
     assert list((fresh_home / ".yarn-cache").iterdir()), "the frozen install did not download into its own cache"
 
     # without the lockfile the new version is resolved: the packument reflects the publish
-    proj2 = make_project(tmp_path)
+    proj2 = consumer(tmp_path)
     yarn(clients, repo, tripwire, repo.home("yarn-relock"), "install", "--no-lockfile", cwd=proj2)
     installed_tree(proj2, {**EXPECTED_TREE, "midLeaf": "1.3.0", "hello": "mid+leaf-1.3.0"})
     assert not (proj2 / "yarn.lock").exists()
 
     # `yarn add` resolves a pinned version and records it in package.json and yarn.lock
-    proj3 = make_project(tmp_path, {})
+    proj3 = consumer(tmp_path, {})
     yarn(clients, repo, tripwire, repo.home("yarn-add"), "add", f"{LEAF}@1.0.0", cwd=proj3)
     assert json.loads((proj3 / "package.json").read_text())["dependencies"] == {LEAF: "1.0.0"}
     assert json.loads((proj3 / "node_modules" / LEAF / "package.json").read_text())["version"] == "1.0.0"
@@ -518,7 +458,7 @@ def test_yarn_info_and_auth(clients, repo, tripwire, tmp_path):
 
     # a tampered token: the install fails with 401, nothing is installed
     bad = repo.home("yarn-bad", token=flip_char(repo.token, len(repo.token) // 2))
-    proj = make_project(tmp_path)
+    proj = consumer(tmp_path)
     p = yarn(clients, repo, tripwire, bad, "install", "--verbose", cwd=proj, check=False)
     assert p.returncode != 0, p.stdout[-2000:]
     assert "finished with status code 401" in p.stdout, p.stdout[-3000:]
@@ -533,7 +473,7 @@ def test_yarn_info_and_auth(clients, repo, tripwire, tmp_path):
 
 def test_pnpm_install_and_frozen_lockfile(clients, repo, tripwire, tmp_path):
     home = repo.home("pnpm", always_auth=False)  # pnpm needs no always-auth
-    proj = make_project(tmp_path)
+    proj = consumer(tmp_path)
     pnpm(clients, repo, tripwire, home, "install", cwd=proj)
     installed_tree(proj)
     # pnpm's layout: one directory per resolved version under node_modules/.pnpm
@@ -571,19 +511,19 @@ def test_pnpm_install_and_frozen_lockfile(clients, repo, tripwire, tmp_path):
     assert (fresh_home / ".pnpm-store").is_dir(), "the frozen install did not use its own store"
 
     # a fresh resolution sees 1.3.0
-    proj2 = make_project(tmp_path)
+    proj2 = consumer(tmp_path)
     pnpm(clients, repo, tripwire, repo.home("pnpm-relock", always_auth=False), "install", cwd=proj2)
     installed_tree(proj2, {**EXPECTED_TREE, "midLeaf": "1.3.0", "hello": "mid+leaf-1.3.0"})
 
     # `pnpm add` a pinned version
-    proj3 = make_project(tmp_path, {})
+    proj3 = consumer(tmp_path, {})
     pnpm(clients, repo, tripwire, repo.home("pnpm-add", always_auth=False), "add", f"{LEAF}@1.0.0", cwd=proj3)
     assert json.loads((proj3 / "package.json").read_text())["dependencies"] == {LEAF: "1.0.0"}
     assert json.loads((proj3 / "node_modules" / LEAF / "package.json").read_text())["version"] == "1.0.0"
 
     # a tampered token: 401, nothing installed
     bad = repo.home("pnpm-bad", always_auth=False, token=flip_char(repo.token, len(repo.token) // 2))
-    proj4 = make_project(tmp_path)
+    proj4 = consumer(tmp_path)
     p = pnpm(clients, repo, tripwire, bad, "install", cwd=proj4, check=False)
     assert p.returncode != 0 and "ERR_PNPM_FETCH_401" in p.stdout + p.stderr, (p.stdout[-2000:], p.stderr[-2000:])
     assert not (proj4 / "node_modules" / LEAF).exists()
@@ -606,7 +546,7 @@ def test_clients_route_other_hosts_to_the_tripwire(clients, repo, tripwire, tmp_
     assert any(f"{other}{LEAF}" in h for h in tripwire.hits), (tripwire.hits, p.stdout, p.stderr)
     tripwire.hits.clear()
 
-    proj = make_project(tmp_path, {LEAF: "^2.0.0"})
+    proj = consumer(tmp_path, {LEAF: "^2.0.0"})
     p = pnpm(clients, repo, tripwire, home, "install", cwd=proj, registry=other, check=False, guard=False)
     assert p.returncode != 0, p.stdout
     assert any(f"{other}{LEAF}" in h for h in tripwire.hits), (tripwire.hits, p.stdout, p.stderr)

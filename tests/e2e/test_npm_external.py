@@ -22,14 +22,11 @@ loopback address. Nothing leaves the machine.
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import http.server
-import io
 import json
 import re
 import subprocess
-import tarfile
 import threading
 import time
 import urllib.parse
@@ -39,18 +36,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import (
-    read_npmrc,
-    connected_server,
-    ACCOUNT,
-    Server,
-    aws_cli_path,
-    client_env,
-    http_request,
-    make_client,
-    unique,
-    which,
-)
+import npmkit
+import conftest
+from conftest import Server, authenticated_url, connected_server, http_request, make_client
+from npmkit import Npm, exports, login, make_package, make_project, npm_error_code, require_npm, tarball
 
 NPM_TIMEOUT = 90
 NPM_FETCH_TIMEOUT_MS = 30000
@@ -79,113 +68,14 @@ def marker(name: str, version: str) -> str:
 
 @pytest.fixture(scope="module", autouse=True)
 def _npm_present():
-    if which("npm") is None or which("node") is None:
-        pytest.fail("npm/node are not installed; test_npm_external needs them", pytrace=False)
+    require_npm()
 
 
-def aws_at(endpoint: str, home: Path, *args: str) -> subprocess.CompletedProcess:
-    """The venv's AWS CLI against `endpoint`, with a temporary HOME."""
-    return subprocess.run([str(aws_cli_path()), *args, "--endpoint-url", endpoint, "--output", "json"],
-                          env=client_env(home), capture_output=True, text=True, timeout=60,
-                          cwd=str(home))
-
-
-class Npm:
-    """npm bound to one temporary HOME configured by `aws codeartifact login --tool npm`."""
-
-    def __init__(self, home: Path, registry: str, token: str):
-        self.home = home
-        self.registry = registry
-        self.token = token
-        self._n = 0
-
-    def env(self) -> dict[str, str]:
-        env = client_env(self.home)
-        self._n += 1
-        globalrc = self.home / ".npmrc-global"
-        globalrc.touch()
-        env.update({
-            "NPM_CONFIG_USERCONFIG": str(self.home / ".npmrc"),
-            "npm_config_globalconfig": str(globalrc),
-            "npm_config_cache": str(self.home / f".npm-cache-{self._n}"),  # fresh every run
-            "npm_config_audit": "false",
-            "npm_config_fund": "false",
-            "npm_config_update_notifier": "false",
-            "npm_config_prefer_online": "true",
-            "npm_config_fetch_retries": "0",
-            "npm_config_fetch_timeout": str(NPM_FETCH_TIMEOUT_MS),
-            "npm_config_progress": "false",
-            "npm_config_ignore_scripts": "true",
-            "npm_config_provenance": "false",
-        })
-        return env
-
-    def start(self, *args: str, cwd: Path | None = None) -> subprocess.Popen:
-        registry = read_npmrc(self.home / ".npmrc").get("registry", "")
-        assert registry.startswith("http://127.0.0.1:"), f"refusing to run npm with registry={registry!r}"
-        return subprocess.Popen(["npm", *args, "--audit=false", "--fund=false"], env=self.env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=str(cwd or self.home))
-
-    def __call__(self, *args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess:
-        p = self.start(*args, cwd=cwd)
-        try:
-            out, err = p.communicate(timeout=NPM_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-            raise AssertionError(f"npm {' '.join(args)} did not finish in {NPM_TIMEOUT}s:\n{err}")
-        result = subprocess.CompletedProcess(p.args, p.returncode, out, err)
-        if check:
-            assert p.returncode == 0, (
-                f"npm {' '.join(args)} failed (rc={p.returncode}):\nstdout:\n{out}\nstderr:\n{err}"
-            )
-        return result
-
-    def versions(self, name: str) -> list[str]:
-        """`npm view NAME versions --json` (a single version comes back as a bare string)."""
-        p = self("view", name, "versions", "--json", check=True)
-        value = json.loads(p.stdout)
-        return [value] if isinstance(value, str) else list(value)
-
-
-def npm_error_code(p: subprocess.CompletedProcess) -> str | None:
-    m = re.search(r"npm (?:error|ERR!) code (\S+)", p.stderr)
-    return m.group(1) if m else None
-
-
-def login(endpoint: str, port: int, home: Path, domain: str, repo: str) -> Npm:
-    res = aws_at(endpoint, home, "codeartifact", "login", "--tool", "npm", "--domain", domain,
-                 "--repository", repo)
-    assert res.returncode == 0, f"login to {domain}/{repo} failed:\n{res.stdout}\n{res.stderr}"
-    registry = f"http://127.0.0.1:{port}/npm/d/{domain}-{ACCOUNT}/{repo}/"
-    values = read_npmrc(home / ".npmrc")
-    assert values.get("registry") == registry, values
-    return Npm(home, registry, values[f"//127.0.0.1:{port}/npm/d/{domain}-{ACCOUNT}/{repo}/:_authToken"])
-
-
-def make_package(parent: Path, name: str, version: str, body: str) -> Path:
-    d = parent / f"src-{name.replace('/', '__').replace('@', '')}-{version}-{unique('p')}"
-    d.mkdir(parents=True)
-    (d / "package.json").write_text(json.dumps({
-        "name": name, "version": version, "description": f"{name} test package",
-        "main": "index.js", "license": "MIT",
-    }, indent=2))
-    (d / "index.js").write_text(f"module.exports = {json.dumps(body)};\n")
-    return d
-
-
-def publish(npm: Npm, parent: Path, name: str, version: str, body: str | None = None,
-            check: bool = True, *extra: str) -> subprocess.CompletedProcess:
-    d = make_package(parent, name, version, body or f"{name} {version}")
-    return npm("publish", *extra, cwd=d, check=check)
-
-
-def make_project(parent: Path) -> Path:
-    d = parent / unique("consumer")
-    d.mkdir(parents=True)
-    (d / "package.json").write_text(json.dumps({"name": "consumer", "version": "1.0.0", "private": True}))
-    return d
+def publish(npm: Npm, parent: Path, name: str, version: str, *extra: str, body: str | None = None,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """`npm publish` of a package whose index.js exports `body` (default "NAME VERSION")."""
+    return npmkit.publish(npm, parent, name, version, *extra, check=check,
+                          body=exports(body or f"{name} {version}"))
 
 
 def installed(project: Path, name: str) -> tuple[str, str]:
@@ -262,12 +152,12 @@ def public_registry(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env)
         ca = make_client(srv.endpoint)
         ca.create_domain(domain=PUBLIC_DOMAIN)
         ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
-        npm = login(srv.endpoint, srv.port, base / "home", PUBLIC_DOMAIN, PUBLIC_REPO)
+        npm = login(srv.endpoint, base / "home", PUBLIC_DOMAIN, PUBLIC_REPO)
         # One package per process, its versions in order; the packages in parallel.
         work = base / "work"
         procs = []
         for name, versions in PUBLIC_PACKAGES.items():
-            dirs = [make_package(work, name, v, marker(name, v)) for v in versions]
+            dirs = [make_package(work, name, v, body=exports(marker(name, v))) for v in versions]
             script = " && ".join(f"npm publish --audit=false --fund=false {d}" for d in dirs)
             procs.append((name, subprocess.Popen(["sh", "-c", script], env=npm.env(), cwd=str(work),
                                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -279,8 +169,7 @@ def public_registry(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env)
             got = sorted(v["version"] for v in stored_versions(ca, PUBLIC_DOMAIN, PUBLIC_REPO, name))
             assert got == sorted(versions), (name, got)
         token = ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
-        url = (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
-               f"/npm/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/")
+        url = authenticated_url(srv, "npm", PUBLIC_DOMAIN, PUBLIC_REPO, token)
         yield PublicRegistry(srv, url, npm)
     finally:
         srv.terminate()
@@ -292,32 +181,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, public_registry: PublicRegi
     yield from connected_server(tmp_path_factory, CONNECTION, public_registry.url)
 
 
-class Chain:
-    """A fresh domain with `repo-a → repo-b → repo-c` (A → B → C in the spec's words), repo-c
-    holding the `public:npmjs` connection. `track` (conftest) deletes the domain afterwards;
-    None for throw-away servers."""
+class Chain(conftest.Chain):
+    """conftest's chain, repo-c holding `public:npmjs`, with an npm logged in per repository."""
 
-    def __init__(self, srv: Server, ca, track, tmp: Path, names=("repo-a", "repo-b", "repo-c")):
-        self.srv = srv
-        self.ca = ca
-        self.tmp = tmp
-        if track is not None:
-            self.domain = track.create_domain(unique("ext"))["name"]
-        else:
-            self.domain = ca.create_domain(domain=unique("ext"))["domain"]["name"]
-        a, b, c = names
-        ca.create_repository(domain=self.domain, repository=c)
-        ca.associate_external_connection(domain=self.domain, repository=c, externalConnection=CONNECTION)
-        ca.create_repository(domain=self.domain, repository=b, upstreams=[{"repositoryName": c}])
-        ca.create_repository(domain=self.domain, repository=a, upstreams=[{"repositoryName": b}])
-        desc = ca.describe_repository(domain=self.domain, repository=c)["repository"]
-        assert [e["externalConnectionName"] for e in desc["externalConnections"]] == [CONNECTION], desc
+    CONNECTION = CONNECTION
+
+    def __init__(self, srv: Server, ca, track, tmp: Path):
+        super().__init__(srv, ca, track, tmp)
         self._npm: dict[str, Npm] = {}
 
     def npm(self, repo: str) -> Npm:
         if repo not in self._npm:
-            self._npm[repo] = login(self.srv.endpoint, self.srv.port,
-                                    self.tmp / f"home-{self.domain}-{repo}", self.domain, repo)
+            self._npm[repo] = login(self.srv.endpoint, self.tmp / f"home-{self.domain}-{repo}",
+                                    self.domain, repo)
         return self._npm[repo]
 
     def stored(self, repo: str, name: str) -> list[dict]:
@@ -389,7 +265,7 @@ def test_internal_name_is_not_shadowed_and_public_versions_cannot_be_published(s
     # conf-pkg first published directly to A → publish ALLOW / upstream BLOCK (§7.2) …
     # (npm 11 reads the packument first and sees the public 5.0.0 — the name has no record in A
     # yet — so `latest` must be named explicitly.)
-    publish(npm_a, tmp_path, "conf-pkg", "0.1.0", "internal conf-pkg 0.1.0", True, "--tag", "latest")
+    publish(npm_a, tmp_path, "conf-pkg", "0.1.0", "--tag", "latest", body="internal conf-pkg 0.1.0")
     assert restrictions(ca, chain.domain, "repo-a", "conf-pkg") == {"publish": "ALLOW", "upstream": "BLOCK"}
     # … so the public 0.2.0 / 5.0.0 never show through A (§8.2 scenario 1) …
     assert npm_a.versions("conf-pkg") == ["0.1.0"]
@@ -408,7 +284,7 @@ def test_internal_name_is_not_shadowed_and_public_versions_cannot_be_published(s
     p = publish(npm_a, tmp_path, "ext-eps", "3.0.0", check=False)
     assert p.returncode != 0 and "cannot publish over the previously published versions" in p.stderr, p.stderr
     # … and with --force (client check skipped) the server refuses the PUT.
-    p = publish(npm_a, tmp_path, "ext-eps", "3.0.0", None, False, "--force")
+    p = publish(npm_a, tmp_path, "ext-eps", "3.0.0", "--force", check=False)
     assert p.returncode != 0 and npm_error_code(p) == "E409", p.stderr
     assert chain.stored("repo-a", "ext-eps") == []
     # A version the public registry does not list can be published (no record = no restriction).
@@ -528,17 +404,7 @@ def test_stored_public_versions_survive_a_registry_outage(server_factory, public
 
 
 def npm_tarball(name: str, version: str, body: str) -> bytes:
-    files = {
-        "package/package.json": json.dumps({"name": name, "version": version, "main": "index.js"}).encode(),
-        "package/index.js": f"module.exports = {json.dumps(body)};\n".encode(),
-    }
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for fname, data in files.items():
-            info = tarfile.TarInfo(fname)
-            info.size, info.mtime, info.mode = len(data), 499162500, 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(buf.getvalue(), mtime=0)
+    return tarball(name, version, code=exports(body))
 
 
 class FixtureRegistry:

@@ -28,13 +28,14 @@ import urllib.parse
 import uuid
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, basic, client_env, flip_char, http_request, unique, venv_dir
-from pydist import build_project, description_of, make_sdist, make_wheel, read_metadata
+from conftest import ACCOUNT, asset_hashes, basic, client_env, flip_char, http_request, unique, venv_dir
+from pydist import build_project, make_sdist, make_wheel, read_metadata
+from pypikit import digests, multipart, upload_fields
 
 CLIENT_TIMEOUT = 120
 
@@ -95,76 +96,6 @@ def built(tmp_path_factory) -> Built:
         for v in ("1.0.0", "1.1.0")
     }
     return Built(sdist, wheel, deps)
-
-
-# --------------------------------------------------------------------------------------------
-# Uploads by hand (the legacy upload API as twine speaks it, spec §6.6)
-# --------------------------------------------------------------------------------------------
-
-
-def digests(data: bytes) -> dict[str, str]:
-    return {
-        "md5_digest": hashlib.md5(data).hexdigest(),
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
-        "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
-    }
-
-
-def all_hashes(data: bytes) -> dict[str, str]:
-    return {
-        "MD5": hashlib.md5(data).hexdigest(),
-        "SHA-1": hashlib.sha1(data).hexdigest(),
-        "SHA-256": hashlib.sha256(data).hexdigest(),
-        "SHA-512": hashlib.sha512(data).hexdigest(),
-    }
-
-
-def upload_fields(dist: Path, content: bytes | None = None, *, drop: Iterable[str] = (),
-                  **override: str) -> list[tuple[str, str]]:
-    """The form fields twine 7 sends for `dist` (plus `md5_digest`, as older twine does),
-    computed from the file's own metadata. `override` replaces a field, `drop` removes it."""
-    meta = read_metadata(dist)
-    data = content if content is not None else dist.read_bytes()
-    wheel = dist.name.endswith(".whl")
-    fields: list[tuple[str, str]] = [
-        ("name", meta["Name"]),
-        ("version", meta["Version"]),
-        ("filetype", "bdist_wheel" if wheel else "sdist"),
-        ("pyversion", "py3" if wheel else "source"),
-        ("metadata_version", meta["Metadata-Version"]),
-    ]
-    for header, field in (("Summary", "summary"), ("Description-Content-Type", "description_content_type"),
-                          ("Requires-Python", "requires_python")):
-        if meta.get(header):
-            fields.append((field, meta[header]))
-    if description_of(meta):
-        fields.append(("description", description_of(meta)))
-    fields += [("requires_dist", r) for r in meta.get_all("Requires-Dist") or []]
-    fields += list(digests(data).items())
-    fields += [(":action", "file_upload"), ("protocol_version", "1")]
-    drop = set(drop) | {k for k, v in override.items() if v is None}
-    out = []
-    for k, v in fields:
-        if k in drop:
-            continue
-        if k in override:
-            v = override.pop(k)
-        out.append((k, v))
-    out += [(k, v) for k, v in override.items() if v is not None]
-    return out
-
-
-def multipart(fields: list[tuple[str, str]], filename: str | None, content: bytes | None) -> tuple[bytes, str]:
-    boundary = "----e2e" + uuid.uuid4().hex
-    chunks = []
-    for k, v in fields:
-        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
-                      + v.encode() + b"\r\n")
-    if content is not None:
-        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{filename}"\r\n'
-                      f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -536,7 +467,7 @@ def test_twine_upload_and_control_plane(site_factory, built, tmp_path):
     for f in built.main:
         data = f.read_bytes()
         assert assets[f.name]["size"] == len(data), assets[f.name]
-        assert assets[f.name]["hashes"] == all_hashes(data), assets[f.name]
+        assert assets[f.name]["hashes"] == asset_hashes(data), assets[f.name]
     got = site.ca.get_package_version_asset(**site.pkg("team", "my-pkg-name"), packageVersion="1.0.0",
                                             asset=built.main_wheel.name)
     assert got["asset"].read() == built.main_wheel.read_bytes()
@@ -683,8 +614,8 @@ def test_uv_install_and_publish(site_factory, built, tmp_path):
     assert desc.get("summary") == "Published by uv publish", desc
     assets = site.assets("team", "uv-published-pkg", "0.3.0")
     assert set(assets) == {wheel.name, sdist.name}, assets
-    assert assets[wheel.name]["hashes"] == all_hashes(wheel.read_bytes())
-    assert assets[sdist.name]["hashes"] == all_hashes(sdist.read_bytes())
+    assert assets[wheel.name]["hashes"] == asset_hashes(wheel.read_bytes())
+    assert assets[sdist.name]["hashes"] == asset_hashes(sdist.read_bytes())
     deps = site.ca.list_package_version_dependencies(**site.pkg("team", "uv-published-pkg"),
                                                      packageVersion="0.3.0")["dependencies"]
     assert [d["package"] for d in deps] == ["my-dep-lib"], deps

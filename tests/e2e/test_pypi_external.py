@@ -43,7 +43,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, Server, basic, client_env, http_request, make_client, unique, venv_dir, connected_server
+import conftest
+from conftest import (ACCOUNT, Server, authenticated_url, basic, client_env, connected_server, finish, http_request,
+                      make_client, venv_dir)
 
 CONNECTION = "public:pypi"
 PUBLIC_DOMAIN = "pub"
@@ -239,15 +241,9 @@ class Pip:
 
     def install(self, *requirements: str, check: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
         p, target = self.start(*requirements)
-        try:
-            out, err = p.communicate(timeout=PIP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-            raise AssertionError(f"pip install {requirements} did not finish in {PIP_TIMEOUT}s:\n{err}")
-        result = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        result = finish(p, PIP_TIMEOUT, f"pip install {requirements}")
         if check:
-            assert p.returncode == 0, f"pip install {requirements} failed:\n{out}\n{err}"
+            assert result.returncode == 0, f"pip install {requirements} failed:\n{result.stdout}\n{result.stderr}"
         return result, target
 
     def marker(self, target: Path, name: str) -> str:
@@ -299,8 +295,7 @@ def public_index(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env):
             stored = ca.list_package_versions(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO, format="pypi",
                                               package=normalize(name))["versions"]
             assert sorted(v["version"] for v in stored) == sorted(versions), (name, stored)
-        url = f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}" \
-              f"/pypi/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/"
+        url = authenticated_url(srv, "pypi", PUBLIC_DOMAIN, PUBLIC_REPO, token)
         # The index answers its own project pages (the adapter reads `{URL}simple/{name}/`).
         r = request(endpoint + "simple/ext-alpha/", token, headers={"Accept": JSON_V1})
         assert r.status == 200 and r.json["versions"] == ["1.0", "1.1", "2.0"], r
@@ -315,26 +310,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, public_index: PublicIndex):
     yield from connected_server(tmp_path_factory, CONNECTION, public_index.url)
 
 
-class Chain:
-    """A fresh domain with `repo-a → repo-b → repo-c`, repo-c holding `public:pypi`
-    (A → B → C in the spec's words). `track` deletes the domain afterwards (None for
-    throw-away servers)."""
+class Chain(conftest.Chain):
+    """conftest's chain, repo-c holding `public:pypi`."""
 
-    def __init__(self, srv: Server, ca, track, tmp: Path):
-        self.srv = srv
-        self.ca = ca
-        self.tmp = tmp
-        if track is not None:
-            self.domain = track.create_domain(unique("pyext"))["name"]
-        else:
-            self.domain = ca.create_domain(domain=unique("pyext"))["domain"]["name"]
-        ca.create_repository(domain=self.domain, repository="repo-c")
-        ca.associate_external_connection(domain=self.domain, repository="repo-c", externalConnection=CONNECTION)
-        ca.create_repository(domain=self.domain, repository="repo-b", upstreams=[{"repositoryName": "repo-c"}])
-        ca.create_repository(domain=self.domain, repository="repo-a", upstreams=[{"repositoryName": "repo-b"}])
-        desc = ca.describe_repository(domain=self.domain, repository="repo-c")["repository"]
-        assert [e["externalConnectionName"] for e in desc["externalConnections"]] == [CONNECTION], desc
-        self.token = ca.get_authorization_token(domain=self.domain)["authorizationToken"]
+    CONNECTION = CONNECTION
+    PREFIX = "pyext"
 
     def endpoint(self, repo: str) -> str:
         return endpoint_of(self.srv, self.domain, repo)
