@@ -91,6 +91,21 @@ impl RepoError {
         }
     }
 
+    /// The AWS error type sent beside it (`x-amzn-errortype`), as the service's front door
+    /// names its refusals; package managers read only the status and the body.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            RepoError::Unauthorized(_) => "UnauthorizedException",
+            RepoError::Forbidden(_) => "AccessDeniedException",
+            RepoError::NotFound(_) => "ResourceNotFoundException",
+            RepoError::MethodNotAllowed(_) | RepoError::NotAcceptable(_) => "ValidationException",
+            RepoError::BadRequest(_) => "ValidationException",
+            RepoError::Conflict(_) => "ConflictException",
+            RepoError::TooLarge(_) | RepoError::QuotaExceeded(_) => "ServiceQuotaExceededException",
+            RepoError::Internal(_) => "InternalServerException",
+        }
+    }
+
     /// What the client is told.
     pub fn message(&self) -> &str {
         match self {
@@ -192,7 +207,13 @@ pub struct RepoCx<'a> {
     /// Absolute URL of this repository endpoint, ending with `/`, in the addressing form the
     /// client used, so links we hand out carry the client's credentials scope.
     pub base_url: String,
+    /// Only [`open`] makes a `RepoCx`: a handler never runs for an unchecked token or a
+    /// repository that does not exist.
+    _opened: Opened,
 }
+
+/// Proof that [`open`] checked the token and found the repository.
+struct Opened;
 
 /// Serves one request of format `F`: the whole pipeline of a repository endpoint.
 pub async fn serve<F: Format>(
@@ -262,8 +283,9 @@ fn render_with(
         tracing::error!(format, error = %detail, "repository request failed");
     }
     let mut response = error_response(e.status(), e.message());
+    let headers = response.headers_mut();
+    headers.insert("x-amzn-errortype", HeaderValue::from_static(e.error_type()));
     if matches!(e, RepoError::Unauthorized(_)) {
-        let headers = response.headers_mut();
         for challenge in [
             "Basic realm=\"codeartifact\"",
             "Bearer realm=\"codeartifact\"",
@@ -323,6 +345,7 @@ pub fn open<'a, B>(
         repo,
         claims,
         base_url,
+        _opened: Opened,
     })
 }
 
