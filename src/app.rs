@@ -502,7 +502,6 @@ pub fn error_response(
     response
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,7 +279,6 @@ fn dist(cx: &RepoCx<'_>, package: &NpmName, version: &VersionRecord) -> Value {
     Value::Object(dist)
 }
 
-
 /// The version object served to clients: the manifest as published, with `dist` rewritten.
 fn manifest(cx: &RepoCx<'_>, package: &NpmName, version: &VersionRecord) -> Value {
     let mut manifest = match &version.metadata.manifest {

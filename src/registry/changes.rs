@@ -159,11 +159,7 @@ impl Registry {
         let mut last = None;
         for pair in self.kv.scan(Key::outbox_all().as_bytes(), None) {
             let (key, _) = pair?;
-            last = std::str::from_utf8(&key)
-                .ok()
-                .and_then(|k| k.strip_prefix("outbox/"))
-                .and_then(|n| n.parse::<u64>().ok())
-                .or(last);
+            last = Key::outbox_number(&key).or(last);
         }
         Ok(last)
     }
@@ -207,14 +203,20 @@ impl Registry {
             if administrator != r.owner {
                 recipients.push(administrator.clone());
             }
-            let namespace = (!key.namespace.is_empty()).then_some(key.namespace);
+            let namespace = key.namespace;
             let dedup: [u8; 32] = crate::clock::random_bytes();
             out.push(PackageEvent {
                 time_ms: now,
                 region: r.region.to_string(),
                 resource: format!(
                     "arn:aws:codeartifact:{}:{}:package/{}/{}/{}/{}/{}",
-                    r.region, r.owner, r.domain, r.repository, key.format, key.namespace, key.name
+                    r.region,
+                    r.owner,
+                    r.domain,
+                    r.repository,
+                    key.format,
+                    key.namespace.unwrap_or(""),
+                    key.name
                 ),
                 detail: json!({
                     "domainName": r.domain,
@@ -362,21 +364,5 @@ mod tests {
             .insert(AssetRef::METADATA_DOCUMENT.into(), "true".into());
         let publish = change(Some(&jar), Some(&listed)).unwrap();
         assert_eq!((publish.added, publish.metadata_updated), (0, true));
-    }
-
-    #[test]
-    fn version_keys_read_back() {
-        let key = b"ver/us-east-1/111122223333/acme/team/npm//left-pad/1.3.0";
-        let parsed = VersionKey::parse(key).unwrap();
-        assert_eq!(
-            (
-                parsed.repo.repository,
-                parsed.namespace,
-                parsed.name,
-                parsed.version
-            ),
-            ("team", "", "left-pad", "1.3.0")
-        );
-        assert_eq!(VersionKey::parse(b"pkg/us-east-1/1/a/b/npm//x"), None);
     }
 }

@@ -27,20 +27,22 @@ pub struct PackageId {
 }
 
 impl PackageId {
-    fn ns(&self) -> &str {
-        self.namespace.as_deref().unwrap_or("")
-    }
-
     pub(super) fn key(&self, r: &RepoPath<'_>) -> Key {
-        Key::package(r, &self.format, self.ns(), &self.name)
+        Key::package(r, &self.format, self.namespace.as_deref(), &self.name)
     }
 
     pub(super) fn version_key(&self, r: &RepoPath<'_>, version: &str) -> Key {
-        Key::version(r, &self.format, self.ns(), &self.name, version)
+        Key::version(
+            r,
+            &self.format,
+            self.namespace.as_deref(),
+            &self.name,
+            version,
+        )
     }
 
     fn versions_prefix(&self, r: &RepoPath<'_>) -> Key {
-        Key::versions_of(r, &self.format, self.ns(), &self.name)
+        Key::versions_of(r, &self.format, self.namespace.as_deref(), &self.name)
     }
 
     /// How the service names the package in messages.
@@ -152,15 +154,6 @@ pub struct PackageFilter<'a> {
     pub name_prefix: Option<&'a str>,
     pub publish: Option<bool>,
     pub upstream: Option<bool>,
-}
-
-pub(super) fn repo_path(r: &RepositoryRecord) -> RepoPath<'_> {
-    RepoPath {
-        region: &r.region,
-        owner: &r.domain_owner,
-        domain: &r.domain,
-        repository: &r.name,
-    }
 }
 
 fn package_not_found(p: &PackageId, repository: &str) -> Error {
@@ -293,7 +286,7 @@ impl Registry {
     }
 
     pub fn package(&self, repo: &RepositoryRecord, p: &PackageId) -> Result<PackageRecord> {
-        store::get(&*self.kv, &p.key(&repo_path(repo)))?
+        store::get(&*self.kv, &p.key(&RepoPath::from(repo)))?
             .ok_or_else(|| package_not_found(p, &repo.name))
     }
 
@@ -304,7 +297,7 @@ impl Registry {
         version: &str,
     ) -> Result<VersionRecord> {
         self.package(repo, p)?;
-        store::get(&*self.kv, &p.version_key(&repo_path(repo), version))?
+        store::get(&*self.kv, &p.version_key(&RepoPath::from(repo), version))?
             .ok_or_else(|| version_not_found(p, version, &repo.name))
     }
 
@@ -351,7 +344,7 @@ impl Registry {
         allowed: impl Fn(Option<&PackageRecord>) -> bool,
     ) -> Result<Published> {
         let d = repo.domain_id();
-        let path = repo_path(repo);
+        let path = RepoPath::from(repo);
         let p = publish.package;
         let _guard = self.lock();
         // The repository may have been deleted while the upload streamed.
@@ -476,7 +469,7 @@ impl Registry {
         edit: impl FnOnce(&mut BTreeMap<String, VersionRecord>) -> Result<T>,
     ) -> Result<T> {
         let d = repo.domain_id();
-        let path = repo_path(repo);
+        let path = RepoPath::from(repo);
         let _guard = self.lock();
         self.repository(d, &repo.name)?;
         let before: BTreeMap<String, VersionRecord> = self
@@ -525,7 +518,7 @@ impl Registry {
     ) -> Result<super::Page<PackageRecord>> {
         let mut items = Vec::new();
         for record in
-            store::scan::<PackageRecord>(&*self.kv, &Key::packages_in(&repo_path(repo)), None)
+            store::scan::<PackageRecord>(&*self.kv, &Key::packages_in(&RepoPath::from(repo)), None)
         {
             let record = record?;
             let keep = filter.format.is_none_or(|f| f == record.format)
@@ -571,7 +564,7 @@ impl Registry {
     /// All versions of a package (any status).
     pub fn versions(&self, repo: &RepositoryRecord, p: &PackageId) -> Result<Vec<VersionRecord>> {
         self.package(repo, p)?;
-        store::scan::<VersionRecord>(&*self.kv, &p.versions_prefix(&repo_path(repo)), None)
+        store::scan::<VersionRecord>(&*self.kv, &p.versions_prefix(&RepoPath::from(repo)), None)
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(Error::from)
     }
@@ -587,7 +580,7 @@ impl Registry {
     ) -> Result<PackageRecord> {
         let _guard = self.lock();
         self.repository(repo.domain_id(), &repo.name)?;
-        let key = p.key(&repo_path(repo));
+        let key = p.key(&RepoPath::from(repo));
         let mut record = store::get::<PackageRecord>(&*self.kv, &key)?.unwrap_or_else(|| {
             let origins = Origins {
                 publish: allow_publish,
@@ -611,7 +604,7 @@ impl Registry {
     ) -> Result<(PackageRecord, Vec<VersionRecord>)> {
         let _guard = self.lock();
         let record = self.package(repo, p)?;
-        let path = repo_path(repo);
+        let path = RepoPath::from(repo);
         let versions = self.versions(repo, p)?;
         let mut batch = Batch::default();
         let mut changes = BlobChanges::default();
@@ -633,7 +626,7 @@ impl Registry {
         repo: &RepositoryRecord,
         batch: &mut Batch,
     ) -> Result<Vec<PathBuf>> {
-        let path = repo_path(repo);
+        let path = RepoPath::from(repo);
         let mut changes = BlobChanges::default();
         for entry in self.kv.scan(Key::versions_in(&path).as_bytes(), None) {
             let (key, value) = entry?;
@@ -662,7 +655,7 @@ impl Registry {
     ) -> Result<(BatchResult, Changed)> {
         let _guard = self.lock();
         self.package(repo, p)?;
-        let path = repo_path(repo);
+        let path = RepoPath::from(repo);
         let mut unique: Vec<&String> = Vec::new();
         for v in versions {
             if !unique.contains(&v) {
@@ -796,8 +789,8 @@ impl Registry {
         find_upstream: impl Fn(&str) -> Result<Option<VersionRecord>>,
     ) -> Result<(BatchResult, Vec<VersionRecord>)> {
         let _guard = self.lock();
-        let src = repo_path(source);
-        let dst = repo_path(destination);
+        let src = RepoPath::from(source);
+        let dst = RepoPath::from(destination);
         let source_package: Option<PackageRecord> = store::get(&*self.kv, &p.key(&src))?;
         if source_package.is_none() && !request.include_from_upstream {
             return Err(package_not_found(p, &source.name));

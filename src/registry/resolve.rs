@@ -5,7 +5,7 @@
 //! Listing never writes; only a version-specific fetch retains.
 
 use super::groups::RestrictionType;
-use super::store::{self, Batch};
+use super::store::{self, Batch, RepoPath};
 use super::GroupSet;
 use super::{
     Error, NewAsset, Origin, Origins, PackageId, PackageRecord, Registry, RepositoryRecord, Result,
@@ -275,7 +275,7 @@ impl Registry {
     ) -> Result<VersionRecord> {
         let _guard = self.lock();
         let d = repo.domain_id();
-        let path = super::packages::repo_path(repo);
+        let path = RepoPath::from(repo);
         if let Some(existing) =
             store::get::<VersionRecord>(&*self.kv, &p.version_key(&path, &fetched.version))?
         {
@@ -331,7 +331,7 @@ impl Registry {
         display_name: &str,
     ) -> Result<VersionRecord> {
         let _guard = self.lock();
-        let path = super::packages::repo_path(repo);
+        let path = RepoPath::from(repo);
         if let Some(existing) =
             store::get::<VersionRecord>(&*self.kv, &p.version_key(&path, &found.version.version))?
         {
@@ -341,7 +341,7 @@ impl Registry {
         let mut batch = Batch::default();
         if store::get::<PackageRecord>(&*self.kv, &p.key(&path))?.is_none() {
             // The name as first published travels with the package.
-            let holder_path = super::packages::repo_path(&found.holder);
+            let holder_path = RepoPath::from(&found.holder);
             let display_name = store::get::<PackageRecord>(&*self.kv, &p.key(&holder_path))?
                 .map_or_else(|| display_name.to_string(), |r| r.display_name);
             batch.put(
@@ -484,7 +484,7 @@ impl Registry {
         version: Option<&str>,
     ) -> Result<bool> {
         let _guard = self.lock();
-        let path = super::packages::repo_path(repo);
+        let path = RepoPath::from(repo);
         let Some(mut record) = store::get::<PackageRecord>(&*self.kv, &p.key(&path))? else {
             return Ok(false);
         };
@@ -526,7 +526,7 @@ impl Registry {
         manifest: serde_json::Value,
     ) -> Result<()> {
         let _guard = self.lock();
-        let path = super::packages::repo_path(repo);
+        let path = RepoPath::from(repo);
         let key = p.version_key(&path, version);
         let Some(mut record) = store::get::<VersionRecord>(&*self.kv, &key)? else {
             return Ok(());

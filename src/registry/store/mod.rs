@@ -92,7 +92,7 @@ impl Batch {
                 Op::Put(key, value) => (key, Some(value.as_slice())),
                 Op::Delete(key) => (key, None),
             };
-            if key.starts_with(b"ver/") {
+            if Key::is_version(key) {
                 writes.insert(key.as_slice(), value);
             }
         }
