@@ -424,7 +424,7 @@ where
         .upload()
         .map_err(|e| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
     let limit = app.registry.quotas.asset_size_bytes;
-    let body = body.map_err(|e| {
+    let body = http_body_util::BodyDataStream::new(body).map_err(|e| {
         let e: Box<dyn std::error::Error + Send + Sync> = e.into();
         e.to_string()
     });

@@ -21,8 +21,8 @@ use crate::registry::{
 };
 use bytes::Bytes;
 use coordinates::{Checksum, FileKind, MavenPath, Resource};
+use futures_util::TryStreamExt as _;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::BodyExt as _;
 use public::PublicMaven;
 use std::collections::BTreeSet;
 
@@ -368,7 +368,7 @@ where
         Ok(upload) => upload,
         Err(e) => return not_stored(&e),
     };
-    let body = request.into_body().map_err(|e| {
+    let body = http_body_util::BodyDataStream::new(request.into_body()).map_err(|e| {
         let e: Box<dyn std::error::Error + Send + Sync> = e.into();
         e.to_string()
     });
