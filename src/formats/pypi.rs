@@ -6,7 +6,7 @@
 
 use super::{text, Page, RepoCx};
 use crate::app::{full, Body};
-use crate::registry::groups::normalize_name;
+use crate::registry::names::normalize_name;
 use crate::registry::{
     AssetRef, Dependency, ExternalPackage, ExternalSource, ExternalVersion, License, NewAsset,
     PackageId, Publish, StagedBlob, VersionMetadata,

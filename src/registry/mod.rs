@@ -10,6 +10,7 @@ mod arn;
 mod changes;
 mod domains;
 pub mod groups;
+pub mod names;
 mod package_groups;
 mod packages;
 mod policies;
