@@ -20,6 +20,7 @@ mod store;
 mod tags;
 
 pub use arn::{Arn, ResourceRef};
+pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
 pub use packages::{
