@@ -532,6 +532,7 @@ fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Response<Body> {
             unfinished: false,
             append: false,
             metadata: Some(version_metadata(&metadata, line)),
+            dist_tags: std::collections::BTreeMap::new(),
         },
         |existing| registry.may_publish(d, &cx.repo, &p, existing),
     );

@@ -703,6 +703,13 @@ fn publish(
             );
         }
     };
+    let dist_tags: BTreeMap<String, String> = match doc.get("dist-tags") {
+        Some(Value::Object(tags)) => tags
+            .iter()
+            .filter_map(|(tag, v)| v.as_str().map(|v| (tag.clone(), v.to_string())))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
     let d = cx.repo.domain_id();
     let published = registry.publish(
         &cx.repo,
@@ -714,6 +721,7 @@ fn publish(
             unfinished: false,
             append: false,
             metadata: Some(with_readme(metadata_of(version, doc), &tarball)),
+            dist_tags,
         },
         |existing| registry.may_publish(d, &cx.repo, &p, existing),
     );
@@ -723,15 +731,6 @@ fn publish(
             return error(StatusCode::CONFLICT, message)
         }
         Err(e) => return internal(&e),
-    }
-    if let Some(Value::Object(tags)) = doc.get("dist-tags") {
-        let tags: BTreeMap<String, String> = tags
-            .iter()
-            .filter_map(|(tag, v)| v.as_str().map(|v| (tag.clone(), v.to_string())))
-            .collect();
-        if let Err(e) = registry.set_dist_tags(&cx.repo, &p, &tags) {
-            return internal(&e);
-        }
     }
     json(StatusCode::OK, &json!({ "ok": true, "id": package.full() }))
 }

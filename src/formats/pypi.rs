@@ -611,6 +611,7 @@ fn store_upload(cx: &RepoCx<'_>, mut form: Form) -> Response<Body> {
             unfinished: false,
             append: true,
             metadata: Some(metadata_of(&form)),
+            dist_tags: BTreeMap::new(),
         },
         |existing| registry.may_publish(d, &cx.repo, &p, existing),
     );

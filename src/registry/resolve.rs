@@ -502,19 +502,6 @@ impl Registry {
         Ok(changed)
     }
 
-    /// Applies several dist-tags at once (a publish carries the ones it sets).
-    pub fn set_dist_tags(
-        &self,
-        repo: &RepositoryRecord,
-        p: &PackageId,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<()> {
-        for (tag, version) in tags {
-            self.set_dist_tag(repo, p, tag, Some(version))?;
-        }
-        Ok(())
-    }
-
     /// Replaces a stored version's format manifest (e.g. npm `deprecated`); the revision
     /// follows the metadata.
     pub fn update_manifest(

@@ -49,6 +49,9 @@ pub struct Publish<'a> {
     /// Multi-file formats (PyPI): a new file may join a version that is already published.
     pub append: bool,
     pub metadata: Option<VersionMetadata>,
+    /// npm dist-tags the publish sets (tag → version), committed with the version; empty
+    /// leaves the package's tags alone.
+    pub dist_tags: BTreeMap<String, String>,
 }
 
 /// What a publish produced.
@@ -83,8 +86,9 @@ pub(super) fn revision_of(assets: &[AssetRef], metadata: &VersionMetadata) -> St
 }
 
 impl Registry {
-    /// Publishes one asset into a version, creating the package and the version as needed.
-    /// `allowed` is the origin-control decision for a direct publish into this repository.
+    /// Publishes one asset into a version, creating the package and the version as needed,
+    /// and sets the dist-tags the publish carries, all in one commit. `allowed` is the
+    /// origin-control decision for a direct publish into this repository.
     pub fn publish(
         &self,
         repo: &RepositoryRecord,
@@ -185,11 +189,19 @@ impl Registry {
         }
         version.revision = revision_of(&version.assets, &version.metadata);
         let blob = tx.store_blob(d, publish.asset.blob)?;
-        if existing_package.is_none() {
-            tx.put(
-                &p.key(&path),
-                &PackageRecord::new(p, publish.display_name, Origins::DIRECT_PUBLISH, now),
-            );
+        let package = match existing_package {
+            None => Some(PackageRecord::new(
+                p,
+                publish.display_name,
+                Origins::DIRECT_PUBLISH,
+                now,
+            )),
+            Some(_) if publish.dist_tags.is_empty() => None,
+            Some(existing) => Some(existing),
+        };
+        if let Some(mut package) = package {
+            package.dist_tags.extend(publish.dist_tags);
+            tx.put(&p.key(&path), &package);
         }
         tx.put(&version_key, &version);
         tx.commit()?;

@@ -428,6 +428,7 @@ fn store_file(
             unfinished: true,
             append: true,
             metadata,
+            dist_tags: std::collections::BTreeMap::new(),
         },
         |existing| registry.may_publish(d, &cx.repo, p, existing),
     );
