@@ -18,7 +18,7 @@ use crate::formats::{cargo::Cargo, maven::Maven, npm::Npm, pypi::Pypi};
 use crate::registry::{stream_into, ResourceKind, StreamError};
 use crate::state::App;
 use crate::wire::{
-    boxed_request, decode_query, error_response, file_response, full, json_response,
+    boxed_request, byte_stream, decode_query, error_response, file_response, full, json_response,
     read_body_with, Body, BodyError, RequestBody,
 };
 use bytes::Bytes;
@@ -314,7 +314,7 @@ async fn publish_streaming(
         .upload()
         .map_err(|e| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
     let limit = app.registry.quotas.asset_size_bytes;
-    let staged = match stream_into(upload, body, limit).await {
+    let staged = match stream_into(upload, byte_stream(body), limit).await {
         Ok(staged) => staged,
         Err(StreamError::TooLarge) => {
             return Err(Refusal::Api(ApiError::QuotaExceeded {

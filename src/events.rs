@@ -1,16 +1,18 @@
 //! EventBridge events for package version changes (events spec). The registry describes
-//! every committed version change as a `PackageEvent`; this module wraps it in the envelope
-//! the service sends to each recipient account and delivers it to the sinks the user
-//! configured: a JSON-lines file, and an EventBridge-compatible endpoint (`PutEvents` on the
-//! `default` bus of each recipient account).
+//! every committed version change as a `VersionChangeEvent`; this module addresses it to its
+//! recipients, wraps it in the envelope the service sends to each recipient account and
+//! delivers it to the sinks the user configured: a JSON-lines file, and an
+//! EventBridge-compatible endpoint (`PutEvents` on the `default` bus of each recipient
+//! account). `Deliverer` is the registry's `ChangeSink`.
 //!
-//! The registry writes each event to an outbox in the same batch as the change, and a
+//! The registry writes each change to an outbox in the same batch as the change, and a
 //! thread of its own hands the outbox to `Deliverer` in commit order: a slow or failing
 //! sink never delays or fails the request that made the change, and a crash between a
 //! commit and its delivery only delays the event to the next start (the service's events
 //! are asynchronous and at-least-once too).
 
 use crate::auth::Identities;
+use crate::registry::{Arn, ChangeSink, DomainId, VersionChangeEvent};
 use bytes::Bytes;
 use http::{header, Request, Uri};
 use http_body_util::{BodyExt as _, Full};
@@ -26,8 +28,8 @@ pub const DETAIL_TYPE: &str = "CodeArtifact Package Version State Change";
 /// PutEvents takes at most this many entries per call.
 const PUT_EVENTS_ENTRIES: usize = 10;
 
-/// One package version change, before it is addressed to its recipients.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// One package version change, addressed to its recipients.
+#[derive(Debug, Clone)]
 pub struct PackageEvent {
     /// When the change committed (milliseconds since the epoch).
     pub time_ms: i64,
@@ -42,6 +44,54 @@ pub struct PackageEvent {
 }
 
 impl PackageEvent {
+    /// The event of a committed change: its `detail`, and its recipients — the domain owner,
+    /// and the repository administrator when that is another account.
+    pub fn of(change: &VersionChangeEvent) -> PackageEvent {
+        let domain = DomainId {
+            region: &change.region,
+            owner: &change.domain_owner,
+            name: &change.domain,
+        };
+        let mut recipients = vec![change.domain_owner.clone()];
+        if change.repository_administrator != change.domain_owner {
+            recipients.push(change.repository_administrator.clone());
+        }
+        PackageEvent {
+            time_ms: change.time_ms,
+            region: change.region.clone(),
+            resource: Arn::package(
+                domain,
+                &change.repository,
+                &change.format,
+                change.namespace.as_deref(),
+                &change.package,
+            ),
+            detail: json!({
+                "domainName": change.domain,
+                "domainOwner": change.domain_owner,
+                "repositoryName": change.repository,
+                "repositoryAdministrator": change.repository_administrator,
+                "packageFormat": change.format,
+                "packageNamespace": change.namespace,
+                "packageName": change.package,
+                "packageVersion": change.version,
+                "packageVersionState": change.state,
+                "packageVersionRevision": change.revision,
+                "changes": {
+                    "assetsAdded": change.assets_added,
+                    "assetsRemoved": change.assets_removed,
+                    "assetsUpdated": change.assets_updated,
+                    "metadataUpdated": change.metadata_updated,
+                    "statusChanged": change.status_changed,
+                },
+                "operationType": change.operation.as_str(),
+                "sequenceNumber": change.sequence_number,
+                "eventDeduplicationId": change.deduplication_id,
+            }),
+            recipients,
+        }
+    }
+
     /// The event as EventBridge delivers it to `account`.
     pub fn envelope(&self, account: &str) -> Value {
         json!({
@@ -62,6 +112,13 @@ fn rfc3339_seconds(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_default()
+}
+
+impl ChangeSink for Deliverer {
+    fn deliver(&mut self, changes: &[VersionChangeEvent]) {
+        let events: Vec<PackageEvent> = changes.iter().map(PackageEvent::of).collect();
+        self.send(&events);
+    }
 }
 
 /// Where events go; nothing is built when neither is set.
@@ -110,7 +167,7 @@ impl Deliverer {
 
     /// Sends one copy of each event to each of its recipients, through every sink. Failures
     /// are logged: a sink that is down loses what it missed, never the request.
-    pub fn deliver(&mut self, batch: &[PackageEvent]) {
+    pub fn send(&mut self, batch: &[PackageEvent]) {
         let copies: Vec<(String, &PackageEvent, Value)> = batch
             .iter()
             .flat_map(|event| {
@@ -293,4 +350,62 @@ fn sign(
         .into_parts();
     instructions.apply_to_request_http1x(request);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::VersionOperation;
+
+    fn change(namespace: Option<&str>, administrator: &str) -> VersionChangeEvent {
+        VersionChangeEvent {
+            time_ms: 1_700_000_000_123,
+            region: "us-west-2".into(),
+            domain: "acme".into(),
+            domain_owner: "111122223333".into(),
+            repository: "team".into(),
+            repository_administrator: administrator.into(),
+            format: "npm".into(),
+            namespace: namespace.map(str::to_string),
+            package: "left-pad".into(),
+            version: "1.3.0".into(),
+            state: "Published".into(),
+            revision: "rev=".into(),
+            operation: VersionOperation::Created,
+            assets_added: 1,
+            assets_removed: 0,
+            assets_updated: 0,
+            metadata_updated: true,
+            status_changed: true,
+            sequence_number: 7,
+            deduplication_id: "dedup=".into(),
+        }
+    }
+
+    #[test]
+    fn a_change_becomes_the_services_event_detail() {
+        let event = PackageEvent::of(&change(None, "111122223333"));
+        assert_eq!(
+            event.detail.to_string(),
+            r#"{"changes":{"assetsAdded":1,"assetsRemoved":0,"assetsUpdated":0,"metadataUpdated":true,"statusChanged":true},"domainName":"acme","domainOwner":"111122223333","eventDeduplicationId":"dedup=","operationType":"Created","packageFormat":"npm","packageName":"left-pad","packageNamespace":null,"packageVersion":"1.3.0","packageVersionRevision":"rev=","packageVersionState":"Published","repositoryAdministrator":"111122223333","repositoryName":"team","sequenceNumber":7}"#
+        );
+        assert_eq!(
+            event.resource,
+            "arn:aws:codeartifact:us-west-2:111122223333:package/acme/team/npm//left-pad"
+        );
+        assert_eq!(event.recipients, ["111122223333"]);
+        let envelope = event.envelope("111122223333");
+        assert_eq!(envelope["time"], "2023-11-14T22:13:20Z");
+        assert_eq!(envelope["detail-type"], DETAIL_TYPE);
+    }
+
+    #[test]
+    fn another_administrator_gets_a_copy_and_namespaces_are_named() {
+        let event = PackageEvent::of(&change(Some("@types"), "444455556666"));
+        assert_eq!(event.recipients, ["111122223333", "444455556666"]);
+        assert_eq!(event.detail["packageNamespace"], "@types");
+        assert!(event
+            .resource
+            .ends_with("package/acme/team/npm/@types/left-pad"));
+    }
 }

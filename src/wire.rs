@@ -28,6 +28,13 @@ where
     request.map(|body| body.map_err(Into::into).boxed_unsync())
 }
 
+/// A request body as a plain stream of byte chunks, what the blob store takes.
+pub fn byte_stream(
+    body: RequestBody,
+) -> impl futures_util::Stream<Item = Result<Bytes, String>> + Unpin + Send {
+    http_body_util::BodyDataStream::new(body).map_err(|e| e.to_string())
+}
+
 /// A whole in-memory body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())

@@ -100,6 +100,7 @@ pub fn publish(
             unfinished: plan.unfinished,
             append: false,
             metadata: None,
+            dist_tags: std::collections::BTreeMap::new(),
         },
         |existing| registry.may_publish(d, &plan.repo, &plan.package, existing),
     )?;

@@ -2,7 +2,7 @@
 //! lifecycle, copies, and the metadata reads (assets, dependencies, readme).
 
 use super::{pagination, ApiError, Cx};
-use crate::registry::groups::{
+use crate::registry::names::{
     namespace_rule, normalize_name, normalize_namespace, normalize_version, NamespaceRule,
 };
 use crate::registry::{

@@ -24,6 +24,24 @@ impl Arn {
         )
     }
 
+    /// Package ARNs name the repository, the format and the package, with an empty
+    /// namespace segment for a package without one.
+    pub fn package(
+        d: DomainId<'_>,
+        repository: &str,
+        format: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> String {
+        format!(
+            "arn:{PARTITION}:codeartifact:{}:{}:package/{}/{repository}/{format}/{}/{name}",
+            d.region,
+            d.owner,
+            d.name,
+            namespace.unwrap_or("")
+        )
+    }
+
     /// Package-group ARNs append the pattern to the domain with exactly `*`, `$` and `%`
     /// percent-encoded in lowercase hex, as the service does.
     pub fn package_group(d: DomainId<'_>, pattern: &str) -> String {

@@ -1,6 +1,6 @@
 //! Domains: create, look up, list, delete.
 
-use super::store::{self, Batch, Key};
+use super::store::Key;
 use super::tags::validate_new_tags;
 use super::{
     Arn, DomainId, DomainRecord, Error, PackageGroupRecord, Page, Registry, RepositoryRecord,
@@ -54,8 +54,11 @@ impl Registry {
             owner: scope.account,
             name,
         };
-        let _guard = self.lock();
-        if store::get::<DomainRecord>(&*self.kv, &Key::domain(id.region, id.owner, name))?.is_some()
+        let mut tx = self.begin_write();
+        if self
+            .kv
+            .get::<DomainRecord>(&Key::domain(id.region, id.owner, name))?
+            .is_some()
         {
             return Err(Error::Conflict {
                 kind: ResourceKind::Domain,
@@ -66,9 +69,10 @@ impl Registry {
                 ),
             });
         }
-        let owned =
-            store::scan::<DomainRecord>(&*self.kv, &Key::domains_of(id.region, id.owner), None)
-                .count();
+        let owned = self
+            .kv
+            .scan::<DomainRecord>(&Key::domains_of(id.region, id.owner), None)
+            .count();
         if owned >= self.quotas.domains_per_account {
             return Err(Error::QuotaExceeded {
                 kind: ResourceKind::Domain,
@@ -110,9 +114,8 @@ impl Registry {
                 .collect::<BTreeMap<_, _>>(),
             allowed: BTreeMap::new(),
         };
-        let mut batch = Batch::default();
-        batch.put(&Key::domain(id.region, id.owner, name), &record);
-        batch.put(
+        tx.put(&Key::domain(id.region, id.owner, name), &record);
+        tx.put(
             &Key::package_group(id.region, id.owner, name, ROOT_PACKAGE_GROUP),
             &root,
         );
@@ -120,26 +123,25 @@ impl Registry {
             let tags = super::TagsRecord {
                 tags: tags.to_vec(),
             };
-            batch.put(&Key::tags(&Arn::domain(id)), &tags);
+            tx.put(&Key::tags(&Arn::domain(id)), &tags);
         }
-        self.commit(batch)?;
+        tx.commit()?;
         Ok(record)
     }
 
     /// The domain, or the service's not-found error.
     pub fn domain(&self, d: DomainId<'_>) -> Result<DomainRecord> {
-        store::get::<DomainRecord>(&*self.kv, &Key::domain(d.region, d.owner, d.name))?
+        self.kv
+            .get::<DomainRecord>(&Key::domain(d.region, d.owner, d.name))?
             .ok_or_else(|| not_found(d))
     }
 
     /// Counts that `DescribeDomain` reports.
     pub fn domain_stats(&self, d: DomainId<'_>) -> Result<DomainStats> {
-        let repository_count = store::scan::<RepositoryRecord>(
-            &*self.kv,
-            &Key::repositories_in(d.region, d.owner, d.name),
-            None,
-        )
-        .count();
+        let repository_count = self
+            .kv
+            .scan::<RepositoryRecord>(&Key::repositories_in(d.region, d.owner, d.name), None)
+            .count();
         Ok(DomainStats {
             repository_count,
             asset_size_bytes: self.usage(d)?.asset_size_bytes,
@@ -156,7 +158,7 @@ impl Registry {
         let prefix = Key::domains_of(scope.region, scope.account);
         let after_key = after.map(|name| Key::domain(scope.region, scope.account, name));
         let mut items = Vec::new();
-        for record in store::scan::<DomainRecord>(&*self.kv, &prefix, after_key.as_ref()) {
+        for record in self.kv.scan::<DomainRecord>(&prefix, after_key.as_ref()) {
             let record = record?;
             items.push((record.name.clone(), record));
             if items.len() > max {
@@ -168,7 +170,7 @@ impl Registry {
 
     /// Deletes an empty domain with its policy, package groups and tags.
     pub fn delete_domain(&self, d: DomainId<'_>) -> Result<DomainRecord> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let record = self.domain(d)?;
         let repositories = self.domain_stats(d)?.repository_count;
         if repositories > 0 {
@@ -182,35 +184,32 @@ impl Registry {
                 ),
             });
         }
-        let mut batch = Batch::default();
-        batch.delete(&Key::domain(d.region, d.owner, d.name));
-        batch.delete(&Key::domain_policy(d.region, d.owner, d.name));
-        batch.delete(&Key::tags(&Arn::domain(d)));
-        batch.delete(&Key::usage(d.region, d.owner, d.name));
-        for group in store::scan::<PackageGroupRecord>(
-            &*self.kv,
-            &Key::package_groups_in(d.region, d.owner, d.name),
-            None,
-        ) {
+        tx.delete(&Key::domain(d.region, d.owner, d.name));
+        tx.delete(&Key::domain_policy(d.region, d.owner, d.name));
+        tx.delete(&Key::tags(&Arn::domain(d)));
+        tx.delete(&Key::usage(d.region, d.owner, d.name));
+        for group in self
+            .kv
+            .scan::<PackageGroupRecord>(&Key::package_groups_in(d.region, d.owner, d.name), None)
+        {
             let group = group?;
-            batch.delete(&Key::package_group(
+            tx.delete(&Key::package_group(
                 d.region,
                 d.owner,
                 d.name,
                 &group.pattern,
             ));
-            batch.delete(&Key::tags(&Arn::package_group(d, &group.pattern)));
+            tx.delete(&Key::tags(&Arn::package_group(d, &group.pattern)));
         }
-        self.commit(batch)?;
+        tx.commit()?;
         Ok(record)
     }
 
     /// Whether a package group with this pattern exists (the root always does).
     pub fn package_group_exists(&self, d: DomainId<'_>, pattern: &str) -> Result<bool> {
-        Ok(store::get::<PackageGroupRecord>(
-            &*self.kv,
-            &Key::package_group(d.region, d.owner, d.name, pattern),
-        )?
-        .is_some())
+        Ok(self
+            .kv
+            .get::<PackageGroupRecord>(&Key::package_group(d.region, d.owner, d.name, pattern))?
+            .is_some())
     }
 }

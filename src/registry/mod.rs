@@ -2,14 +2,17 @@
 //! that govern them. This is the only code that changes state; it knows nothing of HTTP or of
 //! the wire shapes, and storage (`store`) is private to it.
 //!
-//! Writes are serialised by one lock and committed as one atomic, durable batch, so a
-//! check-then-write (e.g. "name not taken, then create") cannot race, and a crash never
-//! leaves half a change.
+//! Every write is one `write::WriteTx`: it holds the one write lock from `begin_write` to
+//! `commit`, and commits one atomic, durable batch (with the blob reference counts and events
+//! the change implies), so a check-then-write (e.g. "name not taken, then create") cannot
+//! race, and a crash never leaves half a change.
 
 mod arn;
+mod blob_refs;
 mod changes;
 mod domains;
 pub mod groups;
+pub mod names;
 mod package_groups;
 mod packages;
 mod policies;
@@ -17,14 +20,14 @@ mod repositories;
 mod resolve;
 mod store;
 mod tags;
+mod versions;
+mod write;
 
 pub use arn::{Arn, ResourceRef};
+pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
-pub use packages::{
-    BatchResult, CopyRequest, NewAsset, Origins, PackageFilter, PackageId, Publish, Published,
-    VersionAction, VersionChange,
-};
+pub use packages::{Origins, PackageFilter, PackageId};
 pub use policies::{validate_policy_document, PolicyTarget};
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
 pub use resolve::{ExternalPackage, ExternalSource, ExternalVersion, Found, Merged};
@@ -37,11 +40,14 @@ pub use store::{
     DomainRecord, PackageGroupRecord, PolicyRecord, RepositoryRecord, StoreError, TagsRecord,
     UpstreamRef,
 };
+pub use versions::{
+    BatchResult, CopyRequest, NewAsset, Publish, Published, VersionAction, VersionChange,
+};
 
 use crate::clock::Clock;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
-use store::{Key, Kv, SledKv};
+use std::sync::Arc;
+use store::Key;
 
 /// Limits the service enforces; AWS's defaults, adjustable by configuration.
 #[derive(Debug, Clone)]
@@ -156,13 +162,13 @@ pub fn paginate<T>(sorted: Vec<(String, T)>, after: Option<&str>, max: usize) ->
 
 /// The registry: state and rules, over a durable store.
 pub struct Registry {
-    kv: Arc<dyn Kv>,
+    /// Reads; writes go through `begin_write`.
+    kv: store::Reader,
     blobs: store::blobs::BlobStore,
-    write: Mutex<()>,
+    /// The write lock and the store's one committer (shared with event delivery).
+    writer: Arc<write::Writer>,
     clock: Arc<Clock>,
     pub quotas: Quotas,
-    /// Where package version changes go as events, when delivery is configured.
-    events: Option<changes::Outbox>,
 }
 
 impl Registry {
@@ -170,20 +176,32 @@ impl Registry {
     pub fn open(dir: &Path, clock: Arc<Clock>, quotas: Quotas) -> Result<Registry> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
-        let kv = SledKv::open(dir)?;
-        let blobs = store::blobs::BlobStore::open(dir).map_err(|e| {
+        let (reader, committer) = store::open(dir)?;
+        Registry::over(reader, committer, dir, clock, quotas)
+    }
+
+    /// A registry over an opened store, with its blobs under `blob_dir`.
+    fn over(
+        reader: store::Reader,
+        committer: store::Committer,
+        blob_dir: &Path,
+        clock: Arc<Clock>,
+        quotas: Quotas,
+    ) -> Result<Registry> {
+        let blobs = store::blobs::BlobStore::open(blob_dir).map_err(|e| {
             StoreError(format!(
                 "cannot open the blob store in {}: {e}",
-                dir.display()
+                blob_dir.display()
             ))
         })?;
+        let writer =
+            write::Writer::new(committer, reader.clone(), blobs.clone(), Arc::clone(&clock));
         let registry = Registry {
-            kv: Arc::new(kv),
+            kv: reader,
             blobs,
-            write: Mutex::new(()),
+            writer: Arc::new(writer),
             clock,
             quotas,
-            events: None,
         };
         registry.check_schema()?;
         registry.collect_garbage();
@@ -195,7 +213,8 @@ impl Registry {
     fn collect_garbage(&self) {
         let removed = self.blobs.collect_garbage(|region, owner, domain, sha256| {
             !matches!(
-                store::get::<BlobRecord>(&*self.kv, &Key::blob(region, owner, domain, sha256)),
+                self.kv
+                    .get::<BlobRecord>(&Key::blob(region, owner, domain, sha256)),
                 Ok(None)
             )
         });
@@ -223,7 +242,7 @@ impl Registry {
     }
 
     fn check_schema(&self) -> Result<()> {
-        match store::get::<store::SchemaRecord>(&*self.kv, &Key::schema())? {
+        match self.kv.get::<store::SchemaRecord>(&Key::schema())? {
             Some(s) if s.version == store::SCHEMA_VERSION => Ok(()),
             Some(s) => Err(Error::Store(StoreError(format!(
                 "the store has schema version {} but this build understands only {}; \
@@ -232,24 +251,16 @@ impl Registry {
                 store::SCHEMA_VERSION
             )))),
             None => {
-                let mut batch = store::Batch::default();
-                batch.put(
+                let mut tx = self.begin_write();
+                tx.put(
                     &Key::schema(),
                     &store::SchemaRecord {
                         version: store::SCHEMA_VERSION,
                     },
                 );
-                Ok(self.commit(batch)?)
+                tx.commit()
             }
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        // A panic while holding the lock cannot leave a half-applied batch (batches are
-        // atomic), so a poisoned lock is safe to reuse.
-        self.write
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn now_ms(&self) -> i64 {

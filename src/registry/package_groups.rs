@@ -3,8 +3,9 @@
 //! `groups`.
 
 use super::groups::{self, GroupView, Mode, Pattern, RestrictionType};
-use super::store::{self, Batch, Key};
+use super::store::Key;
 use super::tags::validate_new_tags;
+use super::write::WriteTx;
 use super::{
     Arn, DomainId, Error, PackageGroupRecord, PackageId, PackageRecord, Registry, RepositoryRecord,
     ResourceKind, Result, TagsRecord, ROOT_PACKAGE_GROUP,
@@ -95,12 +96,10 @@ fn group_not_found(d: DomainId<'_>, pattern: &str) -> Error {
 impl Registry {
     /// Every group of the domain (the root always exists while the domain does).
     pub fn group_set(&self, d: DomainId<'_>) -> Result<GroupSet> {
-        let records = store::scan::<PackageGroupRecord>(
-            &*self.kv,
-            &Key::package_groups_in(d.region, d.owner, d.name),
-            None,
-        )
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+        let records = self
+            .kv
+            .scan::<PackageGroupRecord>(&Key::package_groups_in(d.region, d.owner, d.name), None)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let mut kept = Vec::with_capacity(records.len());
         let mut patterns = Vec::with_capacity(records.len());
         for record in records {
@@ -124,11 +123,9 @@ impl Registry {
 
     pub fn package_group(&self, d: DomainId<'_>, pattern: &str) -> Result<PackageGroupRecord> {
         self.domain(d)?;
-        store::get(
-            &*self.kv,
-            &Key::package_group(d.region, d.owner, d.name, pattern),
-        )?
-        .ok_or_else(|| group_not_found(d, pattern))
+        self.kv
+            .get(&Key::package_group(d.region, d.owner, d.name, pattern))?
+            .ok_or_else(|| group_not_found(d, pattern))
     }
 
     pub fn create_package_group(
@@ -141,10 +138,10 @@ impl Registry {
     ) -> Result<PackageGroupRecord> {
         Pattern::parse(pattern).map_err(Error::Invalid)?;
         validate_new_tags(tags, self.quotas.tags_per_resource)?;
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         self.domain(d)?;
         let key = Key::package_group(d.region, d.owner, d.name, pattern);
-        if store::get::<PackageGroupRecord>(&*self.kv, &key)?.is_some() {
+        if self.kv.get::<PackageGroupRecord>(&key)?.is_some() {
             return Err(Error::Conflict {
                 kind: ResourceKind::Unnamed,
                 id: pattern.to_string(),
@@ -165,17 +162,16 @@ impl Registry {
                 .collect(),
             allowed: BTreeMap::new(),
         };
-        let mut batch = Batch::default();
-        batch.put(&key, &record);
+        tx.put(&key, &record);
         if !tags.is_empty() {
-            batch.put(
+            tx.put(
                 &Key::tags(&Arn::package_group(d, pattern)),
                 &TagsRecord {
                     tags: tags.to_vec(),
                 },
             );
         }
-        self.commit(batch)?;
+        tx.commit()?;
         Ok(record)
     }
 
@@ -187,7 +183,7 @@ impl Registry {
         contact_info: Option<&str>,
         description: Option<&str>,
     ) -> Result<PackageGroupRecord> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let mut record = self.package_group(d, pattern)?;
         if let Some(contact) = contact_info {
             record.contact_info = Some(contact.to_string()).filter(|s| !s.is_empty());
@@ -195,12 +191,11 @@ impl Registry {
         if let Some(description) = description {
             record.description = Some(description.to_string()).filter(|s| !s.is_empty());
         }
-        let mut batch = Batch::default();
-        batch.put(
+        tx.put(
             &Key::package_group(d.region, d.owner, d.name, pattern),
             &record,
         );
-        self.commit(batch)?;
+        tx.commit()?;
         Ok(record)
     }
 
@@ -211,7 +206,7 @@ impl Registry {
         pattern: &str,
         update: &OriginUpdate,
     ) -> Result<(PackageGroupRecord, AllowedUpdates)> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let mut record = self.package_group(d, pattern)?;
         for (t, mode) in &update.restrictions {
             if pattern == ROOT_PACKAGE_GROUP && *mode == Mode::Inherit {
@@ -243,12 +238,11 @@ impl Registry {
             }
         }
         record.allowed.retain(|_, list| !list.is_empty());
-        let mut batch = Batch::default();
-        batch.put(
+        tx.put(
             &Key::package_group(d.region, d.owner, d.name, pattern),
             &record,
         );
-        self.commit(batch)?;
+        tx.commit()?;
         Ok((record, changes))
     }
 
@@ -263,12 +257,11 @@ impl Registry {
                 "The root package group '/*' cannot be deleted".to_string(),
             ));
         }
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let record = self.package_group(d, pattern)?;
-        let mut batch = Batch::default();
-        batch.delete(&Key::package_group(d.region, d.owner, d.name, pattern));
-        batch.delete(&Key::tags(&Arn::package_group(d, pattern)));
-        self.commit(batch)?;
+        tx.delete(&Key::package_group(d.region, d.owner, d.name, pattern));
+        tx.delete(&Key::tags(&Arn::package_group(d, pattern)));
+        tx.commit()?;
         Ok(record)
     }
 
@@ -276,7 +269,7 @@ impl Registry {
     pub(super) fn stage_allowed_list_cleanup(
         &self,
         repo: &RepositoryRecord,
-        batch: &mut Batch,
+        tx: &mut WriteTx<'_>,
     ) -> Result<()> {
         let d = repo.domain_id();
         for mut record in self.group_set(d)?.records {
@@ -286,7 +279,7 @@ impl Registry {
             }
             record.allowed.retain(|_, list| !list.is_empty());
             if record.allowed.values().map(Vec::len).sum::<usize>() != before {
-                batch.put(
+                tx.put(
                     &Key::package_group(d.region, d.owner, d.name, &record.pattern),
                     &record,
                 );

@@ -1,7 +1,7 @@
 //! Domain and repository resource policies: stored verbatim, replaced under an optional
 //! revision check (an optimistic lock), deleted likewise.
 
-use super::store::{self, Batch, Key};
+use super::store::Key;
 use super::{DomainId, Error, PolicyRecord, Registry, ResourceKind, Result};
 use base64::Engine as _;
 
@@ -71,12 +71,14 @@ impl Registry {
 
     pub fn policy(&self, target: PolicyTarget<'_>) -> Result<PolicyRecord> {
         self.check_target(target)?;
-        store::get::<PolicyRecord>(&*self.kv, &target.key())?.ok_or_else(|| target.no_policy())
+        self.kv
+            .get::<PolicyRecord>(&target.key())?
+            .ok_or_else(|| target.no_policy())
     }
 
     /// The stored policy if any, without existence checks (for access evaluation).
     pub fn policy_if_any(&self, target: PolicyTarget<'_>) -> Result<Option<PolicyRecord>> {
-        Ok(store::get::<PolicyRecord>(&*self.kv, &target.key())?)
+        Ok(self.kv.get::<PolicyRecord>(&target.key())?)
     }
 
     /// Sets the policy. With `expected_revision`, the put succeeds only if the current
@@ -88,9 +90,9 @@ impl Registry {
         expected_revision: Option<&str>,
     ) -> Result<PolicyRecord> {
         validate_policy_document(document)?;
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         self.check_target(target)?;
-        let current = store::get::<PolicyRecord>(&*self.kv, &target.key())?;
+        let current = self.kv.get::<PolicyRecord>(&target.key())?;
         if let Some(expected) = expected_revision {
             if current.as_ref().is_none_or(|c| c.revision != expected) {
                 return Err(target.revision_mismatch(expected));
@@ -101,9 +103,8 @@ impl Registry {
                 .encode(crate::clock::random_bytes::<32>()),
             document: document.to_string(),
         };
-        let mut batch = Batch::default();
-        batch.put(&target.key(), &record);
-        self.commit(batch)?;
+        tx.put(&target.key(), &record);
+        tx.commit()?;
         Ok(record)
     }
 
@@ -113,16 +114,15 @@ impl Registry {
         target: PolicyTarget<'_>,
         expected_revision: Option<&str>,
     ) -> Result<PolicyRecord> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let current = self.policy(target)?;
         if let Some(expected) = expected_revision {
             if current.revision != expected {
                 return Err(target.revision_mismatch(expected));
             }
         }
-        let mut batch = Batch::default();
-        batch.delete(&target.key());
-        self.commit(batch)?;
+        tx.delete(&target.key());
+        tx.commit()?;
         Ok(current)
     }
 }

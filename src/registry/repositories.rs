@@ -1,6 +1,6 @@
 //! Repositories: create, describe, update, list, delete, and external connections.
 
-use super::store::{self, Batch, Key};
+use super::store::Key;
 use super::tags::validate_new_tags;
 use super::{
     Arn, DomainId, Error, Page, Registry, RepositoryRecord, ResourceKind, Result, Scope,
@@ -74,10 +74,10 @@ impl Registry {
         tags: &[(String, String)],
     ) -> Result<RepositoryRecord> {
         validate_new_tags(tags, self.quotas.tags_per_resource)?;
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         self.domain(d)?;
         let key = Key::repository(d.region, d.owner, d.name, name);
-        if store::get::<RepositoryRecord>(&*self.kv, &key)?.is_some() {
+        if self.kv.get::<RepositoryRecord>(&key)?.is_some() {
             return Err(Error::Conflict {
                 kind: ResourceKind::Repository,
                 id: name.to_string(),
@@ -110,17 +110,16 @@ impl Registry {
             external_connections: Vec::new(),
             created_ms: self.now_ms(),
         };
-        let mut batch = Batch::default();
-        batch.put(&key, &record);
+        tx.put(&key, &record);
         if !tags.is_empty() {
-            batch.put(
+            tx.put(
                 &Key::tags(&record.arn()),
                 &TagsRecord {
                     tags: tags.to_vec(),
                 },
             );
         }
-        self.commit(batch)?;
+        tx.commit()?;
         Ok(record)
     }
 
@@ -161,10 +160,10 @@ impl Registry {
 
     /// The repository, or the service's not-found error for the domain or the repository.
     pub fn repository(&self, d: DomainId<'_>, name: &str) -> Result<RepositoryRecord> {
-        match store::get::<RepositoryRecord>(
-            &*self.kv,
-            &Key::repository(d.region, d.owner, d.name, name),
-        )? {
+        match self
+            .kv
+            .get::<RepositoryRecord>(&Key::repository(d.region, d.owner, d.name, name))?
+        {
             Some(record) => Ok(record),
             None => {
                 self.domain(d)?;
@@ -180,7 +179,7 @@ impl Registry {
         name: &str,
         update: &RepositoryUpdate<'_>,
     ) -> Result<RepositoryRecord> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let mut record = self.repository(d, name)?;
         if let Some(names) = update.upstreams {
             // Re-resolving by name also repairs links to since-deleted repositories.
@@ -189,27 +188,22 @@ impl Registry {
         if let Some(description) = update.description {
             record.description = Some(description.to_string()).filter(|s| !s.is_empty());
         }
-        let mut batch = Batch::default();
-        batch.put(&Key::repository(d.region, d.owner, d.name, name), &record);
-        self.commit(batch)?;
+        tx.put(&Key::repository(d.region, d.owner, d.name, name), &record);
+        tx.commit()?;
         Ok(record)
     }
 
     /// Deletes a repository with its policy and tags. Downstream repositories keep a
     /// dangling upstream entry, as in AWS.
     pub fn delete_repository(&self, d: DomainId<'_>, name: &str) -> Result<RepositoryRecord> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let record = self.repository(d, name)?;
-        let mut batch = Batch::default();
-        batch.delete(&Key::repository(d.region, d.owner, d.name, name));
-        batch.delete(&Key::repository_policy(d.region, d.owner, d.name, name));
-        batch.delete(&Key::tags(&record.arn()));
-        let freed = self.stage_repository_contents_removal(&record, &mut batch)?;
-        self.stage_allowed_list_cleanup(&record, &mut batch)?;
-        self.commit(batch)?;
-        for path in freed {
-            self.blobs.remove(&path);
-        }
+        tx.delete(&Key::repository(d.region, d.owner, d.name, name));
+        tx.delete(&Key::repository_policy(d.region, d.owner, d.name, name));
+        tx.delete(&Key::tags(&record.arn()));
+        self.remove_repository_contents(&record, &mut tx)?;
+        self.stage_allowed_list_cleanup(&record, &mut tx)?;
+        tx.commit()?;
         Ok(record)
     }
 
@@ -224,11 +218,10 @@ impl Registry {
     ) -> Result<Page<RepositoryRecord>> {
         self.domain(d)?;
         let mut items = Vec::new();
-        for record in store::scan::<RepositoryRecord>(
-            &*self.kv,
-            &Key::repositories_in(d.region, d.owner, d.name),
-            None,
-        ) {
+        for record in self
+            .kv
+            .scan::<RepositoryRecord>(&Key::repositories_in(d.region, d.owner, d.name), None)
+        {
             let record = record?;
             if administrator.is_some_and(|a| a != record.administrator_account)
                 || prefix.is_some_and(|p| !record.name.starts_with(p))
@@ -249,11 +242,10 @@ impl Registry {
         max: usize,
     ) -> Result<Page<RepositoryRecord>> {
         let mut items = Vec::new();
-        for record in store::scan::<RepositoryRecord>(
-            &*self.kv,
-            &Key::repositories_in_region(scope.region),
-            None,
-        ) {
+        for record in self
+            .kv
+            .scan::<RepositoryRecord>(&Key::repositories_in_region(scope.region), None)
+        {
             let record = record?;
             if record.administrator_account != scope.account
                 || prefix.is_some_and(|p| !record.name.starts_with(p))
@@ -289,7 +281,7 @@ impl Registry {
                     .join(", ")
             )));
         }
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let mut record = self.repository(d, name)?;
         if record.external_connections.iter().any(|c| c == connection) {
             return Err(Error::Conflict {
@@ -306,9 +298,8 @@ impl Registry {
             ));
         }
         record.external_connections.push(connection.to_string());
-        let mut batch = Batch::default();
-        batch.put(&Key::repository(d.region, d.owner, d.name, name), &record);
-        self.commit(batch)?;
+        tx.put(&Key::repository(d.region, d.owner, d.name, name), &record);
+        tx.commit()?;
         Ok(record)
     }
 
@@ -319,7 +310,7 @@ impl Registry {
         name: &str,
         connection: &str,
     ) -> Result<RepositoryRecord> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let mut record = self.repository(d, name)?;
         let before = record.external_connections.len();
         record.external_connections.retain(|c| c != connection);
@@ -330,9 +321,8 @@ impl Registry {
                 message: format!("Repository '{name}' has no external connection '{connection}'"),
             });
         }
-        let mut batch = Batch::default();
-        batch.put(&Key::repository(d.region, d.owner, d.name, name), &record);
-        self.commit(batch)?;
+        tx.put(&Key::repository(d.region, d.owner, d.name, name), &record);
+        tx.commit()?;
         Ok(record)
     }
 }

@@ -5,7 +5,7 @@
 //! Listing never writes; only a version-specific fetch retains.
 
 use super::groups::RestrictionType;
-use super::store::{self, Batch};
+use super::store::RepoPath;
 use super::GroupSet;
 use super::{
     Error, NewAsset, Origin, Origins, PackageId, PackageRecord, Registry, RepositoryRecord, Result,
@@ -273,22 +273,22 @@ impl Registry {
         connection: &str,
         fetched: ExternalVersion,
     ) -> Result<VersionRecord> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         let d = repo.domain_id();
-        let path = super::packages::repo_path(repo);
-        if let Some(existing) =
-            store::get::<VersionRecord>(&*self.kv, &p.version_key(&path, &fetched.version))?
+        let path = RepoPath::from(repo);
+        if let Some(existing) = self
+            .kv
+            .get::<VersionRecord>(&p.version_key(&path, &fetched.version))?
         {
             return Ok(existing);
         }
         let now = self.now_ms();
-        let mut changes = super::packages::BlobChanges::default();
         let mut assets = Vec::with_capacity(fetched.assets.len());
         for asset in fetched.assets {
             let size = asset.blob.size();
             let properties = asset.properties;
-            let blob = self.store_blob(d, asset.blob, &mut changes)?;
-            changes.add(&blob.sha256);
+            let blob = tx.store_blob(d, asset.blob)?;
+            tx.add_reference(d, &blob.sha256);
             assets.push(super::AssetRef {
                 name: asset.name,
                 sha256: blob.sha256,
@@ -296,7 +296,7 @@ impl Registry {
                 properties,
             });
         }
-        let revision = super::packages::revision_of(&assets, &fetched.metadata);
+        let revision = super::versions::revision_of(&assets, &fetched.metadata);
         let record = VersionRecord {
             version: fetched.version,
             status: VersionStatus::Published,
@@ -308,15 +308,14 @@ impl Registry {
             assets,
             metadata: fetched.metadata,
         };
-        let mut batch = Batch::default();
-        if store::get::<PackageRecord>(&*self.kv, &p.key(&path))?.is_none() {
-            batch.put(
+        if self.kv.get::<PackageRecord>(&p.key(&path))?.is_none() {
+            tx.put(
                 &p.key(&path),
                 &PackageRecord::new(p, &fetched.display_name, Origins::FROM_UPSTREAM, now),
             );
         }
-        batch.put(&p.version_key(&path, &record.version), &record);
-        self.commit_with_blobs(d, batch, changes)?;
+        tx.put(&p.version_key(&path, &record.version), &record);
+        tx.commit()?;
         Ok(record)
     }
 
@@ -330,33 +329,34 @@ impl Registry {
         p: &PackageId,
         display_name: &str,
     ) -> Result<VersionRecord> {
-        let _guard = self.lock();
-        let path = super::packages::repo_path(repo);
-        if let Some(existing) =
-            store::get::<VersionRecord>(&*self.kv, &p.version_key(&path, &found.version.version))?
+        let mut tx = self.begin_write();
+        let path = RepoPath::from(repo);
+        if let Some(existing) = self
+            .kv
+            .get::<VersionRecord>(&p.version_key(&path, &found.version.version))?
         {
             return Ok(existing);
         }
         let now = self.now_ms();
-        let mut batch = Batch::default();
-        if store::get::<PackageRecord>(&*self.kv, &p.key(&path))?.is_none() {
+        if self.kv.get::<PackageRecord>(&p.key(&path))?.is_none() {
             // The name as first published travels with the package.
-            let holder_path = super::packages::repo_path(&found.holder);
-            let display_name = store::get::<PackageRecord>(&*self.kv, &p.key(&holder_path))?
+            let holder_path = RepoPath::from(&found.holder);
+            let display_name = self
+                .kv
+                .get::<PackageRecord>(&p.key(&holder_path))?
                 .map_or_else(|| display_name.to_string(), |r| r.display_name);
-            batch.put(
+            tx.put(
                 &p.key(&path),
                 &PackageRecord::new(p, &display_name, Origins::FROM_UPSTREAM, now),
             );
         }
         let mut retained = found.version.clone();
         retained.published_ms = now;
-        batch.put(&p.version_key(&path, &retained.version), &retained);
-        let mut changes = super::packages::BlobChanges::default();
+        tx.put(&p.version_key(&path, &retained.version), &retained);
         for asset in &retained.assets {
-            changes.add(&asset.sha256);
+            tx.add_reference(repo.domain_id(), &asset.sha256);
         }
-        self.commit_with_blobs(repo.domain_id(), batch, changes)?;
+        tx.commit()?;
         Ok(retained)
     }
 
@@ -483,9 +483,9 @@ impl Registry {
         tag: &str,
         version: Option<&str>,
     ) -> Result<bool> {
-        let _guard = self.lock();
-        let path = super::packages::repo_path(repo);
-        let Some(mut record) = store::get::<PackageRecord>(&*self.kv, &p.key(&path))? else {
+        let mut tx = self.begin_write();
+        let path = RepoPath::from(repo);
+        let Some(mut record) = self.kv.get::<PackageRecord>(&p.key(&path))? else {
             return Ok(false);
         };
         let changed = match version {
@@ -496,24 +496,10 @@ impl Registry {
             None => record.dist_tags.remove(tag).is_some(),
         };
         if changed {
-            let mut batch = Batch::default();
-            batch.put(&p.key(&path), &record);
-            self.commit(batch)?;
+            tx.put(&p.key(&path), &record);
+            tx.commit()?;
         }
         Ok(changed)
-    }
-
-    /// Applies several dist-tags at once (a publish carries the ones it sets).
-    pub fn set_dist_tags(
-        &self,
-        repo: &RepositoryRecord,
-        p: &PackageId,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<()> {
-        for (tag, version) in tags {
-            self.set_dist_tag(repo, p, tag, Some(version))?;
-        }
-        Ok(())
     }
 
     /// Replaces a stored version's format manifest (e.g. npm `deprecated`); the revision
@@ -525,17 +511,16 @@ impl Registry {
         version: &str,
         manifest: serde_json::Value,
     ) -> Result<()> {
-        let _guard = self.lock();
-        let path = super::packages::repo_path(repo);
+        let mut tx = self.begin_write();
+        let path = RepoPath::from(repo);
         let key = p.version_key(&path, version);
-        let Some(mut record) = store::get::<VersionRecord>(&*self.kv, &key)? else {
+        let Some(mut record) = self.kv.get::<VersionRecord>(&key)? else {
             return Ok(());
         };
         record.metadata.manifest = Some(manifest);
-        record.revision = super::packages::revision_of(&record.assets, &record.metadata);
-        let mut batch = Batch::default();
-        batch.put(&key, &record);
-        self.commit(batch)?;
+        record.revision = super::versions::revision_of(&record.assets, &record.metadata);
+        tx.put(&key, &record);
+        tx.commit()?;
         Ok(())
     }
 }

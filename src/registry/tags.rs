@@ -1,6 +1,6 @@
 //! Tags on domains, repositories and package groups, keyed by the resource's ARN.
 
-use super::store::{self, Batch, Key};
+use super::store::Key;
 use super::{DomainId, Error, Registry, ResourceKind, ResourceRef, Result, TagsRecord};
 
 /// Rules for tags supplied together (on create, or in one TagResource call).
@@ -95,7 +95,9 @@ impl Registry {
 
     pub fn tags(&self, arn: &str) -> Result<Vec<(String, String)>> {
         self.taggable(arn)?;
-        Ok(store::get::<TagsRecord>(&*self.kv, &Key::tags(arn))?
+        Ok(self
+            .kv
+            .get::<TagsRecord>(&Key::tags(arn))?
             .unwrap_or_default()
             .tags)
     }
@@ -103,10 +105,10 @@ impl Registry {
     /// Adds or overwrites tags.
     pub fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
         validate_new_tags(tags, usize::MAX)?;
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         self.taggable(arn)?;
         let key = Key::tags(arn);
-        let mut record = store::get::<TagsRecord>(&*self.kv, &key)?.unwrap_or_default();
+        let mut record = self.kv.get::<TagsRecord>(&key)?.unwrap_or_default();
         for (k, v) in tags {
             match record.tags.iter_mut().find(|(existing, _)| existing == k) {
                 Some(slot) => slot.1.clone_from(v),
@@ -116,26 +118,24 @@ impl Registry {
         if record.tags.len() > self.quotas.tags_per_resource {
             return Err(too_many(self.quotas.tags_per_resource));
         }
-        let mut batch = Batch::default();
-        batch.put(&key, &record);
-        self.commit(batch)?;
+        tx.put(&key, &record);
+        tx.commit()?;
         Ok(())
     }
 
     /// Removes the given keys; unknown keys are ignored.
     pub fn untag(&self, arn: &str, keys: &[String]) -> Result<()> {
-        let _guard = self.lock();
+        let mut tx = self.begin_write();
         self.taggable(arn)?;
         let key = Key::tags(arn);
-        let mut record = store::get::<TagsRecord>(&*self.kv, &key)?.unwrap_or_default();
+        let mut record = self.kv.get::<TagsRecord>(&key)?.unwrap_or_default();
         record.tags.retain(|(k, _)| !keys.contains(k));
-        let mut batch = Batch::default();
         if record.tags.is_empty() {
-            batch.delete(&key);
+            tx.delete(&key);
         } else {
-            batch.put(&key, &record);
+            tx.put(&key, &record);
         }
-        self.commit(batch)?;
+        tx.commit()?;
         Ok(())
     }
 }

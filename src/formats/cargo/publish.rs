@@ -8,6 +8,7 @@ use crate::registry::{Dependency, License, NewAsset, Publish, VersionMetadata};
 use crate::wire::Body;
 use http::{Response, StatusCode};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// Splits cargo's publish body: `u32 LE` metadata length, the metadata JSON, `u32 LE`
 /// crate length, the `.crate`; nothing may follow.
@@ -264,6 +265,7 @@ pub(super) fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Result<Response<Body>, Re
                 unfinished: false,
                 append: false,
                 metadata: Some(version_metadata(&metadata, line)),
+                dist_tags: BTreeMap::new(),
             },
             check_upstream: true,
         },

@@ -20,7 +20,7 @@ use crate::registry::{
     stream_into, AssetRef, Error, NewAsset, Origin, PackageId, Publish, StagedBlob, StreamError,
     VersionMetadata, VersionRecord, VersionStatus,
 };
-use crate::wire::{header_text, read_body, text, Body, RequestBody};
+use crate::wire::{byte_stream, header_text, read_body, text, Body, RequestBody};
 use coordinates::{Checksum, FileKind, MavenPath, Resource};
 use http::{header, Method, Request, Response, StatusCode};
 use public::PublicMaven;
@@ -343,7 +343,7 @@ async fn put_file(
         return Err(too_large());
     }
     let upload = cx.app.registry.upload().map_err(not_stored)?;
-    let staged = match stream_into(upload, request.into_body(), limit).await {
+    let staged = match stream_into(upload, byte_stream(request.into_body()), limit).await {
         Ok(staged) => staged,
         Err(StreamError::TooLarge) => return Err(too_large()),
         Err(StreamError::Body(why)) => return Err(bad(format!("The upload ended early: {why}"))),
@@ -377,6 +377,7 @@ fn store_file(
                 unfinished: true,
                 append: true,
                 metadata,
+                dist_tags: Default::default(),
             },
             check_upstream: !snapshot,
         },

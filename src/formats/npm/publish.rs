@@ -2,7 +2,7 @@
 //! `npm deprecate` (a metadata update of stored versions) and dist-tag changes.
 
 use super::{Npm, NpmName, TARBALL_ASSET};
-use crate::endpoints::publish::{self, Outcome, Upload};
+use crate::endpoints::publish::{self, Upload};
 use crate::endpoints::{json, Format, RepoCx, RepoError};
 use crate::registry::{Dependency, License, NewAsset, Publish, StagedBlob, VersionMetadata};
 use crate::wire::Body;
@@ -131,7 +131,15 @@ fn publish(
         .map_err(|e| RepoError::internal(format!("cannot stage an npm tarball: {e}")))?;
     check_integrity(version.get("dist"), &staged).map_err(bad)?;
     let p = package.id();
-    let outcome = publish::publish::<Npm>(
+    // The tags the document carries are committed with the version, in one write.
+    let dist_tags: BTreeMap<String, String> = match doc.get("dist-tags") {
+        Some(Value::Object(tags)) => tags
+            .iter()
+            .filter_map(|(tag, v)| v.as_str().map(|v| (tag.clone(), v.to_string())))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    publish::publish::<Npm>(
         cx,
         Upload {
             publish: Publish {
@@ -142,17 +150,11 @@ fn publish(
                 unfinished: false,
                 append: false,
                 metadata: Some(with_readme(metadata_of(version, doc), &tarball)),
+                dist_tags,
             },
             check_upstream: true,
         },
     )?;
-    if let (Outcome::Created(_), Some(Value::Object(tags))) = (&outcome, doc.get("dist-tags")) {
-        let tags: BTreeMap<String, String> = tags
-            .iter()
-            .filter_map(|(tag, v)| v.as_str().map(|v| (tag.clone(), v.to_string())))
-            .collect();
-        cx.write(|| cx.app.registry.set_dist_tags(&cx.repo, &p, &tags))?;
-    }
     Ok(json(
         StatusCode::OK,
         &json!({ "ok": true, "id": package.full() }),

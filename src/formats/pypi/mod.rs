@@ -10,7 +10,7 @@ mod upstream;
 
 use crate::cache::Page;
 use crate::endpoints::{download, page_response, Action, Format, RepoCx, RepoError};
-use crate::registry::groups::normalize_name;
+use crate::registry::names::normalize_name;
 use crate::registry::{AssetRef, PackageId};
 use crate::wire::{full, header_text, text, Body, RequestBody};
 use bytes::Bytes;

@@ -6,7 +6,7 @@ use super::{file_identity, iso_micros, package_id, same_version, valid_file_name
 use super::{valid_project_name, valid_version, Pypi};
 use crate::endpoints::publish::{self, Upload};
 use crate::endpoints::{RepoCx, RepoError};
-use crate::registry::groups::normalize_name;
+use crate::registry::names::normalize_name;
 use crate::registry::{Dependency, License, NewAsset, Publish, StagedBlob, VersionMetadata};
 use crate::wire::{text, Body, RequestBody};
 use http::{header, Request, Response, StatusCode};
@@ -183,6 +183,7 @@ fn store_upload(cx: &RepoCx<'_>, mut form: Form) -> Result<Response<Body>, RepoE
                 unfinished: false,
                 append: true,
                 metadata: Some(metadata_of(&form)),
+                dist_tags: BTreeMap::new(),
             },
             check_upstream: true,
         },

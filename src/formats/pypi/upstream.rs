@@ -4,7 +4,7 @@
 
 use super::{file_identity, valid_file_name, valid_version, IndexFile};
 use crate::endpoints::RepoCx;
-use crate::registry::groups::normalize_name;
+use crate::registry::names::normalize_name;
 use crate::registry::{
     ExternalPackage, ExternalSource, ExternalVersion, NewAsset, PackageId, VersionMetadata,
 };

@@ -226,18 +226,18 @@ impl Drop for StagedBlob {
     }
 }
 
-/// Feeds a request body into an upload on a blocking thread, so hashing and disk writes never
-/// stall the async workers. Returns the staged blob, or why it failed; `limit` bounds the size.
-pub async fn stream_into<B>(
+/// Feeds a byte stream (an upload's body) into an upload on blocking threads, so hashing
+/// and disk writes never stall the async workers. Returns the staged blob, or why it failed;
+/// `limit` bounds the size. A stream error is the sender's (`StreamError::Body`).
+pub async fn stream_into<S>(
     mut upload: Upload,
-    mut body: B,
+    mut bytes: S,
     limit: u64,
 ) -> Result<StagedBlob, StreamError>
 where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    S: futures_util::Stream<Item = Result<Bytes, String>> + Unpin,
 {
-    use http_body_util::BodyExt;
+    use futures_util::StreamExt as _;
     // Two threads share the work: one writes and computes MD5 and SHA-256, the other
     // SHA-1 and SHA-512 (hashing, not I/O, bounds an upload's speed).
     let mut side = (
@@ -261,22 +261,20 @@ where
     });
     let mut received: u64 = 0;
     let mut failure = None;
-    while let Some(frame) = body.frame().await {
-        match frame {
-            Ok(frame) => {
-                if let Ok(data) = frame.into_data() {
-                    received += data.len() as u64;
-                    if received > limit {
-                        failure = Some(StreamError::TooLarge);
-                        break;
-                    }
-                    if side_tx.send(data.clone()).await.is_err() || tx.send(data).await.is_err() {
-                        break;
-                    }
+    while let Some(chunk) = bytes.next().await {
+        match chunk {
+            Ok(data) => {
+                received += data.len() as u64;
+                if received > limit {
+                    failure = Some(StreamError::TooLarge);
+                    break;
+                }
+                if side_tx.send(data.clone()).await.is_err() || tx.send(data).await.is_err() {
+                    break;
                 }
             }
             Err(e) => {
-                failure = Some(StreamError::Body(e.to_string()));
+                failure = Some(StreamError::Body(e));
                 break;
             }
         }

@@ -1,5 +1,19 @@
-//! The key layout. Every key is `kind/region/owner/...` with `/` separators: none of the
-//! validated names (domain, repository, account) can contain `/`, so prefixes never collide.
+//! The key layout, spelled here and nowhere else: building a key, reading one back (version
+//! keys, outbox numbers) and recognising its kind. Every key is `kind/region/owner/...` with
+//! `/` separators: none of the validated names (domain, repository, account) can contain
+//! `/`, so prefixes never collide.
+
+use super::RepositoryRecord;
+
+/// The first segment of every package version key.
+const VERSION: &str = "ver/";
+/// The first segment of every undelivered event.
+const OUTBOX: &str = "outbox/";
+
+/// A package's namespace as a key segment: empty when the package has none.
+fn ns(namespace: Option<&str>) -> &str {
+    namespace.unwrap_or("")
+}
 
 /// A storage key. Built only by the constructors below so the layout lives in one place.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,10 +76,14 @@ impl Key {
 
     /// A package in a repository: `{format}/{namespace}/{name}` with an empty namespace
     /// segment when the package has none. Names and namespaces cannot contain `/`.
-    pub fn package(r: &RepoPath<'_>, format: &str, namespace: &str, name: &str) -> Key {
+    pub fn package(r: &RepoPath<'_>, format: &str, namespace: Option<&str>, name: &str) -> Key {
         Key(format!(
-            "pkg/{}/{}/{}/{}/{format}/{namespace}/{name}",
-            r.region, r.owner, r.domain, r.repository
+            "pkg/{}/{}/{}/{}/{format}/{}/{name}",
+            r.region,
+            r.owner,
+            r.domain,
+            r.repository,
+            ns(namespace)
         ))
     }
 
@@ -85,49 +103,71 @@ impl Key {
     pub fn version(
         r: &RepoPath<'_>,
         format: &str,
-        namespace: &str,
+        namespace: Option<&str>,
         name: &str,
         version: &str,
     ) -> Key {
-        Key(format!(
-            "ver/{}/{}/{}/{}/{format}/{namespace}/{name}/{version}",
-            r.region, r.owner, r.domain, r.repository
-        ))
+        let mut key = Key::versions_of(r, format, namespace, name);
+        key.0.push_str(version);
+        key
     }
 
     /// Prefix of all versions of one package.
-    pub fn versions_of(r: &RepoPath<'_>, format: &str, namespace: &str, name: &str) -> Key {
-        Key(format!(
-            "ver/{}/{}/{}/{}/{format}/{namespace}/{name}/",
-            r.region, r.owner, r.domain, r.repository
-        ))
+    pub fn versions_of(r: &RepoPath<'_>, format: &str, namespace: Option<&str>, name: &str) -> Key {
+        let mut key = Key::versions_in(r);
+        key.0
+            .push_str(&format!("{format}/{}/{name}/", ns(namespace)));
+        key
     }
 
     /// Prefix of all versions in a repository.
     pub fn versions_in(r: &RepoPath<'_>) -> Key {
         Key(format!(
-            "ver/{}/{}/{}/{}/",
+            "{VERSION}{}/{}/{}/{}/",
             r.region, r.owner, r.domain, r.repository
         ))
     }
 
+    /// Whether a raw key (from a batch or a scan) is a package version's.
+    pub fn is_version(key: &[u8]) -> bool {
+        key.starts_with(VERSION.as_bytes())
+    }
+
     /// The last event sequence number of a package in a repository (events spec §3). Kept
     /// apart from the package record so numbers keep rising after a package is deleted.
-    pub fn event_sequence(r: &RepoPath<'_>, format: &str, namespace: &str, name: &str) -> Key {
+    pub fn event_sequence(
+        r: &RepoPath<'_>,
+        format: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Key {
         Key(format!(
-            "evseq/{}/{}/{}/{}/{format}/{namespace}/{name}",
-            r.region, r.owner, r.domain, r.repository
+            "evseq/{}/{}/{}/{}/{format}/{}/{name}",
+            r.region,
+            r.owner,
+            r.domain,
+            r.repository,
+            ns(namespace)
         ))
     }
 
     /// An event committed but not yet delivered, numbered in commit order.
     pub fn outbox(number: u64) -> Key {
-        Key(format!("outbox/{number:020}"))
+        Key(format!("{OUTBOX}{number:020}"))
     }
 
     /// Prefix of the undelivered events.
     pub fn outbox_all() -> Key {
-        Key("outbox/".to_string())
+        Key(OUTBOX.to_string())
+    }
+
+    /// The number of an outbox key (`Key::outbox`); `None` for any other key.
+    pub fn outbox_number(key: &[u8]) -> Option<u64> {
+        std::str::from_utf8(key)
+            .ok()?
+            .strip_prefix(OUTBOX)?
+            .parse()
+            .ok()
     }
 
     /// A stored blob of a domain, by SHA-256, with its reference count.
@@ -146,7 +186,8 @@ impl Key {
 pub(in crate::registry) struct VersionKey<'a> {
     pub repo: RepoPath<'a>,
     pub format: &'a str,
-    pub namespace: &'a str,
+    /// `None` for a package without a namespace.
+    pub namespace: Option<&'a str>,
     pub name: &'a str,
     pub version: &'a str,
 }
@@ -154,7 +195,7 @@ pub(in crate::registry) struct VersionKey<'a> {
 impl VersionKey<'_> {
     /// Reads a version key back; `None` for any other key.
     pub fn parse(key: &[u8]) -> Option<VersionKey<'_>> {
-        let key = std::str::from_utf8(key).ok()?.strip_prefix("ver/")?;
+        let key = std::str::from_utf8(key).ok()?.strip_prefix(VERSION)?;
         let mut parts = key.splitn(8, '/');
         let mut next = || parts.next();
         Some(VersionKey {
@@ -165,7 +206,7 @@ impl VersionKey<'_> {
                 repository: next()?,
             },
             format: next()?,
-            namespace: next()?,
+            namespace: Some(next()?).filter(|ns| !ns.is_empty()),
             name: next()?,
             version: next()?,
         })
@@ -179,4 +220,78 @@ pub(in crate::registry) struct RepoPath<'a> {
     pub owner: &'a str,
     pub domain: &'a str,
     pub repository: &'a str,
+}
+
+impl<'a> From<&'a RepositoryRecord> for RepoPath<'a> {
+    fn from(r: &'a RepositoryRecord) -> Self {
+        RepoPath {
+            region: &r.region,
+            owner: &r.domain_owner,
+            domain: &r.domain,
+            repository: &r.name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEAM: RepoPath<'static> = RepoPath {
+        region: "us-east-1",
+        owner: "111122223333",
+        domain: "acme",
+        repository: "team",
+    };
+
+    #[test]
+    fn version_keys_read_back() {
+        let key = Key::version(&TEAM, "npm", None, "left-pad", "1.3.0");
+        let parsed = VersionKey::parse(key.as_bytes()).unwrap();
+        assert_eq!(
+            parsed,
+            VersionKey {
+                repo: TEAM,
+                format: "npm",
+                namespace: None,
+                name: "left-pad",
+                version: "1.3.0",
+            }
+        );
+        assert!(Key::is_version(key.as_bytes()));
+        let scoped = Key::version(&TEAM, "npm", Some("@types"), "node", "1.0.0-rc/1");
+        let parsed = VersionKey::parse(scoped.as_bytes()).unwrap();
+        assert_eq!(
+            (parsed.namespace, parsed.name, parsed.version),
+            (Some("@types"), "node", "1.0.0-rc/1")
+        );
+        let package = Key::package(&TEAM, "npm", None, "x");
+        assert_eq!(VersionKey::parse(package.as_bytes()), None);
+        assert!(!Key::is_version(package.as_bytes()));
+    }
+
+    #[test]
+    fn versions_of_a_package_share_its_prefix_and_no_other() {
+        let prefix = Key::versions_of(&TEAM, "npm", None, "left");
+        let own = Key::version(&TEAM, "npm", None, "left", "1.0.0");
+        let other = Key::version(&TEAM, "npm", None, "left-pad", "1.0.0");
+        assert!(own.as_bytes().starts_with(prefix.as_bytes()));
+        assert!(!other.as_bytes().starts_with(prefix.as_bytes()));
+        assert!(own
+            .as_bytes()
+            .starts_with(Key::versions_in(&TEAM).as_bytes()));
+    }
+
+    #[test]
+    fn outbox_numbers_read_back_in_commit_order() {
+        assert_eq!(Key::outbox_number(Key::outbox(42).as_bytes()), Some(42));
+        assert!(
+            Key::outbox(9) < Key::outbox(10),
+            "zero-padded: key order is number order"
+        );
+        assert!(Key::outbox(7)
+            .as_bytes()
+            .starts_with(Key::outbox_all().as_bytes()));
+        assert_eq!(Key::outbox_number(Key::schema().as_bytes()), None);
+    }
 }

@@ -2,6 +2,10 @@
 //! the key layout. Private to `registry`: nothing outside it may read or write storage, so every
 //! state change goes through the domain model's rules.
 //!
+//! The engine (`Kv`) is private to this module. The registry gets two handles when it opens a
+//! store: a `Reader`, which can only read, and the one `Committer`, which the registry's write
+//! transaction owns — so a batch reaches the engine only through that transaction.
+//!
 //! Records are stored as JSON with a record version (`v`), separate from the wire DTOs, so the
 //! API model can change without rewriting stored data.
 
@@ -17,10 +21,12 @@ pub use records::{
     PackageRecord, PolicyRecord, RepositoryRecord, TagsRecord, UpstreamRef, UsageRecord,
     VersionMetadata, VersionRecord, VersionStatus,
 };
-pub(super) use sled_kv::SledKv;
+use sled_kv::SledKv;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
 
 /// The schema version this build writes and understands. A store written by a newer build is
 /// refused at open rather than misread.
@@ -39,7 +45,7 @@ impl std::fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 /// One change in an atomic write: put a value, or delete the key.
-pub(super) enum Op {
+enum Op {
     Put(Vec<u8>, Vec<u8>),
     Delete(Vec<u8>),
 }
@@ -49,7 +55,7 @@ pub(super) type Pairs<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), S
 
 /// The whole storage contract the registry relies on. Kept this small so the engine can be
 /// replaced without touching the domain model.
-pub(super) trait Kv: Send + Sync {
+trait Kv: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every pair whose key starts with `prefix`, in key order, starting strictly after
     /// `after` when given.
@@ -92,36 +98,84 @@ impl Batch {
                 Op::Put(key, value) => (key, Some(value.as_slice())),
                 Op::Delete(key) => (key, None),
             };
-            if key.starts_with(b"ver/") {
+            if Key::is_version(key) {
                 writes.insert(key.as_slice(), value);
             }
         }
         writes
     }
+}
 
-    pub fn commit(self, kv: &dyn Kv) -> Result<(), StoreError> {
-        if self.ops.is_empty() {
-            return Ok(());
-        }
-        kv.commit(self.ops)
+/// Opens (or creates) the durable store in `dir`: its reader and its one committer.
+pub(super) fn open(dir: &Path) -> Result<(Reader, Committer), StoreError> {
+    Ok(handles(Arc::new(SledKv::open(dir)?)))
+}
+
+fn handles(kv: Arc<dyn Kv>) -> (Reader, Committer) {
+    (
+        Reader {
+            kv: Arc::clone(&kv),
+        },
+        Committer { kv },
+    )
+}
+
+/// Reads the store; cannot write. Cheap to clone.
+#[derive(Clone)]
+pub(super) struct Reader {
+    kv: Arc<dyn Kv>,
+}
+
+impl Reader {
+    /// Reads and decodes one record.
+    pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+        self.kv
+            .get(key.as_bytes())?
+            .map(|bytes| decode(key.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    /// The raw value at a raw key (one a batch or a scan produced).
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.kv.get(key)
+    }
+
+    /// Decodes every record under a prefix (in key order), after the key `after` when given.
+    pub fn scan<'a, T: DeserializeOwned + 'a>(
+        &'a self,
+        prefix: &Key,
+        after: Option<&Key>,
+    ) -> impl Iterator<Item = Result<T, StoreError>> + 'a {
+        self.kv
+            .scan(prefix.as_bytes(), after.map(Key::as_bytes))
+            .map(|item| item.and_then(|(k, v)| decode(&k, &v)))
+    }
+
+    /// Every raw pair under a prefix, in key order.
+    pub fn scan_raw(&self, prefix: &Key) -> Pairs<'_> {
+        self.kv.scan(prefix.as_bytes(), None)
+    }
+
+    /// Changes with every commit.
+    pub fn generation(&self) -> u64 {
+        self.kv.generation()
     }
 }
 
-/// Reads and decodes one record.
-pub(super) fn get<T: DeserializeOwned>(kv: &dyn Kv, key: &Key) -> Result<Option<T>, StoreError> {
-    kv.get(key.as_bytes())?
-        .map(|bytes| decode(key.as_bytes(), &bytes))
-        .transpose()
+/// The one way a batch reaches the engine. One exists per open store, and the registry's
+/// write transaction owns it.
+pub(super) struct Committer {
+    kv: Arc<dyn Kv>,
 }
 
-/// Decodes every record under a prefix (in key order), after the key `after` when given.
-pub(super) fn scan<'a, T: DeserializeOwned + 'a>(
-    kv: &'a dyn Kv,
-    prefix: &Key,
-    after: Option<&Key>,
-) -> impl Iterator<Item = Result<T, StoreError>> + 'a {
-    kv.scan(prefix.as_bytes(), after.map(Key::as_bytes))
-        .map(|item| item.and_then(|(k, v)| decode(&k, &v)))
+impl Committer {
+    /// Applies a batch atomically and durably (nothing happens for an empty one).
+    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.ops.is_empty() {
+            return Ok(());
+        }
+        self.kv.commit(batch.ops)
+    }
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
