@@ -10,7 +10,11 @@
 //! API model can change without rewriting stored data.
 
 pub(super) mod blobs;
+#[cfg(test)]
+mod contract;
 mod keys;
+#[cfg(test)]
+mod mem_kv;
 mod records;
 mod sled_kv;
 
