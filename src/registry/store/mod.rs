@@ -115,6 +115,12 @@ pub(super) fn open(dir: &Path) -> Result<(Reader, Committer), StoreError> {
     Ok(handles(Arc::new(SledKv::open(dir)?)))
 }
 
+/// A store that lives in memory only (for tests of the registry's rules).
+#[cfg(test)]
+pub(super) fn in_memory() -> (Reader, Committer) {
+    handles(Arc::new(mem_kv::MemKv::new()))
+}
+
 fn handles(kv: Arc<dyn Kv>) -> (Reader, Committer) {
     (
         Reader {
