@@ -216,27 +216,33 @@ pub struct RepoCx<'a> {
 struct Opened;
 
 /// Serves one request of format `F`: the whole pipeline of a repository endpoint.
+/// Refusals at the front door (token, repository) come in one JSON shape whatever the
+/// format, as the service's front door answers before any protocol is reached; refusals
+/// from the protocol onwards come in the format's own error body.
 pub async fn serve<F: Format>(
     app: &App,
     target: Target,
     request: Request<RequestBody>,
 ) -> Response<Body> {
-    match run::<F>(app, target, request).await {
+    let cx = match open(app, &target, &request) {
+        Ok(cx) => cx,
+        Err(e) => return render_with(&e, F::NAME, front_door_response),
+    };
+    match run::<F>(&cx, &target, request).await {
         Ok(response) => response,
         Err(e) => render::<F>(&e),
     }
 }
 
 async fn run<F: Format>(
-    app: &App,
-    target: Target,
+    cx: &RepoCx<'_>,
+    target: &Target,
     request: Request<RequestBody>,
 ) -> Result<Response<Body>, RepoError> {
-    let cx = open(app, &target, &request)?;
     let route = F::route(request.method(), &target.rest)?;
     let action = F::action(request.method(), &route)?;
     cx.allowed(action)?;
-    F::handle(&cx, route, request).await
+    F::handle(cx, route, request).await
 }
 
 /// A request for a format whose protocol is not served: the token and the repository are
@@ -249,22 +255,19 @@ pub fn unserved<B>(app: &App, target: &Target, request: &Request<B>) -> Response
             target.format
         )),
     };
-    render_with(&refusal, target.format.as_str(), unserved_response)
+    render_with(&refusal, target.format.as_str(), front_door_response)
 }
 
-/// The error body of formats without a protocol here: the AWS JSON error shape.
-fn unserved_response(status: StatusCode, message: &str) -> Response<Body> {
-    let error_type = match status {
-        StatusCode::UNAUTHORIZED => "UnauthorizedException",
-        StatusCode::FORBIDDEN => "AccessDeniedException",
-        StatusCode::NOT_FOUND => "ResourceNotFoundException",
-        _ => "InternalServerException",
-    };
-    crate::wire::error_response(
+/// The body of front-door refusals and of formats without a protocol here: `message` is
+/// what most clients print, `errors[].detail` what cargo prints.
+fn front_door_response(status: StatusCode, message: &str) -> Response<Body> {
+    crate::wire::json_response(
         status,
-        error_type,
-        serde_json::json!({ "error": status.canonical_reason(), "message": message }),
-        &[],
+        &serde_json::json!({
+            "error": status.canonical_reason(),
+            "message": message,
+            "errors": [{ "detail": message }],
+        }),
     )
 }
 
