@@ -676,12 +676,18 @@ def to_epoch(value: Any) -> float:
     raise AssertionError(f"not a timestamp: {value!r}")
 
 
+def sha256_of(data: bytes) -> str:
+    """The lowercase hex SHA-256 of `data` (what AssetSummary, cargo `cksum`, PyPI pages and
+    `assetSHA256` carry)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def asset_hashes(data: bytes) -> dict[str, str]:
     """The four digests of an asset, keyed as AssetSummary.hashes keys them."""
     return {
         "MD5": hashlib.md5(data).hexdigest(),
         "SHA-1": hashlib.sha1(data).hexdigest(),
-        "SHA-256": hashlib.sha256(data).hexdigest(),
+        "SHA-256": sha256_of(data),
         "SHA-512": hashlib.sha512(data).hexdigest(),
     }
 

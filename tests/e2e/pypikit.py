@@ -10,13 +10,14 @@ import uuid
 from pathlib import Path
 from typing import Iterable
 
+from conftest import sha256_of
 from pydist import description_of, read_metadata
 
 
 def digests(data: bytes) -> dict[str, str]:
     return {
         "md5_digest": hashlib.md5(data).hexdigest(),
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
+        "sha256_digest": sha256_of(data),
         "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
     }
 

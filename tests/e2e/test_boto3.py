@@ -6,7 +6,6 @@ authentication failures and cross-account scoping. References: control-plane spe
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import time
 import uuid
@@ -21,6 +20,7 @@ from conftest import (
     OTHER_SECRET_KEY,
     REGION,
     endpoint_get,
+    sha256_of,
     unique,
 )
 
@@ -570,10 +570,6 @@ def test_repository_quota(server_factory):
 
 
 # ----------------------------------------------------------------------------- packages
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def publish(ca, domain, repository, package, version, asset="asset.bin", data=None, namespace="ns", **kwargs):

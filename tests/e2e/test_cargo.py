@@ -31,9 +31,9 @@ import pytest
 
 from cargokit import (
     REGISTRY, CargoHome, CargoHttp, CargoResult, crate_bytes, crate_manifest, error_details, index_path, packaged_crate,
-    parse_index, publish_body, publish_dep, publish_meta, require_cargo, sha256, write_package,
+    parse_index, publish_body, publish_dep, publish_meta, require_cargo, write_package,
 )
-from conftest import ACCOUNT, Server, basic, flip_char, unique, stored_versions
+from conftest import ACCOUNT, Server, basic, flip_char, sha256_of, unique, stored_versions
 
 BASE = "e2e-base"
 FANCY = "e2e-fancy"
@@ -246,7 +246,7 @@ def test_cargo_publish_then_consumer_resolves_newest_compatible(site: Site):
     for name, version in ((GREET, "0.1.1"), (BASE, "0.1.0")):
         assert locked[name]["version"] == version, locked
         assert locked[name]["source"] == source, locked
-        assert locked[name]["checksum"] == sha256(site.crates[(name, version)]), (name, locked)
+        assert locked[name]["checksum"] == sha256_of(site.crates[(name, version)]), (name, locked)
     assert FANCY not in locked, "an optional dependency that no feature enables was locked"
     # what cargo downloaded is byte for byte what it packaged
     cached = sorted((home.cargo_home / "registry" / "cache").rglob("*.crate"))
@@ -258,7 +258,7 @@ def test_cargo_publish_then_consumer_resolves_newest_compatible(site: Site):
     project = consumer_project(home.root, "=0.1.1", features=["shout", "fancy"])
     res = home.run_bin(project)
     assert consumer_output(res) == "GREET 0.1.1 WITH BASE 0.1.0 AND FANCY 0.1.0", res
-    assert lock_packages(project)[FANCY]["checksum"] == sha256(site.crates[(FANCY, "0.1.0")])
+    assert lock_packages(project)[FANCY]["checksum"] == sha256_of(site.crates[(FANCY, "0.1.0")])
 
     # ^0.2 gets 0.2.0; an unsatisfiable requirement fails with cargo's resolver message
     res = home.run_bin(consumer_project(home.root, "^0.2"))
@@ -321,7 +321,7 @@ def test_index_files_and_downloads(site: Site):
 
     for version, line in by_version.items():
         assert line["name"] == GREET, line  # the name as published
-        assert line["cksum"] == sha256(site.crates[(GREET, version)]), line
+        assert line["cksum"] == sha256_of(site.crates[(GREET, version)]), line
         assert line["yanked"] is False and line.get("links") is None, line
     for version in ("0.1.0", "0.2.0"):
         line = by_version[version]
@@ -356,7 +356,7 @@ def test_index_files_and_downloads(site: Site):
     for name in (BASE, FANCY):
         (only,) = h.index_lines(name)
         assert only["name"] == name and only["vers"] == "0.1.0" and only["deps"] == [], only
-        assert only["cksum"] == sha256(site.crates[(name, "0.1.0")]), only
+        assert only["cksum"] == sha256_of(site.crates[(name, "0.1.0")]), only
     for name in ("e2e-absent", "zz", "q", "abc"):
         r = h.index(name)
         assert r.status == 404, (name, r)
@@ -413,7 +413,7 @@ def test_control_plane_view_of_published_crates(site: Site):
         assert len(assets) == 1, assets
         (asset_name, asset), = assets.items()
         assert asset_name == f"{name}-{version}.crate", asset_name  # cargo's own file name
-        assert asset["size"] == len(data) and asset["hashes"]["SHA-256"] == sha256(data), asset
+        assert asset["size"] == len(data) and asset["hashes"]["SHA-256"] == sha256_of(data), asset
         got = site.ca.get_package_version_asset(**site.pkg("team", pkg), packageVersion=version, asset=asset_name)
         assert got["asset"].read() == data and got["packageVersion"] == version, got
 
@@ -448,7 +448,7 @@ def test_republish_conflicts_and_unsupported_commands(site: Site):
     assert h.index(BASE).body == index_before
     assert h.download(BASE, "0.1.0").body == data
     (asset,) = site.assets("team", BASE, "0.1.0").values()
-    assert asset["hashes"]["SHA-256"] == sha256(data), asset
+    assert asset["hashes"]["SHA-256"] == sha256_of(data), asset
 
     # cargo itself refuses a version its index already lists (no upload happens)
     home = site.home("team", "republish")
@@ -600,7 +600,7 @@ def test_publish_metadata_maps_to_the_index_line(site: Site):
     ]
     key = lambda d: d["name"]  # noqa: E731
     assert sorted(line["deps"], key=key) == sorted(expected, key=key), line["deps"]
-    assert line["name"] == "e2e-fields" and line["vers"] == "1.0.0-rc.1" and line["cksum"] == sha256(data), line
+    assert line["name"] == "e2e-fields" and line["vers"] == "1.0.0-rc.1" and line["cksum"] == sha256_of(data), line
     assert line["features"] == {"default": ["std"], "std": [], "both": ["std", "alias/z"]}, line
     assert line["features2"] == {"extra": ["dep:e2e-opt"], "weak": ["e2e-opt?/x"]} and line["v"] == 2, line
     assert line["links"] == "fieldslib" and line["rust_version"] == "1.74" and line["yanked"] is False, line
@@ -724,7 +724,7 @@ def test_status_changes_are_reflected_in_index_and_cargo(site: Site):
     r = h.publish(publish_meta(GREET, "0.2.0"), new)
     assert r.status == 200, r
     assert h.index_versions(GREET) == ["0.2.0"]
-    assert h.index_lines(GREET)[0]["cksum"] == sha256(new)
+    assert h.index_lines(GREET)[0]["cksum"] == sha256_of(new)
     assert h.download(GREET, "0.2.0").body == new
     # the other repository was never touched
     assert site.statuses("team", GREET_PKG) == {v: "Published" for v in GREET_VERSIONS}

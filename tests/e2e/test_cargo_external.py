@@ -35,10 +35,10 @@ from botocore.exceptions import ClientError
 
 from cargokit import (
     CargoHome, CargoHttp, crate_bytes, crate_manifest, error_details, index_path, packaged_crate,
-    publish_dep, publish_meta, require_cargo, sha256, write_package,
+    publish_dep, publish_meta, require_cargo, write_package,
 )
 import conftest
-from conftest import ACCOUNT, Server, authenticated_url, connected_server, make_client, stored_versions
+from conftest import ACCOUNT, Server, authenticated_url, connected_server, make_client, sha256_of, stored_versions
 
 CONNECTION = "public:crates-io"
 PUBLIC_DOMAIN = "pub"
@@ -177,7 +177,7 @@ def assert_retained(chain: Chain, repo: str, name: str, versions: list[str], ori
         (asset_name, asset), = assets.items()
         data = crates[(name, version)]
         assert asset_name == f"{name}-{version}.crate", asset_name
-        assert asset["hashes"]["SHA-256"] == sha256(data) and asset["size"] == len(data), (repo, asset)
+        assert asset["hashes"]["SHA-256"] == sha256_of(data) and asset["size"] == len(data), (repo, asset)
 
 
 def consumer(root: Path, deps: dict[str, str], call: str) -> Path:
@@ -217,7 +217,7 @@ def test_chain_merges_public_index_and_cargo_build_retains_in_requester_and_stor
         lines = a.index_lines(name)
         assert [l["vers"] for l in lines] == public.versions(name), lines
         for l in lines:
-            assert l["name"] == name and l["cksum"] == sha256(public.crates[(name, l["vers"])]), l
+            assert l["name"] == name and l["cksum"] == sha256_of(public.crates[(name, l["vers"])]), l
             assert l["yanked"] is False, l
     util = {l["vers"]: l for l in a.index_lines("ext-util")}
     (dep,) = util["1.2.0"]["deps"]
@@ -439,8 +439,8 @@ class FixtureRegistry:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def add(self, name: str, version: str, served: bytes, declared: bytes | None = None) -> None:
-        """Lists `name version` with cksum = sha256(`declared`, default the bytes served)."""
-        line = {"name": name, "vers": version, "deps": [], "cksum": sha256(served if declared is None else declared),
+        """Lists `name version` with cksum = sha256_of(`declared`, default the bytes served)."""
+        line = {"name": name, "vers": version, "deps": [], "cksum": sha256_of(served if declared is None else declared),
                 "features": {}, "yanked": False}
         lines = self.index_lines.setdefault(name, [])
         lines.append(json.dumps(line))
@@ -483,7 +483,7 @@ def test_public_dl_location_is_followed_and_mismatching_crates_are_refused(serve
     # The tampered crate is listed (with the declared cksum) but never served nor stored (§5.2).
     a = chain.http("repo-a")
     (line,) = a.index_lines("fixture-bad")
-    assert line["cksum"] == sha256(genuine), line
+    assert line["cksum"] == sha256_of(genuine), line
     r = a.download("fixture-bad", "1.0.0")
     assert r.status != 200 and tampered not in r.body, r
     assert "/static/crates/fixture-bad/1.0.0/download" in fixture_registry.requests, \

@@ -5,7 +5,6 @@ generic packages and package groups exactly as users run them. References: contr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -13,7 +12,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, REGION, asset_hashes, to_epoch, unique
+from conftest import ACCOUNT, REGION, asset_hashes, sha256_of, to_epoch, unique
 
 
 def ok(result):
@@ -573,10 +572,6 @@ def test_tags(aws, track, ca):
 
 
 # ----------------------------------------------------------------------------- generic packages
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def cli_publish(aws, tmp_path, domain, repository, package, version, asset_name, data, *extra,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import hashlib
 import io
 import json
 import re
@@ -43,11 +42,12 @@ from conftest import (
     client_env,
     http_request,
     make_client,
+    sha256_of,
     unique,
     which,
 )
 from eventsink import Receiver, poll, read_events_file, sigv4_check
-from npmkit import tarball
+from npmkit import sha1, sri, tarball
 
 DETAIL_TYPE = "CodeArtifact Package Version State Change"
 SOURCE = "aws.codeartifact"
@@ -167,10 +167,6 @@ def sinks(events_path, receiver, server) -> Sinks:
 
 def epoch(rfc3339: str) -> float:
     return _dt.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc).timestamp()
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def publish(ca, domain, repository, package, version, asset="asset.bin", data=None, namespace="ns",
@@ -298,8 +294,7 @@ class NpmRepo:
             "dist-tags": {"latest": version},
             "versions": {version: {
                 "name": name, "version": version, "main": "index.js", "_id": f"{name}@{version}",
-                "dist": {"integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode(),
-                         "shasum": hashlib.sha1(tgz).hexdigest(),
+                "dist": {"integrity": sri(tgz), "shasum": sha1(tgz),
                          "tarball": f"{self.endpoint}{name}/-/{base}-{version}.tgz"},
             }},
             "_attachments": {f"{name}-{version}.tgz": {

@@ -22,7 +22,6 @@ loopback address. Nothing leaves the machine.
 from __future__ import annotations
 
 import base64
-import hashlib
 import http.server
 import json
 import re
@@ -39,7 +38,8 @@ from botocore.exceptions import ClientError
 import npmkit
 import conftest
 from conftest import Server, authenticated_url, connected_server, http_request, make_client
-from npmkit import Npm, exports, login, make_package, make_project, npm_error_code, require_npm, tarball
+from npmkit import (Npm, exports, login, make_package, make_project, npm_error_code, require_npm, sha1, sri,
+                    tarball)
 
 NPM_TIMEOUT = 90
 NPM_FETCH_TIMEOUT_MS = 30000
@@ -455,8 +455,8 @@ class FixtureRegistry:
                 "name": name, "version": version, "main": "index.js", "_id": f"{name}@{version}",
                 "dist": {
                     "tarball": f"http://127.0.0.1:{self.port}{path}",
-                    "shasum": hashlib.sha1(declared).hexdigest(),
-                    "integrity": "sha512-" + base64.b64encode(hashlib.sha512(declared).digest()).decode(),
+                    "shasum": sha1(declared),
+                    "integrity": sri(declared),
                 },
             }},
             "time": {"created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import configparser
 import datetime as _dt
-import hashlib
 import re
 import subprocess
 import urllib.parse
@@ -33,7 +32,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, asset_hashes, basic, client_env, flip_char, http_request, unique, venv_dir
+from conftest import ACCOUNT, asset_hashes, basic, client_env, flip_char, http_request, sha256_of, unique, venv_dir
 from pydist import build_project, make_sdist, make_wheel, read_metadata
 from pypikit import digests, multipart, upload_fields
 
@@ -661,7 +660,7 @@ def test_simple_api(site_factory, built):
     prefix = f"{endpoint}simple/my-pkg-name/1.0.0/"
     # the `name` field as sent is the display name (spec §6.6, control-plane §6.6)
     assert site.describe_version("team", "my-pkg-name", "1.0.0")["displayName"] == MAIN_NAME
-    sha = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in built.main}
+    sha = {f.name: sha256_of(f.read_bytes()) for f in built.main}
 
     # --- HTML (spec §6.3)
     r = site.http("GET", "team", "simple/my-pkg-name/", accept="text/html")
@@ -895,7 +894,7 @@ def test_upload_rules(site_factory, tmp_path):
     files = pep691_files(page)
     assert set(files) == {name, sdist.name}, page.json
     assert files[name]["requires-python"] == ">=3.8" and files[sdist.name]["requires-python"] == ">=3.9", files
-    assert files[sdist.name]["hashes"]["sha256"] == hashlib.sha256(sdist.read_bytes()).hexdigest()
+    assert files[sdist.name]["hashes"]["sha256"] == sha256_of(sdist.read_bytes())
 
     # a second version
     w2 = make_wheel(d, "rules-pkg", "1.1.0")
@@ -993,7 +992,7 @@ def test_upstreams_retention_and_conflicts(site_factory, tmp_path):
     r = site.upload("repo-a", upload_fields(mine), mine.name, mine.read_bytes())
     assert r.status == 200, f"publish=ALLOW, upstream=BLOCK: a version only B has can be published: {r}"
     files = pep691_files(site.page_json("repo-a", "up-other"))
-    assert files[mine.name]["hashes"]["sha256"] == hashlib.sha256(mine.read_bytes()).hexdigest(), files
+    assert files[mine.name]["hashes"]["sha256"] == sha256_of(mine.read_bytes()), files
 
     # publish=BLOCK in A for the retained package (upstreams §7.2, §7.3) → 409
     up3 = make_wheel(d, "up-lib", "3.0.0")

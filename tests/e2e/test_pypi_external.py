@@ -44,7 +44,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import conftest
-from conftest import (ACCOUNT, Server, authenticated_url, basic, client_env, connected_server, finish, http_request,
+from conftest import (ACCOUNT, Server, authenticated_url, basic, client_env, connected_server, finish, http_request, sha256_of,
                       make_client, venv_dir)
 
 CONNECTION = "public:pypi"
@@ -135,9 +135,6 @@ def make_dist(kind: str, name: str, version: str, body: str) -> tuple[str, bytes
     return (make_wheel if kind == "wheel" else make_sdist)(name, version, body)
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
 
 # --------------------------------------------------------------------------------------------
 # HTTP helpers: the legacy upload API, project pages, file downloads
@@ -163,7 +160,7 @@ def upload(endpoint: str, token: str, name: str, version: str, filename: str, co
     fields = [
         (":action", "file_upload"), ("protocol_version", "1"), ("name", name), ("version", version),
         ("filetype", "bdist_wheel" if wheel else "sdist"), ("pyversion", "py3" if wheel else "source"),
-        ("metadata_version", "2.1"), ("requires_python", REQUIRES_PYTHON), ("sha256_digest", sha256(content)),
+        ("metadata_version", "2.1"), ("requires_python", REQUIRES_PYTHON), ("sha256_digest", sha256_of(content)),
     ]
     boundary = "e2e-" + uuid.uuid4().hex
     parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
@@ -379,7 +376,7 @@ def test_chain_lists_index_versions_and_retains_installed_version_in_requester_a
     ext_files = {fn: data for (name, _), files in public_index.files.items() if name == "ext-alpha"
                  for fn, data in files.items()}
     assert len(ext_files) == 4, sorted(ext_files)
-    expected = {fn: sha256(data) for fn, data in ext_files.items()}
+    expected = {fn: sha256_of(data) for fn, data in ext_files.items()}
 
     # JSON page through A (§6.2, repository-endpoints §6.4): the index's versions, links at A.
     r = chain.page("repo-a", "Ext.Alpha", PIP_ACCEPT)
@@ -425,7 +422,7 @@ def test_chain_lists_index_versions_and_retains_installed_version_in_requester_a
     assert_external(chain.stored("repo-a", "ext-alpha"), ["1.0"], "A")
     assert_external(chain.stored("repo-c", "ext-alpha"), ["1.0"], "C")
     assert chain.stored("repo-b", "ext-alpha") == [], "the intermediate repository B gained a record"
-    version_files = {fn: sha256(d) for fn, d in public_index.files[("ext-alpha", "1.0")].items()}
+    version_files = {fn: sha256_of(d) for fn, d in public_index.files[("ext-alpha", "1.0")].items()}
     assert sorted(version_files) == ["ext_alpha-1.0-py3-none-any.whl", "ext_alpha-1.0.tar.gz"]
     for repo in ("repo-a", "repo-c"):
         assert chain.assets(repo, "ext-alpha", "1.0") == version_files, repo
@@ -618,13 +615,13 @@ class FixtureIndex:
     def add_json(self, name: str, version: str, served: bytes, declared: bytes | None = None,
                  link: str = "/files/{filename}") -> str:
         """A PEP 691 page for one wheel; its file is served at /files/FILENAME, the page links it
-        as `link` and declares sha256(`declared`, default: the bytes served)."""
+        as `link` and declares sha256_of(`declared`, default: the bytes served)."""
         filename = f"{module_of(name)}-{version}-py3-none-any.whl"
         self.files[f"/files/{filename}"] = served
         self.pages[f"/simple/{name}/"] = (JSON_V1, json.dumps({
             "meta": {"api-version": "1.1"}, "name": name, "versions": [version],
             "files": [{"filename": filename, "url": link.format(filename=filename),
-                       "hashes": {"sha256": sha256(served if declared is None else declared)},
+                       "hashes": {"sha256": sha256_of(served if declared is None else declared)},
                        "requires-python": REQUIRES_PYTHON, "size": len(served)}],
         }).encode())
         return filename
@@ -635,7 +632,7 @@ class FixtureIndex:
         self.files[f"/files/{filename}"] = content
         self.pages[f"/simple/{name}/"] = ("text/html", (
             f'<!DOCTYPE html><html><body><h1>Links for {name}</h1>\n'
-            f'<a href="{link.format(filename=filename)}#sha256={sha256(content)}" '
+            f'<a href="{link.format(filename=filename)}#sha256={sha256_of(content)}" '
             f'data-requires-python="&gt;=3.8">{filename}</a><br/>\n</body></html>\n').encode())
         return filename
 
@@ -707,7 +704,7 @@ def test_index_links_are_resolved_against_the_project_page(page, link, server_fa
 
     r = chain.page("repo-a", "linked-pkg")
     assert r.status == 200 and r.json["versions"] == ["1.0"], r
-    assert [(f["filename"], f["hashes"]["sha256"]) for f in r.json["files"]] == [(filename, sha256(content))], r.json
+    assert [(f["filename"], f["hashes"]["sha256"]) for f in r.json["files"]] == [(filename, sha256_of(content))], r.json
     p, target = pip.install("linked-pkg==1.0", check=False)
     fetched = sorted(fixture_index.paths() - {"/simple/linked-pkg/"})
     assert p.returncode == 0, f"pip failed; the server asked the index for {fetched}:\n{p.stderr}"

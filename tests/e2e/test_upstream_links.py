@@ -6,27 +6,14 @@ is refused unless that origin is listed with `--upstream-link-origin` (upstreams
 external connections reach only what the user configures)."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import http.server
-import io
 import json
-import tarfile
 import threading
 
 import pytest
 
 from conftest import basic, endpoint_get, make_client, unique
-
-
-def npm_tarball(name: str, version: str) -> bytes:
-    data = json.dumps({"name": name, "version": version}).encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("package/package.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+from npmkit import sha1, sri, tarball as npm_tarball
 
 
 class Served:
@@ -74,14 +61,13 @@ def registry_and_files():
     registry, files = Served(), Served()
     tarball = npm_tarball("lnk-pkg", "1.0.0")
     files.routes["/lnk-pkg-1.0.0.tgz"] = ("application/octet-stream", tarball)
-    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
     packument = {
         "name": "lnk-pkg",
         "dist-tags": {"latest": "1.0.0"},
         "versions": {"1.0.0": {
             "name": "lnk-pkg", "version": "1.0.0",
-            "dist": {"tarball": f"{files.origin}/lnk-pkg-1.0.0.tgz", "integrity": integrity,
-                     "shasum": hashlib.sha1(tarball).hexdigest()},
+            "dist": {"tarball": f"{files.origin}/lnk-pkg-1.0.0.tgz", "integrity": sri(tarball),
+                     "shasum": sha1(tarball)},
         }},
     }
     registry.routes["/lnk-pkg"] = ("application/json", json.dumps(packument).encode())
