@@ -33,7 +33,8 @@ from cargokit import (
     REGISTRY, CargoHome, CargoHttp, CargoResult, crate_bytes, crate_manifest, error_details, index_path, packaged_crate,
     parse_index, publish_body, publish_dep, publish_meta, require_cargo, write_package,
 )
-from conftest import ACCOUNT, Server, basic, flip_char, sha256_of, unique, stored_versions
+from conftest import ACCOUNT, Server, basic, flip_char, sha256_of, unique
+from packagekit import Packages
 
 BASE = "e2e-base"
 FANCY = "e2e-fancy"
@@ -140,7 +141,11 @@ def consumer_output(res: CargoResult) -> str:
 
 
 @dataclass
-class Site:
+class Site(Packages):
+    """One domain: cargo homes, raw HTTP per repository; the control-plane view of its packages
+    comes from packagekit."""
+
+    FORMAT = "cargo"
     server: Server
     ca: object
     root: Path
@@ -175,34 +180,6 @@ class Site:
             results[(name, version)] = home.publish(project_of(home.root / "src", name, version))
         crates = {(n, v): packaged_crate(home.root / "target", n, v) for n, v in ALL_CRATES}
         return crates, results
-
-    # control plane --------------------------------------------------------------------
-    def pkg(self, repo: str, name: str) -> dict:
-        return {"domain": self.domain, "repository": repo, "format": "cargo", "package": name}
-
-    def versions(self, repo: str, name: str) -> dict[str, dict]:
-        return stored_versions(self.ca, **self.pkg(repo, name))
-
-    def statuses(self, repo: str, name: str) -> dict[str, str]:
-        return {v: d["status"] for v, d in self.versions(repo, name).items()}
-
-    def packages(self, repo: str) -> dict[str, dict]:
-        out = self.ca.list_packages(domain=self.domain, repository=repo, format="cargo")["packages"]
-        return {p["package"]: p for p in out}
-
-    def describe(self, repo: str, name: str, version: str) -> dict:
-        return self.ca.describe_package_version(**self.pkg(repo, name), packageVersion=version)["packageVersion"]
-
-    def assets(self, repo: str, name: str, version: str) -> dict[str, dict]:
-        out = self.ca.list_package_version_assets(**self.pkg(repo, name), packageVersion=version)
-        return {a["name"]: a for a in out["assets"]}
-
-    def set_status(self, repo: str, name: str, versions: list[str], status: str) -> None:
-        out = self.ca.update_package_versions_status(**self.pkg(repo, name), versions=versions, targetStatus=status)
-        assert not out.get("failedVersions") and set(out.get("successfulVersions", {})) == set(versions), out
-
-    def restrictions(self, repo: str, name: str) -> dict:
-        return self.ca.describe_package(**self.pkg(repo, name))["package"]["originConfiguration"]["restrictions"]
 
 
 def internal(repo: str) -> dict:
@@ -392,7 +369,7 @@ def test_control_plane_view_of_published_crates(site: Site):
     for v in listed.values():
         assert v["status"] == "Published" and v["origin"] == internal("team"), v
 
-    d = site.describe("team", GREET_PKG, "0.1.1")
+    d = site.describe_version("team", GREET_PKG, "0.1.1")
     assert d["format"] == "cargo" and "namespace" not in d, d
     assert d["packageName"] == GREET_PKG and d["displayName"] == GREET, d
     assert d["version"] == "0.1.1" and d["status"] == "Published", d
@@ -401,7 +378,7 @@ def test_control_plane_view_of_published_crates(site: Site):
     names = [lic.get("name") for lic in d.get("licenses", [])]
     assert names in ([LICENSE], ["MIT", "Apache-2.0"]), d
     assert d["origin"] == internal("team"), d
-    bare = site.describe("team", GREET_PKG, "0.1.0")
+    bare = site.describe_version("team", GREET_PKG, "0.1.0")
     assert bare["displayName"] == GREET and not bare.get("summary") and not bare.get("licenses"), bare
     assert not bare.get("homePage") and not bare.get("sourceCodeRepository"), bare
 
@@ -757,4 +734,4 @@ def test_a_crate_must_describe_itself(site: Site):
         r = h.publish(publish_meta("self-desc", "1.0.0"), data)
         assert r.status == 400, (manifest, r)
         assert error_details(r), r
-    assert site.versions("selfdesc", "self-desc") == {}
+    assert site.stored("selfdesc", "self-desc") == {}

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from conftest import ACCOUNT, asset_hashes, basic, client_env, flip_char, http_request, sha256_of, unique, venv_dir
+from packagekit import Packages
 from pydist import build_project, make_sdist, make_wheel, read_metadata
 from pypikit import digests, multipart, upload_fields
 
@@ -268,7 +268,12 @@ class Twine:
 # --------------------------------------------------------------------------------------------
 
 
-class Site:
+class Site(Packages):
+    """One domain with repositories, pip/twine logins and raw HTTP helpers; the control-plane
+    view of its packages (names passed as given, not normalised) comes from packagekit."""
+
+    FORMAT = "pypi"
+
     def __init__(self, server, aws, ca, track, tmp: Path, repos: tuple[str, ...]):
         self.server = server
         self.aws = aws
@@ -362,42 +367,6 @@ class Site:
         if expect is not None:
             assert r.status == expect, f"upload of {dist.name} to {repo}: expected {expect}, got {r}"
         return r
-
-    # control plane --------------------------------------------------------------------
-    def pkg(self, repo: str, name: str) -> dict:
-        return {"domain": self.domain, "repository": repo, "format": "pypi", "package": name}
-
-    def versions(self, repo: str, name: str) -> dict[str, dict] | None:
-        try:
-            out = self.ca.list_package_versions(**self.pkg(repo, name))
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-        return {v["version"]: v for v in out["versions"]}
-
-    def describe_version(self, repo: str, name: str, version: str) -> dict | None:
-        try:
-            return self.ca.describe_package_version(**self.pkg(repo, name), packageVersion=version)["packageVersion"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-
-    def describe_package(self, repo: str, name: str) -> dict | None:
-        try:
-            return self.ca.describe_package(**self.pkg(repo, name))["package"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-
-    def assets(self, repo: str, name: str, version: str) -> dict[str, dict]:
-        out = self.ca.list_package_version_assets(**self.pkg(repo, name), packageVersion=version)
-        return {a["name"]: a for a in out["assets"]}
-
-    def set_status(self, repo: str, name: str, versions: list[str], status: str) -> None:
-        out = self.ca.update_package_versions_status(**self.pkg(repo, name), versions=versions,
-                                                     targetStatus=status)
-        assert not out.get("failedVersions"), out
-        assert set(out.get("successfulVersions", {})) == set(versions), out
 
 
 @pytest.fixture
