@@ -685,6 +685,15 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def allow_policy(account: str = ACCOUNT, actions: str | list[str] = "codeartifact:*") -> str:
+    """A resource policy document allowing `account`'s root principal `actions` on any resource."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                       "Action": actions, "Resource": "*"}],
+    })
+
+
 def asset_hashes(data: bytes) -> dict[str, str]:
     """The four digests of an asset, keyed as AssetSummary.hashes keys them."""
     return {

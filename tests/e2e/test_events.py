@@ -39,6 +39,7 @@ from conftest import (
     REGION,
     SECRET_KEY,
     Server,
+    allow_policy,
     client_env,
     http_request,
     make_client,
@@ -325,12 +326,6 @@ class NpmRepo:
         assert self.endpoint.startswith("http://127.0.0.1:")
         return subprocess.run(["npm", *args], env=env, capture_output=True, text=True, timeout=90,
                               cwd=str(cwd))
-
-
-def allow_policy(principal_account: str, actions) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{principal_account}:root"},
-        "Action": actions, "Resource": "*"}]})
 
 
 # --------------------------------------------------------------------------------------------

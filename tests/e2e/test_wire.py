@@ -7,6 +7,7 @@ order), §6 (shapes), §12 (pagination)."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -21,6 +22,7 @@ from conftest import (
     ACCOUNT,
     IMPLEMENTED_OPERATIONS,
     REGION,
+    allow_policy,
     asset_hashes,
     endpoint_get,
     http_request,
@@ -63,11 +65,7 @@ ALWAYS_PRESENT = {
 # Spec §6.8: all four hashes, lowercase hex of the algorithm's length.
 HASH_LENGTHS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}
 
-POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                   "Action": "codeartifact:*", "Resource": "*"}],
-})
+POLICY = allow_policy(ACCOUNT)
 
 
 # ----------------------------------------------------------------------------- model walker
@@ -898,16 +896,31 @@ def test_sigterm_exits_cleanly_and_state_persists(server_factory, tmp_path):
 # ----------------------------------------------------------------------------- more query / auth rules
 
 
-def test_literal_plus_in_query_is_a_plus(raw, ca, server):
-    """Spec §3.2: a literal `+` in the query is a plus sign (policy revisions are base64)."""
-    d = unique("plus")
+@contextlib.contextmanager
+def domain_with_plus_revision(ca, prefix: str):
+    """A fresh domain whose permissions policy (POLICY, put again until its base64 revision holds
+    a `+`) is current: (domain, revision). Policy and domain are deleted afterwards."""
+    d = unique(prefix)
     ca.create_domain(domain=d)
     try:
-        revision = None
         for _ in range(40):
             revision = ca.put_domain_permissions_policy(domain=d, policyDocument=POLICY)["policy"]["revision"]
             if "+" in revision:
                 break
+        else:
+            raise AssertionError(f"no policy revision with a '+' in 40 tries (last {revision!r})")
+        yield d, revision
+    finally:
+        try:
+            ca.delete_domain_permissions_policy(domain=d)
+        except Exception:
+            pass
+        ca.delete_domain(domain=d)
+
+
+def test_literal_plus_in_query_is_a_plus(raw, ca, server):
+    """Spec §3.2: a literal `+` in the query is a plus sign (policy revisions are base64)."""
+    with domain_with_plus_revision(ca, "plus") as (d, revision):
         # keep `+` literal, escape only what must be escaped. botocore would canonicalise the
         # literal `+` as-is, so sign with the independent signer, which reads it as a plus.
         # guard: the independent signer with a fully escaped (%2B) value is accepted
@@ -924,12 +937,6 @@ def test_literal_plus_in_query_is_a_plus(raw, ca, server):
         resp = raw("DELETE", "/v1/domain/permissions/policy", query, None, headers, sign=False)
         assert resp.status == 200, (revision, resp)
         assert resp.json["policy"]["revision"] == revision
-    finally:
-        try:
-            ca.delete_domain_permissions_policy(domain=d)
-        except Exception:
-            pass
-        ca.delete_domain(domain=d)
 
 
 def test_repeated_query_key_takes_the_first(raw, existing_domain):
@@ -1043,15 +1050,7 @@ def test_state_survives_sigkill(server_factory, tmp_path):
 def test_literal_plus_signed_as_space_is_refused(raw, ca, server):
     """The signature must cover the value the server acts on: a request whose literal `+` was
     signed as a space (form-decoding) must not be executed with a `+` (spec §3.1, §3.2)."""
-    d = unique("plusspace")
-    ca.create_domain(domain=d)
-    try:
-        revision = None
-        for _ in range(40):
-            revision = ca.put_domain_permissions_policy(domain=d, policyDocument=POLICY)["policy"]["revision"]
-            if "+" in revision:
-                break
-        assert "+" in revision
+    with domain_with_plus_revision(ca, "plusspace") as (d, revision):
         query = f"domain={d}&policy-revision={urllib.parse.quote(revision, safe='+')}"
         signed_as = f"domain={d}&policy-revision={urllib.parse.quote(revision.replace('+', ' '), safe='')}"
         headers = _manual_sigv4("DELETE", "/v1/domain/permissions/policy", signed_as,
@@ -1060,12 +1059,6 @@ def test_literal_plus_signed_as_space_is_refused(raw, ca, server):
         assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
         assert ca.get_domain_permissions_policy(domain=d)["policy"]["revision"] == revision, \
             "the policy was deleted by a request whose signature covered another value"
-    finally:
-        try:
-            ca.delete_domain_permissions_policy(domain=d)
-        except Exception:
-            pass
-        ca.delete_domain(domain=d)
 
 
 # ----------------------------------------------------------------------------- package inputs
