@@ -67,17 +67,17 @@ def health(srv: Server, timeout: float = 5) -> int:
                         timeout=timeout).status
 
 
-def health_while_running(srv: Server, proc, until: float) -> float:
-    """Asks /health every 0.1 s while the client `proc` runs (until the monotonic time `until`),
-    asserting each answer is 200: the server keeps answering while an upstream fetch is pending.
-    Returns the slowest answer's time in seconds."""
+def assert_healthy_while_running(srv: Server, proc, until: float) -> None:
+    """Asks /health every 0.1 s while the client `proc` runs (until the monotonic time `until`):
+    each answer is 200 and none took a second, so the server keeps answering while an upstream
+    fetch is pending."""
     slowest = 0.0
     while proc.poll() is None and time.monotonic() < until:
         t = time.monotonic()
         assert health(srv) == 200
         slowest = max(slowest, time.monotonic() - t)
         time.sleep(0.1)
-    return slowest
+    assert slowest < 1, f"/health took {slowest:.1f}s while an upstream fetch was pending"
 
 
 # --------------------------------------------------------------------------------------------
