@@ -18,34 +18,29 @@ Isolation: pip runs as `python -m pip` from the test venv with a temporary HOME,
 `PIP_CONFIG_FILE=/dev/null` (no configuration file is read), `--index-url` pointing at the
 server under test (checked to be a loopback URL before pip starts), no extra index, no cache,
 no keyring, binaries only (nothing is built, so no build dependency is ever looked up).
-Distributions are written directly as zip/tar files by this module. Nothing leaves the machine.
+Distributions are written directly as zip/tar files (pydist.py). Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
-import hashlib
-import io
 import json
-import re
 import subprocess
-import tarfile
+import tempfile
 import time
 import urllib.parse
 import uuid
-import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 import externalkit
-from conftest import LoopbackHttp, basic, client_env, finish, http_request, sha256_of, venv_dir
+from conftest import LoopbackHttp, basic, http_request, sha256_of
 from externalkit import (UNREACHABLE, PublicSide, assert_healthy_while_running, authenticated_url, health,
                          public_server)
 from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
-from pypikit import multipart
+from pydist import make_sdist, make_wheel, module_name, normalize
+from pypikit import Pip, ProjectPage, multipart, run_python
 
 CONNECTION = "public:pypi"
 PUBLIC_REPO = "pypi"
@@ -63,14 +58,6 @@ PUBLIC_PACKAGES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def module_of(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
 def marker(name: str, version: str, where: str = "public") -> str:
     return f"{where} {normalize(name)} {version}"
 
@@ -80,58 +67,13 @@ def marker(name: str, version: str, where: str = "public") -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _metadata(name: str, version: str) -> bytes:
-    return (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-            f"Summary: {name} for the external-connection tests\n"
-            f"Requires-Python: {REQUIRES_PYTHON}\n").encode()
-
-
-def make_wheel(name: str, version: str, body: str) -> tuple[str, bytes]:
-    """A pure-Python py3-none-any wheel whose package `module_of(name)` defines MARKER."""
-    mod = module_of(name)
-    dist_info = f"{mod}-{version}.dist-info"
-    files = [
-        (f"{mod}/__init__.py", f"MARKER = {body!r}\n".encode()),
-        (f"{dist_info}/METADATA", _metadata(name, version)),
-        (f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
-    ]
-
-    def record_hash(data: bytes) -> str:
-        return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-    record = "".join(f"{p},{record_hash(d)},{len(d)}\n" for p, d in files) + f"{dist_info}/RECORD,,\n"
-    files.append((f"{dist_info}/RECORD", record.encode()))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path, data in files:
-            info = zipfile.ZipInfo(path, date_time=(2021, 3, 4, 5, 6, 8))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
-    return f"{mod}-{version}-py3-none-any.whl", buf.getvalue()
-
-
-def make_sdist(name: str, version: str, body: str) -> tuple[str, bytes]:
-    """A PEP 625 sdist (`PKG-INFO`, a setuptools `pyproject.toml`, the package)."""
-    mod = module_of(name)
-    root = f"{mod}-{version}"
-    files = [
-        ("PKG-INFO", _metadata(name, version)),
-        ("pyproject.toml", (f'[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-                            f'[project]\nname = "{name}"\nversion = "{version}"\n').encode()),
-        (f"{mod}/__init__.py", f"MARKER = {body!r}\n".encode()),
-    ]
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, data in files:
-            info = tarfile.TarInfo(f"{root}/{path}")
-            info.size, info.mtime, info.mode = len(data), 1614834368, 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return f"{root}.tar.gz", gzip.compress(raw.getvalue(), mtime=0)
-
-
 def make_dist(kind: str, name: str, version: str, body: str) -> tuple[str, bytes]:
-    return (make_wheel if kind == "wheel" else make_sdist)(name, version, body)
+    """(file name, bytes) of a `wheel` or `sdist` (pydist) whose package defines MARKER = `body`."""
+    make = make_wheel if kind == "wheel" else make_sdist
+    with tempfile.TemporaryDirectory() as out:
+        path = make(Path(out), name, version, summary=f"{name} for the external-connection tests",
+                    requires_python=REQUIRES_PYTHON, code=f"MARKER = {body!r}\n")
+        return path.name, path.read_bytes()
 
 
 
@@ -161,86 +103,23 @@ def upload(endpoint: str, token: str, name: str, version: str, filename: str, co
     return request(endpoint, token, "POST", body, {"Content-Type": ctype})
 
 
-class Anchors(HTMLParser):
-    """(href, text, attributes) of every <a> of a PEP 503 page."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.anchors: list[tuple[str, str, dict]] = []
-        self._current: dict | None = None
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self._current = dict(attrs)
-            self.anchors.append((self._current.get("href", ""), "", self._current))
-
-    def handle_data(self, data):
-        if self._current is not None:
-            href, text, attrs = self.anchors[-1]
-            self.anchors[-1] = (href, text + data, attrs)
-
-    def handle_endtag(self, tag):
-        if tag == "a":
-            self._current = None
-
-
 # --------------------------------------------------------------------------------------------
 # pip
 # --------------------------------------------------------------------------------------------
 
 
-class Pip:
-    """The venv's pip against one repository of the server under test, nothing else."""
+def install(pip: Pip, *requirements: str, check: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
+    """`pip install` of binaries only, no dependencies, into a fresh target: (result, target)."""
+    target = pip.new_target()
+    return pip.install(target, *requirements, check=check), target
 
-    def __init__(self, home: Path, index_url: str, port: int):
-        self.home = home
-        self.index_url = index_url
-        u = urllib.parse.urlsplit(index_url)
-        assert u.scheme == "http" and u.hostname == "127.0.0.1" and u.port == port, index_url
-        self._n = 0
 
-    def env(self) -> dict[str, str]:
-        env = client_env(self.home)
-        env.update({
-            "PIP_CONFIG_FILE": "/dev/null",  # no configuration file at all
-            "PIP_NO_CACHE_DIR": "1",
-            "PIP_KEYRING_PROVIDER": "disabled",
-            "PIP_RETRIES": "0",
-            "PIP_DEFAULT_TIMEOUT": "30",
-            "PIP_NO_INPUT": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        })
-        assert not any(k in env for k in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_INDEX_URL")), env
-        return env
-
-    def start(self, *requirements: str) -> tuple[subprocess.Popen, Path]:
-        self._n += 1
-        target = self.home / f"site-{self._n}"
-        cmd = [str(venv_dir() / "bin" / "python"), "-m", "pip", "install", "--index-url", self.index_url,
-               "--no-cache-dir", "--no-compile", "--no-deps", "--only-binary", ":all:",
-               "--target", str(target), *requirements]
-        p = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             stdin=subprocess.DEVNULL, cwd=str(self.home))
-        return p, target
-
-    def install(self, *requirements: str, check: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
-        p, target = self.start(*requirements)
-        result = finish(p, PIP_TIMEOUT, f"pip install {requirements}")
-        if check:
-            assert result.returncode == 0, f"pip install {requirements} failed:\n{result.stdout}\n{result.stderr}"
-        return result, target
-
-    def marker(self, target: Path, name: str) -> str:
-        """Imports the installed package from `target` and returns its MARKER."""
-        env = client_env(self.home)
-        env.update({"PYTHONPATH": str(target), "PYTHONDONTWRITEBYTECODE": "1"})
-        mod = module_of(name)
-        p = subprocess.run([str(venv_dir() / "bin" / "python"), "-c", f"import {mod}; print({mod}.MARKER)"],
-                           env=env, capture_output=True, text=True, timeout=30, cwd=str(self.home))
-        assert p.returncode == 0, p.stderr
-        return p.stdout.strip()
+def installed_marker(pip: Pip, target: Path, name: str) -> str:
+    """Imports the package `name` installed in `target` and returns its MARKER."""
+    mod = module_name(name)
+    p = run_python(pip.home, f"import {mod}; print({mod}.MARKER)", target)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
 
 
 def no_match(p: subprocess.CompletedProcess, requirement: str) -> bool:
@@ -293,7 +172,8 @@ class Chain(NormalisedNames, externalkit.Chain):
 
     def pip(self, repo: str) -> Pip:
         index = authenticated_url(self.srv, "pypi", self.domain, repo, self.token) + "simple/"
-        return Pip(self.tmp / f"home-{repo}-{uuid.uuid4().hex[:6]}", index, self.srv.port)
+        return Pip(self.tmp / f"home-{repo}-{uuid.uuid4().hex[:6]}", index, self.srv.port,
+                   install_options=("--no-deps", "--only-binary", ":all:"), timeout=PIP_TIMEOUT)
 
     def page(self, repo: str, project: str, accept: str = JSON_V1):
         return request(self.endpoint(repo) + f"simple/{project}/", self.token, headers={"Accept": accept})
@@ -344,9 +224,10 @@ def test_chain_lists_index_versions_and_retains_installed_version_in_requester_a
     # HTML page through A (repository-endpoints §6.3): one anchor per file, #sha256 fragments.
     r = chain.page("repo-a", "ext-alpha", "text/html")
     assert r.status == 200 and r.header("Content-Type").startswith("text/html"), r
-    anchors = Anchors(r.body.decode()).anchors
+    anchors = ProjectPage(r.body.decode()).anchors
     got = {}
-    for href, text, attrs in anchors:
+    for anchor in anchors:
+        href, text, attrs = anchor["attrs"].get("href", ""), anchor["text"], anchor["attrs"]
         url, _, fragment = href.partition("#")
         version = text.split("-")[1].removesuffix(".tar.gz")
         assert url == f"{a_files}{version}/{text}", href
@@ -361,8 +242,8 @@ def test_chain_lists_index_versions_and_retains_installed_version_in_requester_a
 
     # pip installs 1.0 through A (the public wheel, as its marker shows).
     pip = chain.pip("repo-a")
-    _, target = pip.install("Ext.Alpha==1.0")
-    assert pip.marker(target, "ext-alpha") == marker("ext-alpha", "1.0")
+    _, target = install(pip, "Ext.Alpha==1.0")
+    assert installed_marker(pip, target, "ext-alpha") == marker("ext-alpha", "1.0")
 
     # Retained in A (requester) and C (connection), not B (§4.1); origin EXTERNAL (§9); every
     # file of the version came in (the sdist pip never asked for as well), with the index's bytes.
@@ -405,9 +286,9 @@ def test_internal_name_is_not_shadowed_and_index_versions_cannot_be_uploaded(ser
     assert r.status == 200, r
     assert r.json["versions"] == ["0.1"], r.json
     assert [f["filename"] for f in r.json["files"]] == ["conf_pkg-0.1-py3-none-any.whl"], r.json
-    _, target = pip.install("conf-pkg")
-    assert pip.marker(target, "conf-pkg") == marker("conf-pkg", "0.1", "internal")
-    p, _ = pip.install("conf-pkg==5.0", check=False)
+    _, target = install(pip, "conf-pkg")
+    assert installed_marker(pip, target, "conf-pkg") == marker("conf-pkg", "0.1", "internal")
+    p, _ = install(pip, "conf-pkg==5.0", check=False)
     assert no_match(p, "conf-pkg==5.0"), p.stderr
     assert chain.get("repo-a", "conf-pkg", "5.0", "conf_pkg-5.0-py3-none-any.whl").status == 404
     # … and nothing was fetched from the index on A's behalf.
@@ -436,8 +317,8 @@ def test_internal_name_is_not_shadowed_and_index_versions_cannot_be_uploaded(ser
 def test_upstream_block_in_store_stops_new_index_versions_but_keeps_stored_ones(server, ca, track, tmp_path):
     chain = Chain(server, ca, track, tmp_path)
     pip_a = chain.pip("repo-a")
-    _, target = pip_a.install("ext-gamma==1.0")
-    assert pip_a.marker(target, "ext-gamma") == marker("ext-gamma", "1.0")
+    _, target = install(pip_a, "ext-gamma==1.0")
+    assert installed_marker(pip_a, target, "ext-gamma") == marker("ext-gamma", "1.0")
     chain.assert_retained("repo-a", "ext-gamma", ["1.0"])
     chain.assert_retained("repo-c", "ext-gamma", ["1.0"])
 
@@ -446,12 +327,12 @@ def test_upstream_block_in_store_stops_new_index_versions_but_keeps_stored_ones(
     assert chain.restrictions("repo-c", "ext-gamma") == {"publish": "BLOCK", "upstream": "BLOCK"}
 
     # The not-yet-fetched 1.1 can no longer come in through C's connection (§7.3, §3.1) …
-    p, _ = pip_a.install("ext-gamma==1.1", check=False)
+    p, _ = install(pip_a, "ext-gamma==1.1", check=False)
     assert no_match(p, "ext-gamma==1.1"), p.stderr
     assert chain.get("repo-a", "ext-gamma", "1.1", "ext_gamma-1.1-py3-none-any.whl").status == 404
     # … nor through B, which stores nothing.
     pip_b = chain.pip("repo-b")
-    p, _ = pip_b.install("ext-gamma==1.1", check=False)
+    p, _ = install(pip_b, "ext-gamma==1.1", check=False)
     assert no_match(p, "ext-gamma==1.1"), p.stderr
     assert list(chain.stored("repo-c", "ext-gamma")) == ["1.0"], "1.1 was ingested into C"
     assert list(chain.stored("repo-a", "ext-gamma")) == ["1.0"]
@@ -462,10 +343,10 @@ def test_upstream_block_in_store_stops_new_index_versions_but_keeps_stored_ones(
 
     # The stored version still installs: from A's own copy, and through B from C's copy
     # (retained in B then, origin unchanged).
-    _, target = pip_a.install("ext-gamma==1.0")
-    assert pip_a.marker(target, "ext-gamma") == marker("ext-gamma", "1.0")
-    _, target = pip_b.install("ext-gamma==1.0")
-    assert pip_b.marker(target, "ext-gamma") == marker("ext-gamma", "1.0")
+    _, target = install(pip_a, "ext-gamma==1.0")
+    assert installed_marker(pip_a, target, "ext-gamma") == marker("ext-gamma", "1.0")
+    _, target = install(pip_b, "ext-gamma==1.0")
+    assert installed_marker(pip_b, target, "ext-gamma") == marker("ext-gamma", "1.0")
     chain.assert_retained("repo-b", "ext-gamma", ["1.0"])
     assert list(chain.stored("repo-c", "ext-gamma")) == ["1.0"]
 
@@ -483,7 +364,7 @@ def test_unreachable_index_gives_quick_no_match_and_local_packages_still_install
     pip = chain.pip("repo-a")
 
     started = time.monotonic()
-    proc, _ = pip.start("unknown-public-pkg")
+    proc = pip.start(*pip.install_args(pip.new_target(), "unknown-public-pkg"))
     # While pip waits (and the server waits for the index), the server keeps answering.
     assert_healthy_while_running(srv, proc, until=started + PIP_TIMEOUT)
     out, err = proc.communicate(timeout=PIP_TIMEOUT)
@@ -498,8 +379,8 @@ def test_unreachable_index_gives_quick_no_match_and_local_packages_still_install
     # reach the index and lets it through, §8.1/§11) still installs through A.
     r = chain.upload("repo-c", "local-only", "1.0", marker("local-only", "1.0", "local"))
     assert r.status == 200, r
-    _, target = pip.install("local-only==1.0")
-    assert pip.marker(target, "local-only") == marker("local-only", "1.0", "local")
+    _, target = install(pip, "local-only==1.0")
+    assert installed_marker(pip, target, "local-only") == marker("local-only", "1.0", "local")
     assert srv.proc.poll() is None and health(srv) == 200
 
 
@@ -518,7 +399,7 @@ class FixtureIndex(LoopbackHttp):
                  link: str = "/files/{filename}") -> str:
         """A PEP 691 page for one wheel; its file is served at /files/FILENAME, the page links it
         as `link` and declares sha256_of(`declared`, default: the bytes served)."""
-        filename = f"{module_of(name)}-{version}-py3-none-any.whl"
+        filename = f"{module_name(name)}-{version}-py3-none-any.whl"
         self.routes[f"/files/{filename}"] = ("application/octet-stream", served)
         self.routes[f"/simple/{name}/"] = (JSON_V1, json.dumps({
             "meta": {"api-version": "1.1"}, "name": name, "versions": [version],
@@ -530,7 +411,7 @@ class FixtureIndex(LoopbackHttp):
 
     def add_html(self, name: str, version: str, content: bytes, link: str) -> str:
         """A PEP 503 page (text/html) for one wheel served at /files/FILENAME, linked as `link`."""
-        filename = f"{module_of(name)}-{version}-py3-none-any.whl"
+        filename = f"{module_name(name)}-{version}-py3-none-any.whl"
         self.routes[f"/files/{filename}"] = ("application/octet-stream", content)
         self.routes[f"/simple/{name}/"] = ("text/html", (
             f'<!DOCTYPE html><html><body><h1>Links for {name}</h1>\n'
@@ -555,15 +436,15 @@ def fixture_chain(server_factory, fixture_index: FixtureIndex, tmp_path: Path) -
 
 
 def test_file_not_matching_index_sha256_is_refused(server_factory, fixture_index, tmp_path):
-    good = fixture_index.add_json("good-pkg", "1.0", make_wheel("good-pkg", "1.0", "good")[1])
-    bad = fixture_index.add_json("bad-pkg", "1.0", make_wheel("bad-pkg", "1.0", "tampered")[1],
-                                 declared=make_wheel("bad-pkg", "1.0", "genuine")[1])
+    good = fixture_index.add_json("good-pkg", "1.0", make_dist("wheel", "good-pkg", "1.0", "good")[1])
+    bad = fixture_index.add_json("bad-pkg", "1.0", make_dist("wheel", "bad-pkg", "1.0", "tampered")[1],
+                                 declared=make_dist("wheel", "bad-pkg", "1.0", "genuine")[1])
     chain = fixture_chain(server_factory, fixture_index, tmp_path)
     pip = chain.pip("repo-a")
 
     # Control: a consistent file comes through, credentials sent to page and file requests.
-    _, target = pip.install("good-pkg==1.0")
-    assert pip.marker(target, "good-pkg") == "good"
+    _, target = install(pip, "good-pkg==1.0")
+    assert installed_marker(pip, target, "good-pkg") == "good"
     chain.assert_retained("repo-a", "good-pkg", ["1.0"])
     chain.assert_retained("repo-c", "good-pkg", ["1.0"])
     assert {"/simple/good-pkg/", f"/files/{good}"} <= fixture_index.fetched(), fixture_index.requests
@@ -576,7 +457,7 @@ def test_file_not_matching_index_sha256_is_refused(server_factory, fixture_index
     r = chain.get("repo-a", "bad-pkg", "1.0", bad)
     assert r.status != 200, r
     assert f"/files/{bad}" in fixture_index.fetched(), "the server never fetched the file it refused"
-    p, _ = pip.install("bad-pkg==1.0", check=False)
+    p, _ = install(pip, "bad-pkg==1.0", check=False)
     assert p.returncode != 0, p.stdout
     for repo in ("repo-a", "repo-b", "repo-c"):
         assert chain.stored(repo, "bad-pkg") == {}, f"the tampered bad-pkg was stored in {repo}"
@@ -591,7 +472,7 @@ def test_file_not_matching_index_sha256_is_refused(server_factory, fixture_index
 def test_index_links_are_resolved_against_the_project_page(page, link, server_factory, fixture_index, tmp_path):
     """Links on an index page may be relative; they are resolved against the page's URL
     (PEP 503 / PEP 691 → RFC 3986 §5.2, dot segments removed), as devpi pages need."""
-    content = make_wheel("linked-pkg", "1.0", f"{page} {link}")[1]
+    content = make_dist("wheel", "linked-pkg", "1.0", f"{page} {link}")[1]
     if page == "html":
         filename = fixture_index.add_html("linked-pkg", "1.0", content, link)
     else:
@@ -602,9 +483,9 @@ def test_index_links_are_resolved_against_the_project_page(page, link, server_fa
     r = chain.page("repo-a", "linked-pkg")
     assert r.status == 200 and r.json["versions"] == ["1.0"], r
     assert [(f["filename"], f["hashes"]["sha256"]) for f in r.json["files"]] == [(filename, sha256_of(content))], r.json
-    p, target = pip.install("linked-pkg==1.0", check=False)
+    p, target = install(pip, "linked-pkg==1.0", check=False)
     fetched = sorted(fixture_index.fetched() - {"/simple/linked-pkg/"})
     assert p.returncode == 0, f"pip failed; the server asked the index for {fetched}:\n{p.stderr}"
-    assert pip.marker(target, "linked-pkg") == f"{page} {link}"
+    assert installed_marker(pip, target, "linked-pkg") == f"{page} {link}"
     assert fetched == [f"/files/{filename}"], fetched
     chain.assert_retained("repo-c", "linked-pkg", ["1.0"])
