@@ -35,7 +35,7 @@ import pytest
 import externalkit
 import npmkit
 from conftest import LoopbackHttp, Server, http_request, make_client
-from externalkit import (PUBLIC_DOMAIN, UNREACHABLE, PublicSide, assert_healthy_while_running, health,
+from externalkit import (UNREACHABLE, PublicSide, assert_healthy_while_running, health,
                          public_server, unreachable_args)
 from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
 from npmkit import (Npm, exports, login, make_package, make_project, npm_coordinates, npm_error_code, require_npm,
@@ -106,11 +106,11 @@ class PublicRegistry(PublicSide):
 
 
 @pytest.fixture(scope="module")
-def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> PublicSide:
+def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> PublicRegistry:
     """The public npm registry, filled by `npm publish` with PUBLIC_PACKAGES."""
     with public_server(tmp_path_factory, "npm", PUBLIC_REPO, PublicRegistry) as pub:
         base = tmp_path_factory.mktemp("public-npm-work")
-        npm = login(pub.srv.endpoint, base / "home", PUBLIC_DOMAIN, PUBLIC_REPO)
+        npm = login(pub.srv.endpoint, base / "home", pub.domain, pub.repo)
         # One package per process, its versions in order; the packages in parallel.
         work = base / "work"
         procs = []
