@@ -32,7 +32,6 @@ the registry under test.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -270,10 +269,6 @@ def index_path(name: str) -> str:
     if len(n) == 3:
         return f"3/{n[0]}/{n}"
     return f"{n[:2]}/{n[2:4]}/{n}"
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def crate_manifest(name: str, version: str, deps: Mapping[str, str] | None = None,

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import datetime as _dt
 import http.client
+import http.server
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
@@ -241,6 +243,64 @@ def read_npmrc(path: Path) -> dict[str, str]:
     return values
 
 
+class LoopbackHttp:
+    """An HTTP server in this process on a free loopback port, for a fixture that plays another
+    party (a public registry, a file host, a tripwire proxy). It answers the METHODS; `requests`
+    records (path, Authorization) of every request in order. By default it serves `routes`
+    (path without query → (content type, body)), asks for AUTH first when a subclass sets it,
+    and answers MISSING otherwise; a subclass may override `answer`. HTTP/1.0: one request per
+    connection."""
+
+    METHODS: tuple[str, ...] = ("GET",)
+    HEADERS: Mapping[str, str] = {}  # sent with every answer
+    AUTH: str | None = None  # the Authorization every request must carry
+    UNAUTHORIZED = (401, "text/plain", b"auth")
+    MISSING = (404, "text/plain", b"not found")
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str | None]] = []
+        self.routes: dict[str, tuple[str, bytes]] = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def serve(self) -> None:
+                outer.requests.append((self.path, self.headers.get("Authorization")))
+                status, ctype, body = outer.answer(self)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in outer.HEADERS.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+        for method in self.METHODS:
+            setattr(Handler, f"do_{method}", Handler.serve)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.origin = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def answer(self, request: http.server.BaseHTTPRequestHandler) -> tuple[int, str, bytes]:
+        """(status, content type, body) for one request."""
+        if self.AUTH is not None and request.headers.get("Authorization") != self.AUTH:
+            return self.UNAUTHORIZED
+        route = self.routes.get(request.path.split("?", 1)[0])
+        return self.MISSING if route is None else (200, *route)
+
+    def paths(self) -> list[str]:
+        """The paths asked for, in order, as sent."""
+        return [path for path, _ in self.requests]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @pytest.fixture
 def silent_port():
     """A port that accepts TCP connections (backlog) and never answers."""
@@ -251,63 +311,6 @@ def silent_port():
     s.listen(64)
     yield s.getsockname()[1]
     s.close()
-
-
-def stored_versions(ca, **package) -> dict[str, dict]:
-    """ListPackageVersions of one package (stored records only), by version; {} when the
-    repository has no record of the package."""
-    from botocore.exceptions import ClientError
-
-    try:
-        out = ca.list_package_versions(**package)
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-        return {}
-    return {v["version"]: v for v in out["versions"]}
-
-
-def connected_server(tmp_path_factory: pytest.TempPathFactory, connection: str, url: str):
-    """A module's server under test whose external connection `connection` reaches `url`
-    (typically another server playing the public registry); stopped when the module ends."""
-    base = tmp_path_factory.mktemp("server")
-    srv = Server(base / "data", base / "server.log", ["--external-connection", f"{connection}={url}"]).start()
-    yield srv
-    srv.terminate()
-
-
-def authenticated_url(srv: "Server", fmt: str, domain: str, repo: str, token: str) -> str:
-    """A repository endpoint of `srv` with `aws:TOKEN` in the URL, as given to
-    --external-connection when another server plays the public registry."""
-    return (f"http://aws:{urllib.parse.quote(token, safe='')}@127.0.0.1:{srv.port}"
-            f"/{fmt}/d/{domain}-{ACCOUNT}/{repo}/")
-
-
-class Chain:
-    """A fresh domain with `repo-a → repo-b → repo-c` (A → B → C in the upstreams spec's words),
-    repo-c holding the external connection CONNECTION; the *_external modules subclass it with
-    their connection and format helpers. `track` (conftest) deletes the domain afterwards; None
-    for a throw-away server."""
-
-    CONNECTION = ""
-    PREFIX = "ext"
-
-    def __init__(self, srv: "Server", ca, track, tmp: Path):
-        assert self.CONNECTION, "a Chain subclass names its external connection"
-        self.srv = srv
-        self.ca = ca
-        self.tmp = tmp
-        if track is not None:
-            self.domain = track.create_domain(unique(self.PREFIX))["name"]
-        else:
-            self.domain = ca.create_domain(domain=unique(self.PREFIX))["domain"]["name"]
-        ca.create_repository(domain=self.domain, repository="repo-c")
-        ca.associate_external_connection(domain=self.domain, repository="repo-c",
-                                         externalConnection=self.CONNECTION)
-        ca.create_repository(domain=self.domain, repository="repo-b", upstreams=[{"repositoryName": "repo-c"}])
-        ca.create_repository(domain=self.domain, repository="repo-a", upstreams=[{"repositoryName": "repo-b"}])
-        desc = ca.describe_repository(domain=self.domain, repository="repo-c")["repository"]
-        assert [e["externalConnectionName"] for e in desc["externalConnections"]] == [self.CONNECTION], desc
-        self.token = ca.get_authorization_token(domain=self.domain)["authorizationToken"]
 
 
 @pytest.fixture
@@ -676,12 +679,27 @@ def to_epoch(value: Any) -> float:
     raise AssertionError(f"not a timestamp: {value!r}")
 
 
+def sha256_of(data: bytes) -> str:
+    """The lowercase hex SHA-256 of `data` (what AssetSummary, cargo `cksum`, PyPI pages and
+    `assetSHA256` carry)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def allow_policy(account: str = ACCOUNT, actions: str | list[str] = "codeartifact:*") -> str:
+    """A resource policy document allowing `account`'s root principal `actions` on any resource."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                       "Action": actions, "Resource": "*"}],
+    })
+
+
 def asset_hashes(data: bytes) -> dict[str, str]:
     """The four digests of an asset, keyed as AssetSummary.hashes keys them."""
     return {
         "MD5": hashlib.md5(data).hexdigest(),
         "SHA-1": hashlib.sha1(data).hexdigest(),
-        "SHA-256": hashlib.sha256(data).hexdigest(),
+        "SHA-256": sha256_of(data),
         "SHA-512": hashlib.sha512(data).hexdigest(),
     }
 

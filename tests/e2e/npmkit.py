@@ -140,6 +140,14 @@ def npm_error_code(p: subprocess.CompletedProcess) -> str | None:
     return m.group(1) if m else None
 
 
+def npm_coordinates(name: str) -> dict[str, str]:
+    """The control plane's `namespace`/`package` of an npm name (`@scope/name` → scope, name)."""
+    if name.startswith("@"):
+        scope, bare = name[1:].split("/", 1)
+        return {"namespace": scope, "package": bare}
+    return {"package": name}
+
+
 def exports(value: str) -> str:
     """An index.js that exports `value` (a marker an installed copy can be traced back by)."""
     return f"module.exports = {json.dumps(value)};\n"

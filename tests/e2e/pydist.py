@@ -108,8 +108,11 @@ def make_wheel(outdir: Path, name: str, version: str, *, summary: str | None = N
 def make_sdist(outdir: Path, name: str, version: str, *, summary: str | None = None,
                description: str | None = None, description_content_type: str | None = None,
                requires_python: str | None = None, requires_dist: Iterable[str] = (),
-               module: str | None = None, salt: str = "", filename: str | None = None) -> Path:
-    """A source distribution `{name}-{version}.tar.gz` (PEP 625 naming) buildable by setuptools."""
+               module: str | None = None, code: str | None = None, salt: str = "",
+               filename: str | None = None) -> Path:
+    """A source distribution `{name}-{version}.tar.gz` (PEP 625 naming) buildable by setuptools,
+    whose package `module` (default: the name with `_`) defines NAME and VERSION unless `code`
+    is given."""
     outdir.mkdir(parents=True, exist_ok=True)
     module = module or module_name(name)
     root = f"{file_component(name)}-{version}"
@@ -121,7 +124,9 @@ def make_sdist(outdir: Path, name: str, version: str, *, summary: str | None = N
         + (f'requires-python = "{requires_python}"\n' if requires_python else "")
         + f"dependencies = [{deps}]\n\n[tool.setuptools]\npackages = [\"{module}\"]\n"
     )
-    code = f"NAME = {name!r}\nVERSION = {version!r}\n" + (f"SALT = {salt!r}\n" if salt else "")
+    code = code if code is not None else f"NAME = {name!r}\nVERSION = {version!r}\n"
+    if salt:
+        code += f"SALT = {salt!r}\n"
     files = [
         ("PKG-INFO", metadata_text(name, version, summary=summary, description=description,
                                    description_content_type=description_content_type,

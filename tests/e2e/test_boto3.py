@@ -6,7 +6,6 @@ authentication failures and cross-account scoping. References: control-plane spe
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import time
 import uuid
@@ -20,7 +19,9 @@ from conftest import (
     OTHER_ACCOUNT,
     OTHER_SECRET_KEY,
     REGION,
+    allow_policy,
     endpoint_get,
+    sha256_of,
     unique,
 )
 
@@ -38,22 +39,6 @@ def expect_error(code: str, status: int, fn, *args, **kwargs) -> dict:
     assert resp["Error"].get("Message"), "every error carries a message"
     assert resp["ResponseMetadata"].get("RequestId"), "x-amzn-RequestId on errors"
     return resp
-
-
-def allow_policy(principal_account: str, actions) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{principal_account}:root"},
-                    "Action": actions,
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
 
 
 # ----------------------------------------------------------------------------- domains
@@ -570,10 +555,6 @@ def test_repository_quota(server_factory):
 
 
 # ----------------------------------------------------------------------------- packages
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def publish(ca, domain, repository, package, version, asset="asset.bin", data=None, namespace="ns", **kwargs):

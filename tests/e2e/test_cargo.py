@@ -31,9 +31,10 @@ import pytest
 
 from cargokit import (
     REGISTRY, CargoHome, CargoHttp, CargoResult, crate_bytes, crate_manifest, error_details, index_path, packaged_crate,
-    parse_index, publish_body, publish_dep, publish_meta, require_cargo, sha256, write_package,
+    parse_index, publish_body, publish_dep, publish_meta, require_cargo, write_package,
 )
-from conftest import ACCOUNT, Server, basic, flip_char, unique, stored_versions
+from conftest import ACCOUNT, Server, basic, flip_char, sha256_of, unique
+from packagekit import Packages
 
 BASE = "e2e-base"
 FANCY = "e2e-fancy"
@@ -140,7 +141,11 @@ def consumer_output(res: CargoResult) -> str:
 
 
 @dataclass
-class Site:
+class Site(Packages):
+    """One domain: cargo homes, raw HTTP per repository; the control-plane view of its packages
+    comes from packagekit."""
+
+    FORMAT = "cargo"
     server: Server
     ca: object
     root: Path
@@ -175,34 +180,6 @@ class Site:
             results[(name, version)] = home.publish(project_of(home.root / "src", name, version))
         crates = {(n, v): packaged_crate(home.root / "target", n, v) for n, v in ALL_CRATES}
         return crates, results
-
-    # control plane --------------------------------------------------------------------
-    def pkg(self, repo: str, name: str) -> dict:
-        return {"domain": self.domain, "repository": repo, "format": "cargo", "package": name}
-
-    def versions(self, repo: str, name: str) -> dict[str, dict]:
-        return stored_versions(self.ca, **self.pkg(repo, name))
-
-    def statuses(self, repo: str, name: str) -> dict[str, str]:
-        return {v: d["status"] for v, d in self.versions(repo, name).items()}
-
-    def packages(self, repo: str) -> dict[str, dict]:
-        out = self.ca.list_packages(domain=self.domain, repository=repo, format="cargo")["packages"]
-        return {p["package"]: p for p in out}
-
-    def describe(self, repo: str, name: str, version: str) -> dict:
-        return self.ca.describe_package_version(**self.pkg(repo, name), packageVersion=version)["packageVersion"]
-
-    def assets(self, repo: str, name: str, version: str) -> dict[str, dict]:
-        out = self.ca.list_package_version_assets(**self.pkg(repo, name), packageVersion=version)
-        return {a["name"]: a for a in out["assets"]}
-
-    def set_status(self, repo: str, name: str, versions: list[str], status: str) -> None:
-        out = self.ca.update_package_versions_status(**self.pkg(repo, name), versions=versions, targetStatus=status)
-        assert not out.get("failedVersions") and set(out.get("successfulVersions", {})) == set(versions), out
-
-    def restrictions(self, repo: str, name: str) -> dict:
-        return self.ca.describe_package(**self.pkg(repo, name))["package"]["originConfiguration"]["restrictions"]
 
 
 def internal(repo: str) -> dict:
@@ -246,7 +223,7 @@ def test_cargo_publish_then_consumer_resolves_newest_compatible(site: Site):
     for name, version in ((GREET, "0.1.1"), (BASE, "0.1.0")):
         assert locked[name]["version"] == version, locked
         assert locked[name]["source"] == source, locked
-        assert locked[name]["checksum"] == sha256(site.crates[(name, version)]), (name, locked)
+        assert locked[name]["checksum"] == sha256_of(site.crates[(name, version)]), (name, locked)
     assert FANCY not in locked, "an optional dependency that no feature enables was locked"
     # what cargo downloaded is byte for byte what it packaged
     cached = sorted((home.cargo_home / "registry" / "cache").rglob("*.crate"))
@@ -258,7 +235,7 @@ def test_cargo_publish_then_consumer_resolves_newest_compatible(site: Site):
     project = consumer_project(home.root, "=0.1.1", features=["shout", "fancy"])
     res = home.run_bin(project)
     assert consumer_output(res) == "GREET 0.1.1 WITH BASE 0.1.0 AND FANCY 0.1.0", res
-    assert lock_packages(project)[FANCY]["checksum"] == sha256(site.crates[(FANCY, "0.1.0")])
+    assert lock_packages(project)[FANCY]["checksum"] == sha256_of(site.crates[(FANCY, "0.1.0")])
 
     # ^0.2 gets 0.2.0; an unsatisfiable requirement fails with cargo's resolver message
     res = home.run_bin(consumer_project(home.root, "^0.2"))
@@ -321,7 +298,7 @@ def test_index_files_and_downloads(site: Site):
 
     for version, line in by_version.items():
         assert line["name"] == GREET, line  # the name as published
-        assert line["cksum"] == sha256(site.crates[(GREET, version)]), line
+        assert line["cksum"] == sha256_of(site.crates[(GREET, version)]), line
         assert line["yanked"] is False and line.get("links") is None, line
     for version in ("0.1.0", "0.2.0"):
         line = by_version[version]
@@ -356,7 +333,7 @@ def test_index_files_and_downloads(site: Site):
     for name in (BASE, FANCY):
         (only,) = h.index_lines(name)
         assert only["name"] == name and only["vers"] == "0.1.0" and only["deps"] == [], only
-        assert only["cksum"] == sha256(site.crates[(name, "0.1.0")]), only
+        assert only["cksum"] == sha256_of(site.crates[(name, "0.1.0")]), only
     for name in ("e2e-absent", "zz", "q", "abc"):
         r = h.index(name)
         assert r.status == 404, (name, r)
@@ -392,7 +369,7 @@ def test_control_plane_view_of_published_crates(site: Site):
     for v in listed.values():
         assert v["status"] == "Published" and v["origin"] == internal("team"), v
 
-    d = site.describe("team", GREET_PKG, "0.1.1")
+    d = site.describe_version("team", GREET_PKG, "0.1.1")
     assert d["format"] == "cargo" and "namespace" not in d, d
     assert d["packageName"] == GREET_PKG and d["displayName"] == GREET, d
     assert d["version"] == "0.1.1" and d["status"] == "Published", d
@@ -401,7 +378,7 @@ def test_control_plane_view_of_published_crates(site: Site):
     names = [lic.get("name") for lic in d.get("licenses", [])]
     assert names in ([LICENSE], ["MIT", "Apache-2.0"]), d
     assert d["origin"] == internal("team"), d
-    bare = site.describe("team", GREET_PKG, "0.1.0")
+    bare = site.describe_version("team", GREET_PKG, "0.1.0")
     assert bare["displayName"] == GREET and not bare.get("summary") and not bare.get("licenses"), bare
     assert not bare.get("homePage") and not bare.get("sourceCodeRepository"), bare
 
@@ -413,7 +390,7 @@ def test_control_plane_view_of_published_crates(site: Site):
         assert len(assets) == 1, assets
         (asset_name, asset), = assets.items()
         assert asset_name == f"{name}-{version}.crate", asset_name  # cargo's own file name
-        assert asset["size"] == len(data) and asset["hashes"]["SHA-256"] == sha256(data), asset
+        assert asset["size"] == len(data) and asset["hashes"]["SHA-256"] == sha256_of(data), asset
         got = site.ca.get_package_version_asset(**site.pkg("team", pkg), packageVersion=version, asset=asset_name)
         assert got["asset"].read() == data and got["packageVersion"] == version, got
 
@@ -448,7 +425,7 @@ def test_republish_conflicts_and_unsupported_commands(site: Site):
     assert h.index(BASE).body == index_before
     assert h.download(BASE, "0.1.0").body == data
     (asset,) = site.assets("team", BASE, "0.1.0").values()
-    assert asset["hashes"]["SHA-256"] == sha256(data), asset
+    assert asset["hashes"]["SHA-256"] == sha256_of(data), asset
 
     # cargo itself refuses a version its index already lists (no upload happens)
     home = site.home("team", "republish")
@@ -600,7 +577,7 @@ def test_publish_metadata_maps_to_the_index_line(site: Site):
     ]
     key = lambda d: d["name"]  # noqa: E731
     assert sorted(line["deps"], key=key) == sorted(expected, key=key), line["deps"]
-    assert line["name"] == "e2e-fields" and line["vers"] == "1.0.0-rc.1" and line["cksum"] == sha256(data), line
+    assert line["name"] == "e2e-fields" and line["vers"] == "1.0.0-rc.1" and line["cksum"] == sha256_of(data), line
     assert line["features"] == {"default": ["std"], "std": [], "both": ["std", "alias/z"]}, line
     assert line["features2"] == {"extra": ["dep:e2e-opt"], "weak": ["e2e-opt?/x"]} and line["v"] == 2, line
     assert line["links"] == "fieldslib" and line["rust_version"] == "1.74" and line["yanked"] is False, line
@@ -724,7 +701,7 @@ def test_status_changes_are_reflected_in_index_and_cargo(site: Site):
     r = h.publish(publish_meta(GREET, "0.2.0"), new)
     assert r.status == 200, r
     assert h.index_versions(GREET) == ["0.2.0"]
-    assert h.index_lines(GREET)[0]["cksum"] == sha256(new)
+    assert h.index_lines(GREET)[0]["cksum"] == sha256_of(new)
     assert h.download(GREET, "0.2.0").body == new
     # the other repository was never touched
     assert site.statuses("team", GREET_PKG) == {v: "Published" for v in GREET_VERSIONS}
@@ -757,4 +734,4 @@ def test_a_crate_must_describe_itself(site: Site):
         r = h.publish(publish_meta("self-desc", "1.0.0"), data)
         assert r.status == 400, (manifest, r)
         assert error_details(r), r
-    assert site.versions("selfdesc", "self-desc") == {}
+    assert site.stored("selfdesc", "self-desc") == {}

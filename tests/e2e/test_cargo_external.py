@@ -23,27 +23,25 @@ Isolation and configuration of cargo: see cargokit.py.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
+import externalkit
 from cargokit import (
     CargoHome, CargoHttp, crate_bytes, crate_manifest, error_details, index_path, packaged_crate,
-    publish_dep, publish_meta, require_cargo, sha256, write_package,
+    publish_dep, publish_meta, require_cargo, write_package,
 )
-import conftest
-from conftest import ACCOUNT, Server, authenticated_url, connected_server, make_client, stored_versions
+from conftest import LoopbackHttp, sha256_of
+from externalkit import PublicSide, external_origin, internal_origin, public_server
+from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
 
 CONNECTION = "public:crates-io"
-PUBLIC_DOMAIN = "pub"
 PUBLIC_REPO = "crates"
-EXTERNAL = {"domainEntryPoint": {"externalConnectionName": CONNECTION}, "originType": "EXTERNAL"}
+EXTERNAL = external_origin(CONNECTION)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -79,29 +77,20 @@ PUBLIC_CRATES: list[tuple[str, str, dict[str, str]]] = [
 # --------------------------------------------------------------------------------------------
 
 
-class PublicRegistry:
-    def __init__(self, srv: Server, url: str, http: CargoHttp, crates: dict[tuple[str, str], bytes]):
-        self.srv = srv
-        self.url = url  # with credentials, as given to --external-connection
-        self.http = http
-        self.crates = crates  # (name, version) → .crate bytes
+class PublicRegistry(PublicSide):
+    crates: dict[tuple[str, str], bytes]  # (name, version) → .crate bytes
 
-    def versions(self, name: str) -> list[str]:
+    def published(self, name: str) -> list[str]:
+        """The versions of `name` the public registry was given, in publish order."""
         return [v for (n, v) in self.crates if n == name]
 
 
 @pytest.fixture(scope="module")
 def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> PublicRegistry:
-    base = tmp_path_factory.mktemp("public-crates")
-    srv = Server(base / "data", base / "server.log").start()
-    try:
-        ca = make_client(srv.endpoint)
-        ca.create_domain(domain=PUBLIC_DOMAIN)
-        ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
-        token = ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
-        endpoint = f"http://127.0.0.1:{srv.port}/cargo/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/"
-        h = CargoHttp(endpoint, token)
-        crates: dict[tuple[str, str], bytes] = {}
+    """The public crate registry, filled by raw publishes with PUBLIC_CRATES."""
+    with public_server(tmp_path_factory, "cargo", PUBLIC_REPO, PublicRegistry) as pub:
+        h = CargoHttp(pub.endpoint, pub.token)
+        crates = pub.crates = {}
         for name, version, deps in PUBLIC_CRATES:
             manifest = crate_manifest(name, version, deps={d: f'"{req}"' for d, req in deps.items()},
                                       extra=f'description = "{name} {version} (public)"\nlicense = "MIT"\n')
@@ -114,30 +103,16 @@ def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> Publi
         # The public registry answers what the adapter will read.
         assert h.index_versions("ext-util") == ["1.0.0", "1.2.0", "2.0.0"]
         r = h.config()
-        assert r.status == 200 and r.json["dl"] == f"{endpoint}api/v1/crates", r
-        url = authenticated_url(srv, "cargo", PUBLIC_DOMAIN, PUBLIC_REPO, token)
-        yield PublicRegistry(srv, url, h, crates)
-    finally:
-        srv.terminate()
+        assert r.status == 200 and r.json["dl"] == f"{pub.endpoint}api/v1/crates", r
+        yield pub
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, public: PublicRegistry):
-    """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    yield from connected_server(tmp_path_factory, CONNECTION, public.url)
-
-
-class Chain(conftest.Chain):
-    """conftest's chain, repo-c holding `public:crates-io`."""
+class Chain(externalkit.Chain):
+    """externalkit's chain, repo-c holding `public:crates-io`."""
 
     CONNECTION = CONNECTION
+    FORMAT = "cargo"
     PREFIX = "cargoext"
-
-    def endpoint(self, repo: str) -> str:
-        url = self.ca.get_repository_endpoint(domain=self.domain, repository=repo,
-                                              format="cargo")["repositoryEndpoint"]
-        assert url == f"http://127.0.0.1:{self.srv.port}/cargo/d/{self.domain}-{ACCOUNT}/{repo}/", url
-        return url
 
     def http(self, repo: str) -> CargoHttp:
         return CargoHttp(self.endpoint(repo), self.token)
@@ -146,38 +121,18 @@ class Chain(conftest.Chain):
         return CargoHome(self.tmp / f"{label}-{repo}-{uuid.uuid4().hex[:6]}", self.endpoint(repo), self.srv.port,
                          self.token, log=self.srv.log)
 
-    def pkg(self, repo: str, name: str) -> dict:
-        return {"domain": self.domain, "repository": repo, "format": "cargo", "package": name}
-
-    def stored(self, repo: str, name: str) -> dict[str, dict]:
-        """ListPackageVersions (stored records only); {} when the package has no record."""
-        return stored_versions(self.ca, **self.pkg(repo, name))
-
-    def restrictions(self, repo: str, name: str) -> dict | None:
-        try:
-            pkg = self.ca.describe_package(**self.pkg(repo, name))["package"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-        return pkg["originConfiguration"]["restrictions"]
-
-    def assets(self, repo: str, name: str, version: str) -> dict[str, dict]:
-        out = self.ca.list_package_version_assets(**self.pkg(repo, name), packageVersion=version)
-        return {a["name"]: a for a in out["assets"]}
-
 
 def assert_retained(chain: Chain, repo: str, name: str, versions: list[str], origin: dict,
                     crates: dict[tuple[str, str], bytes]) -> None:
-    stored = chain.stored(repo, name)
-    assert sorted(stored) == sorted(versions), (repo, name, stored)
-    for version, v in stored.items():
-        assert v["origin"] == origin and v["status"] == "Published", (repo, v)
+    """externalkit's retention check, and each version's one asset is the .crate in `crates`."""
+    stored = chain.assert_retained(repo, name, versions, origin)
+    for version in stored:
         assets = chain.assets(repo, name, version)
         assert len(assets) == 1, (repo, assets)
         (asset_name, asset), = assets.items()
         data = crates[(name, version)]
         assert asset_name == f"{name}-{version}.crate", asset_name
-        assert asset["hashes"]["SHA-256"] == sha256(data) and asset["size"] == len(data), (repo, asset)
+        assert asset["hashes"]["SHA-256"] == sha256_of(data) and asset["size"] == len(data), (repo, asset)
 
 
 def consumer(root: Path, deps: dict[str, str], call: str) -> Path:
@@ -215,9 +170,9 @@ def test_chain_merges_public_index_and_cargo_build_retains_in_requester_and_stor
         assert r.status == 200, (name, r)
         assert f"127.0.0.1:{public.srv.port}" not in r.body.decode(), r
         lines = a.index_lines(name)
-        assert [l["vers"] for l in lines] == public.versions(name), lines
+        assert [l["vers"] for l in lines] == public.published(name), lines
         for l in lines:
-            assert l["name"] == name and l["cksum"] == sha256(public.crates[(name, l["vers"])]), l
+            assert l["name"] == name and l["cksum"] == sha256_of(public.crates[(name, l["vers"])]), l
             assert l["yanked"] is False, l
     util = {l["vers"]: l for l in a.index_lines("ext-util")}
     (dep,) = util["1.2.0"]["deps"]
@@ -330,7 +285,7 @@ def test_internal_upstream_crate_is_served_and_retained_in_requester(server, ca,
             {"src/lib.rs": f'pub fn describe() -> String {{ String::from("int-lib {version} (internal)") }}\n'})
         bhome.publish(project)
         crates[("int-lib", version)] = packaged_crate(bhome.root / "target", "int-lib", version)
-    in_b = {"domainEntryPoint": {"repositoryName": "repo-b"}, "originType": "INTERNAL"}
+    in_b = internal_origin("repo-b")
     assert sorted(chain.stored("repo-b", "int-lib")) == ["0.1.0", "0.1.1"]
     assert chain.restrictions("repo-b", "int-lib") == {"publish": "ALLOW", "upstream": "BLOCK"}
 
@@ -401,55 +356,27 @@ def test_internal_package_hides_public_versions(server, ca, track, tmp_path, pub
 # --------------------------------------------------------------------------------------------
 
 
-class FixtureRegistry:
+class FixtureRegistry(LoopbackHttp):
     """A minimal public sparse registry on loopback, shaped like the public crate registry: the
     index root is /index/ (config.json without `auth-required`, whose `dl` is on another path,
     /static/crates, with no markers, so crates are at {dl}/{name}/{version}/download); no
-    authentication. Paths are matched verbatim; anything else is 404."""
+    authentication. Anything else is 404."""
 
     def __init__(self):
-        self.requests: list[str] = []
-        self.docs: dict[str, tuple[str, bytes]] = {}
+        super().__init__()
         self.index_lines: dict[str, list[str]] = {}
-        registry = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                registry.requests.append(self.path)
-                ctype, body = registry.docs.get(self.path, ("text/plain", None))
-                if body is None:
-                    return self.reply(404, b"not found", "text/plain")
-                return self.reply(200, body, ctype)
-
-            def reply(self, status, body, ctype):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/index/"
-        dl = f"http://127.0.0.1:{self.port}/static/crates"
-        self.docs["/index/config.json"] = ("application/json", json.dumps({"dl": dl, "api": f"http://127.0.0.1:{self.port}"}).encode())
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"{self.origin}/index/"
+        dl = f"{self.origin}/static/crates"
+        self.routes["/index/config.json"] = ("application/json", json.dumps({"dl": dl, "api": self.origin}).encode())
 
     def add(self, name: str, version: str, served: bytes, declared: bytes | None = None) -> None:
-        """Lists `name version` with cksum = sha256(`declared`, default the bytes served)."""
-        line = {"name": name, "vers": version, "deps": [], "cksum": sha256(served if declared is None else declared),
+        """Lists `name version` with cksum = sha256_of(`declared`, default the bytes served)."""
+        line = {"name": name, "vers": version, "deps": [], "cksum": sha256_of(served if declared is None else declared),
                 "features": {}, "yanked": False}
         lines = self.index_lines.setdefault(name, [])
         lines.append(json.dumps(line))
-        self.docs[f"/index/{index_path(name)}"] = ("text/plain", "".join(l + "\n" for l in lines).encode())
-        self.docs[f"/static/crates/{name}/{version}/download"] = ("application/octet-stream", served)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.routes[f"/index/{index_path(name)}"] = ("text/plain", "".join(l + "\n" for l in lines).encode())
+        self.routes[f"/static/crates/{name}/{version}/download"] = ("application/octet-stream", served)
 
 
 @pytest.fixture
@@ -466,16 +393,16 @@ def test_public_dl_location_is_followed_and_mismatching_crates_are_refused(serve
     genuine = crate_bytes("fixture-bad", "1.0.0", lib_rs("fixture-bad", "1.0.0"))
     tampered = crate_bytes("fixture-bad", "1.0.0", 'pub fn describe() -> String { String::from("tampered") }\n')
     fixture_registry.add("fixture-bad", "1.0.0", tampered, declared=genuine)
-    srv = server_factory(extra_args=["--external-connection", f"{CONNECTION}={fixture_registry.url}"])
-    chain = Chain(srv, make_client(srv.endpoint), None, tmp_path)
+    chain = Chain.on_new_server(server_factory, tmp_path, fixture_registry.url)
+    srv = chain.srv
     crates = {("fixture-good", "1.0.0"): good}
 
     # Control: a consistent crate comes through, fetched from the public `dl` location.
     home = chain.home("repo-a", "fixture")
     res = home.run_bin(consumer(home.root, {"fixture-good": "1"}, "fixture_good::describe()"))
     assert consumer_output(res.stdout) == "fixture-good 1.0.0 (public)", res
-    assert "/static/crates/fixture-good/1.0.0/download" in fixture_registry.requests, fixture_registry.requests
-    assert f"/index/{index_path('fixture-good')}" in fixture_registry.requests, fixture_registry.requests
+    assert "/static/crates/fixture-good/1.0.0/download" in fixture_registry.paths(), fixture_registry.paths()
+    assert f"/index/{index_path('fixture-good')}" in fixture_registry.paths(), fixture_registry.paths()
     assert_retained(chain, "repo-a", "fixture-good", ["1.0.0"], EXTERNAL, crates)
     assert_retained(chain, "repo-c", "fixture-good", ["1.0.0"], EXTERNAL, crates)
     assert chain.stored("repo-b", "fixture-good") == {}
@@ -483,10 +410,10 @@ def test_public_dl_location_is_followed_and_mismatching_crates_are_refused(serve
     # The tampered crate is listed (with the declared cksum) but never served nor stored (§5.2).
     a = chain.http("repo-a")
     (line,) = a.index_lines("fixture-bad")
-    assert line["cksum"] == sha256(genuine), line
+    assert line["cksum"] == sha256_of(genuine), line
     r = a.download("fixture-bad", "1.0.0")
     assert r.status != 200 and tampered not in r.body, r
-    assert "/static/crates/fixture-bad/1.0.0/download" in fixture_registry.requests, \
+    assert "/static/crates/fixture-bad/1.0.0/download" in fixture_registry.paths(), \
         "the server never fetched the crate it refused"
     res = home.run_bin(consumer(home.root, {"fixture-bad": "1"}, "fixture_bad::describe()"), check=False)
     assert res.rc != 0 and "tampered" not in res.stdout, res
@@ -502,9 +429,8 @@ def test_public_dl_location_is_followed_and_mismatching_crates_are_refused(serve
 
 @pytest.mark.parametrize("kind", ["refused", "unset"])
 def test_unreachable_public_registry_keeps_local_crates_working(kind, server_factory, tmp_path):
-    args = {"refused": ["--external-connection", f"{CONNECTION}=http://127.0.0.1:1/"], "unset": []}[kind]
-    srv = server_factory(extra_args=args)
-    chain = Chain(srv, make_client(srv.endpoint), None, tmp_path)
+    chain = Chain.unreachable(server_factory, tmp_path, kind)
+    srv = chain.srv
     a = chain.http("repo-a")
     started = time.monotonic()
     assert a.index("ext-unknown").status == 404
@@ -518,7 +444,7 @@ def test_unreachable_public_registry_keeps_local_crates_working(kind, server_fac
     home = chain.home("repo-a", "offline")
     res = home.run_bin(consumer(home.root, {"local-only": "1"}, "local_only::describe()"))
     assert consumer_output(res.stdout) == "local-only 1.0.0 (public)", res
-    in_c = {"domainEntryPoint": {"repositoryName": "repo-c"}, "originType": "INTERNAL"}
+    in_c = internal_origin("repo-c")
     assert_retained(chain, "repo-a", "local-only", ["1.0.0"], in_c, {("local-only", "1.0.0"): data})
     res = home.run_bin(consumer(home.root, {"ext-unknown": "1"}, "0"), check=False)
     assert res.rc != 0 and "ext-unknown" in res.output, res

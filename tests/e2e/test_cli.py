@@ -5,7 +5,6 @@ generic packages and package groups exactly as users run them. References: contr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -13,7 +12,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, REGION, asset_hashes, to_epoch, unique
+from conftest import ACCOUNT, REGION, allow_policy, asset_hashes, sha256_of, to_epoch, unique
 
 
 def ok(result):
@@ -24,22 +23,6 @@ def ok(result):
 def fails_with(result, code: str):
     assert result.rc != 0, f"expected {code}, but the call succeeded: {result.out}"
     assert result.error_code() == code, f"expected {code}, got:\n{result.err}"
-
-
-def policy_doc(account: str = ACCOUNT, action: str = "codeartifact:*") -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": action,
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
 
 
 # ----------------------------------------------------------------------------- domains
@@ -455,10 +438,10 @@ def test_domain_permissions_policy(aws, track):
                "ResourceNotFoundException")
     # a revision for a policy that does not exist → conflict (spec §7.2, §14)
     fails_with(aws("codeartifact", "put-domain-permissions-policy", "--domain", domain,
-                   "--policy-document", policy_doc(), "--policy-revision", "no-such-revision"),
+                   "--policy-document", allow_policy(), "--policy-revision", "no-such-revision"),
                "ConflictException")
 
-    doc1 = policy_doc()
+    doc1 = allow_policy()
     p1 = ok(aws("codeartifact", "put-domain-permissions-policy", "--domain", domain,
                 "--policy-document", doc1))["policy"]
     assert p1["resourceArn"] == arn
@@ -501,7 +484,7 @@ def test_repository_permissions_policy(aws, track, ca):
     fails_with(aws("codeartifact", "get-repository-permissions-policy", "--domain", domain,
                    "--repository", "team"), "ResourceNotFoundException")
 
-    doc = policy_doc(action="codeartifact:ReadFromRepository")
+    doc = allow_policy(actions="codeartifact:ReadFromRepository")
     p1 = ok(aws("codeartifact", "put-repository-permissions-policy", "--domain", domain, "--repository", "team",
                 "--policy-document", doc))["policy"]
     assert p1["resourceArn"] == arn and p1["document"] == doc and p1["revision"]
@@ -573,10 +556,6 @@ def test_tags(aws, track, ca):
 
 
 # ----------------------------------------------------------------------------- generic packages
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def cli_publish(aws, tmp_path, domain, repository, package, version, asset_name, data, *extra,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import hashlib
 import io
 import json
 import re
@@ -40,14 +39,16 @@ from conftest import (
     REGION,
     SECRET_KEY,
     Server,
+    allow_policy,
     client_env,
     http_request,
     make_client,
+    sha256_of,
     unique,
     which,
 )
 from eventsink import Receiver, poll, read_events_file, sigv4_check
-from npmkit import tarball
+from npmkit import sha1, sri, tarball
 
 DETAIL_TYPE = "CodeArtifact Package Version State Change"
 SOURCE = "aws.codeartifact"
@@ -167,10 +168,6 @@ def sinks(events_path, receiver, server) -> Sinks:
 
 def epoch(rfc3339: str) -> float:
     return _dt.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc).timestamp()
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def publish(ca, domain, repository, package, version, asset="asset.bin", data=None, namespace="ns",
@@ -298,8 +295,7 @@ class NpmRepo:
             "dist-tags": {"latest": version},
             "versions": {version: {
                 "name": name, "version": version, "main": "index.js", "_id": f"{name}@{version}",
-                "dist": {"integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode(),
-                         "shasum": hashlib.sha1(tgz).hexdigest(),
+                "dist": {"integrity": sri(tgz), "shasum": sha1(tgz),
                          "tarball": f"{self.endpoint}{name}/-/{base}-{version}.tgz"},
             }},
             "_attachments": {f"{name}-{version}.tgz": {
@@ -330,12 +326,6 @@ class NpmRepo:
         assert self.endpoint.startswith("http://127.0.0.1:")
         return subprocess.run(["npm", *args], env=env, capture_output=True, text=True, timeout=90,
                               cwd=str(cwd))
-
-
-def allow_policy(principal_account: str, actions) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{principal_account}:root"},
-        "Action": actions, "Resource": "*"}]})
 
 
 # --------------------------------------------------------------------------------------------

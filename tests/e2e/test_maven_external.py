@@ -21,20 +21,20 @@ Isolation: see mavenkit.py (temporary HOME, generated settings.xml with only loo
 from __future__ import annotations
 
 import time
-import urllib.parse
 
 import pytest
-from botocore.exceptions import ClientError
 
-import conftest
-from conftest import ACCOUNT, Server, asset_hashes, authenticated_url, connected_server, make_client, stored_versions, unique
+import externalkit
+from conftest import ACCOUNT, asset_hashes, make_client, unique
+from externalkit import (PublicSide, connection_args, external_origin, internal_origin,
+                         public_server)
+from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
 from mavenkit import (
     Dep, MavenHttp, Mvn, compiled_classes, consumer_project, digest, gav_path, jar_bytes,
     parse_metadata, pom_xml, require_maven, run_java, run_java_source, snapshot_metadata, sources_jar_bytes,
 )
 
 CONNECTION = "public:maven-central"
-PUBLIC_DOMAIN = "pub"
 PUBLIC_REPO = "maven"
 EXT_GROUP = "org.example.ext"
 EXT = "ext-lib"
@@ -42,6 +42,7 @@ EXT_CLASS = "org.example.ext.Ext"
 INT_GROUP = "com.example.internal"
 INT = "int-lib"
 INT_CLASS = "com.example.internal.Internal"
+INT_PKG = f"{INT_GROUP}:{INT}"  # as the control-plane helpers name it
 SNAP_BUILD = "1.0-20260103.040506-1"
 
 
@@ -55,11 +56,16 @@ def _maven_prerequisites():
 # --------------------------------------------------------------------------------------------
 
 
-class PublicRepo:
-    def __init__(self, srv: Server, url: str, files: dict[tuple[str, str], dict[str, bytes]]):
-        self.srv = srv
-        self.url = url  # with credentials, as given to --external-connection
-        self.files = files  # (artifact, version) → file name → bytes
+class MavenNames:
+    """Control-plane calls name a package `group:artifact` (default group: EXT_GROUP)."""
+
+    def coordinates(self, name: str) -> dict[str, str]:
+        group, _, artifact = name.rpartition(":")
+        return {"namespace": group or EXT_GROUP, "package": artifact}
+
+
+class PublicRepo(MavenNames, PublicSide):
+    files: dict[tuple[str, str], dict[str, bytes]]  # (artifact, version) → file name → bytes
 
     def standard(self, artifact: str, version: str) -> dict[str, bytes]:
         """The files the service imports on first request (upstreams §5.3)."""
@@ -68,18 +74,12 @@ class PublicRepo:
 
 
 @pytest.fixture(scope="module")
-def public_repo(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> PublicRepo:
-    base = tmp_path_factory.mktemp("public-maven")
-    srv = Server(base / "data", base / "server.log").start()
-    try:
-        ca = make_client(srv.endpoint)
-        ca.create_domain(domain=PUBLIC_DOMAIN)
-        ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
-        token = ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
-        endpoint = f"http://127.0.0.1:{srv.port}/maven/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/"
-        h = MavenHttp(endpoint, token)
-        classes = compiled_classes(base)
-        files: dict[tuple[str, str], dict[str, bytes]] = {}
+def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> PublicRepo:
+    """The public Maven repository, filled by hand-made PUTs (and one SNAPSHOT)."""
+    with public_server(tmp_path_factory, "maven", PUBLIC_REPO, PublicRepo) as pub:
+        h = MavenHttp(pub.endpoint, pub.token)
+        classes = compiled_classes(tmp_path_factory.mktemp("public-maven-classes"))
+        files = pub.files = {}
 
         def publish(artifact: str, version: str, extra: tuple[str, ...] = ()) -> None:
             fs = {f"{artifact}-{version}.pom": pom_xml(EXT_GROUP, artifact, version,
@@ -110,28 +110,16 @@ def public_repo(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> 
         assert md.versions == ["1.0", "2.0"], md
         r = h.get(gav_path(EXT_GROUP, "ext-snap", "1.0-SNAPSHOT", f"ext-snap-{SNAP_BUILD}.jar"))
         assert r.status == 200, r
-        url = authenticated_url(srv, "maven", PUBLIC_DOMAIN, PUBLIC_REPO, token)
-        yield PublicRepo(srv, url, files)
-    finally:
-        srv.terminate()
+        yield pub
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, public_repo: PublicRepo):
-    """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    yield from connected_server(tmp_path_factory, CONNECTION, public_repo.url)
-
-
-class Chain(conftest.Chain):
-    """conftest's chain, repo-c holding `public:maven-central`."""
+class Chain(MavenNames, externalkit.Chain):
+    """externalkit's chain, repo-c holding `public:maven-central`; packages are named
+    `group:artifact`, or `artifact` in EXT_GROUP."""
 
     CONNECTION = CONNECTION
+    FORMAT = "maven"
     PREFIX = "mvnext"
-
-    def endpoint(self, repo: str) -> str:
-        url = self.ca.get_repository_endpoint(domain=self.domain, repository=repo, format="maven")["repositoryEndpoint"]
-        assert url == f"http://127.0.0.1:{self.srv.port}/maven/d/{self.domain}-{ACCOUNT}/{repo}/", url
-        return url
 
     def http(self, repo: str) -> MavenHttp:
         return MavenHttp(self.endpoint(repo), self.token)
@@ -139,44 +127,15 @@ class Chain(conftest.Chain):
     def mvn(self, repo: str, name: str) -> Mvn:
         return Mvn(self.tmp / f"mvn-{name}-{repo}", self.endpoint(repo), self.token, self.srv.log)
 
-    def pkg(self, repo: str, name: str, namespace: str = EXT_GROUP) -> dict:
-        return {"domain": self.domain, "repository": repo, "format": "maven", "namespace": namespace,
-                "package": name}
 
-    def stored(self, repo: str, name: str, namespace: str = EXT_GROUP) -> dict[str, dict]:
-        """ListPackageVersions (stored records only); {} when the package has no record."""
-        return stored_versions(self.ca, **self.pkg(repo, name, namespace))
-
-    def assets(self, repo: str, name: str, version: str, namespace: str = EXT_GROUP) -> dict[str, dict[str, str]]:
-        out = self.ca.list_package_version_assets(**self.pkg(repo, name, namespace), packageVersion=version)
-        return {a["name"]: a["hashes"] for a in out["assets"]}
-
-    def restrictions(self, repo: str, name: str, namespace: str = EXT_GROUP) -> dict | None:
-        try:
-            pkg = self.ca.describe_package(**self.pkg(repo, name, namespace))["package"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-        return pkg["originConfiguration"]["restrictions"]
-
-
-def assert_retained(chain: Chain, repo: str, name: str, versions: list[str], origin: dict,
-                    namespace: str = EXT_GROUP) -> None:
-    stored = chain.stored(repo, name, namespace)
-    assert sorted(stored) == sorted(versions), (repo, name, stored)
-    for v in stored.values():
-        assert v["origin"] == origin, (repo, v)
-        assert v["status"] == "Published", (repo, v)
-
-
-def assert_asset_set(actual: dict[str, dict[str, str]], expected: dict[str, bytes], where: str) -> None:
+def assert_asset_set(actual: dict[str, dict], expected: dict[str, bytes], where: str) -> None:
     names = set(actual) - {"maven-metadata.xml"}
     assert names == set(expected), f"{where}: assets {sorted(actual)}, expected {sorted(expected)}"
     for name, data in expected.items():
-        assert actual[name] == asset_hashes(data), (where, name)
+        assert actual[name]["hashes"] == asset_hashes(data), (where, name)
 
 
-EXTERNAL = {"domainEntryPoint": {"externalConnectionName": CONNECTION}, "originType": "EXTERNAL"}
+EXTERNAL = external_origin(CONNECTION)
 
 CONSUMER_MAIN = """\
 package app;
@@ -192,7 +151,7 @@ public class Main {
 
 
 def test_chain_merges_public_metadata_and_retains_downloads_in_requester_and_store(
-        server, ca, track, tmp_path, public_repo: PublicRepo):
+        server, ca, track, tmp_path, public: PublicRepo):
     chain = Chain(server, ca, track, tmp_path)
     a = chain.http("repo-a")
 
@@ -205,7 +164,7 @@ def test_chain_merges_public_metadata_and_retains_downloads_in_requester_and_sto
     for suffix in ("sha1", "md5"):
         c = a.get(gav_path(EXT_GROUP, EXT, None, f"maven-metadata.xml.{suffix}"))
         assert c.status == 200 and c.body.decode().strip() == digest(r.body, suffix), (suffix, c)
-    assert f"127.0.0.1:{public_repo.srv.port}" not in r.body.decode()
+    assert f"127.0.0.1:{public.srv.port}" not in r.body.decode()
     # … and listing retains nothing anywhere (§4.2).
     for repo in ("repo-a", "repo-b", "repo-c"):
         assert chain.stored(repo, EXT) == {}, f"listing retained {EXT} in {repo}"
@@ -214,19 +173,19 @@ def test_chain_merges_public_metadata_and_retains_downloads_in_requester_and_sto
     mvn = chain.mvn("repo-a", "get")
     mvn.fresh()
     mvn.get(f"{EXT_GROUP}:{EXT}:1.0")
-    public = public_repo.files[(EXT, "1.0")]
+    published = public.files[(EXT, "1.0")]
     for name in (f"{EXT}-1.0.jar", f"{EXT}-1.0.pom"):
-        assert mvn.local_file(EXT_GROUP, EXT, "1.0", name).read_bytes() == public[name], name
+        assert mvn.local_file(EXT_GROUP, EXT, "1.0", name).read_bytes() == published[name], name
     out = run_java(tmp_path, [mvn.local_file(EXT_GROUP, EXT, "1.0", f"{EXT}-1.0.jar")], EXT_CLASS)
     assert out.strip() == f"ext {EXT} 1.0", out
 
     # Retained in A (requester) and C (connection), not in B; origin EXTERNAL (§4.1, §9).
-    assert_retained(chain, "repo-a", EXT, ["1.0"], EXTERNAL)
-    assert_retained(chain, "repo-c", EXT, ["1.0"], EXTERNAL)
+    chain.assert_retained("repo-a", EXT, ["1.0"], EXTERNAL)
+    chain.assert_retained("repo-c", EXT, ["1.0"], EXTERNAL)
     assert chain.stored("repo-b", EXT) == {}, "the intermediate repository B gained a record"
     assert chain.restrictions("repo-b", EXT) is None
     # The standard asset set that exists upstream, not the non-standard `-linux.jar` (§5.3).
-    standard = public_repo.standard(EXT, "1.0")
+    standard = public.standard(EXT, "1.0")
     assert sorted(standard) == sorted([f"{EXT}-1.0.pom", f"{EXT}-1.0.jar", f"{EXT}-1.0-sources.jar",
                                        f"{EXT}-1.0-javadoc.jar"])
     for repo in ("repo-a", "repo-c"):
@@ -236,21 +195,21 @@ def test_chain_merges_public_metadata_and_retains_downloads_in_requester_and_sto
         assert d["origin"] == EXTERNAL and d.get("summary") == f"{EXT} 1.0 (public)", (repo, d)
     # The sources jar mvn never asked for is served from A.
     r = a.get(gav_path(EXT_GROUP, EXT, "1.0", f"{EXT}-1.0-sources.jar"))
-    assert r.status == 200 and r.body == public[f"{EXT}-1.0-sources.jar"], r
+    assert r.status == 200 and r.body == published[f"{EXT}-1.0-sources.jar"], r
 
     # A non-standard file is imported on first request and added to the version in A and C.
     linux = f"{EXT}-1.0-linux.jar"
     r = a.get(gav_path(EXT_GROUP, EXT, "1.0", linux))
-    assert r.status == 200 and r.body == public[linux], r
+    assert r.status == 200 and r.body == published[linux], r
     r = a.get(gav_path(EXT_GROUP, EXT, "1.0", linux + ".sha1"))
-    assert r.status == 200 and r.body.decode().strip() == digest(public[linux], "sha1"), r
+    assert r.status == 200 and r.body.decode().strip() == digest(published[linux], "sha1"), r
     for repo in ("repo-a", "repo-c"):
-        assert_asset_set(chain.assets(repo, EXT, "1.0"), {**standard, linux: public[linux]}, repo)
-        assert_retained(chain, repo, EXT, ["1.0"], EXTERNAL)
+        assert_asset_set(chain.assets(repo, EXT, "1.0"), {**standard, linux: published[linux]}, repo)
+        chain.assert_retained(repo, EXT, ["1.0"], EXTERNAL)
     assert chain.stored("repo-b", EXT) == {}
     # a file that exists nowhere is 404 and adds nothing
     assert a.get(gav_path(EXT_GROUP, EXT, "1.0", f"{EXT}-1.0-absent.jar")).status == 404
-    assert_asset_set(chain.assets("repo-a", EXT, "1.0"), {**standard, linux: public[linux]}, "repo-a")
+    assert_asset_set(chain.assets("repo-a", EXT, "1.0"), {**standard, linux: published[linux]}, "repo-a")
 
     # A direct deploy of that version to A is refused (publish=BLOCK, version upstream): 409,
     # with mvn and by hand; nothing changes.
@@ -267,19 +226,19 @@ def test_chain_merges_public_metadata_and_retains_downloads_in_requester_and_sto
                        (gav_path(EXT_GROUP, EXT, "7.0", f"{EXT}-7.0.jar"), b"a new version")):
         r = a.put(path, body)
         assert r.status == 409, (path, r)
-    assert_retained(chain, "repo-a", EXT, ["1.0"], EXTERNAL)
-    assert_asset_set(chain.assets("repo-a", EXT, "1.0"), {**standard, linux: public[linux]}, "repo-a")
+    chain.assert_retained("repo-a", EXT, ["1.0"], EXTERNAL)
+    assert_asset_set(chain.assets("repo-a", EXT, "1.0"), {**standard, linux: published[linux]}, "repo-a")
 
     # A consumer with a range resolves the other public version through A, which is retained too.
     project = consumer_project(tmp_path / "consumer", [Dep(EXT_GROUP, EXT, "[1.0,2.5)")])
     mvn.fresh()
     _, classpath = mvn.build_classpath(project)
     assert [p.name for p in classpath] == [f"{EXT}-2.0.jar"], classpath
-    assert classpath[0].read_bytes() == public_repo.files[(EXT, "2.0")][f"{EXT}-2.0.jar"]
+    assert classpath[0].read_bytes() == public.files[(EXT, "2.0")][f"{EXT}-2.0.jar"]
     out = run_java_source(tmp_path, classpath, "app.Main", CONSUMER_MAIN)
     assert out.strip() == f"ext {EXT} 2.0", out
-    assert_retained(chain, "repo-a", EXT, ["1.0", "2.0"], EXTERNAL)
-    assert_retained(chain, "repo-c", EXT, ["1.0", "2.0"], EXTERNAL)
+    chain.assert_retained("repo-a", EXT, ["1.0", "2.0"], EXTERNAL)
+    chain.assert_retained("repo-c", EXT, ["1.0", "2.0"], EXTERNAL)
     assert chain.stored("repo-b", EXT) == {}
     md = a.metadata_doc(EXT_GROUP, EXT)
     assert md.versions == ["1.0", "2.0"], md
@@ -290,27 +249,27 @@ def test_chain_merges_public_metadata_and_retains_downloads_in_requester_and_sto
 # --------------------------------------------------------------------------------------------
 
 
-def test_request_through_b_retains_in_b_and_store_only(server, ca, track, tmp_path, public_repo: PublicRepo):
+def test_request_through_b_retains_in_b_and_store_only(server, ca, track, tmp_path, public: PublicRepo):
     chain = Chain(server, ca, track, tmp_path)
     b = chain.http("repo-b")
     name = "ext-other"
-    public = public_repo.files[(name, "1.0")]
+    published = public.files[(name, "1.0")]
     r = b.get(gav_path(EXT_GROUP, name, "1.0", f"{name}-1.0.pom"))
-    assert r.status == 200 and r.body == public[f"{name}-1.0.pom"], r
-    assert_retained(chain, "repo-b", name, ["1.0"], EXTERNAL)
-    assert_retained(chain, "repo-c", name, ["1.0"], EXTERNAL)
+    assert r.status == 200 and r.body == published[f"{name}-1.0.pom"], r
+    chain.assert_retained("repo-b", name, ["1.0"], EXTERNAL)
+    chain.assert_retained("repo-c", name, ["1.0"], EXTERNAL)
     assert chain.stored("repo-a", name) == {}
     for repo in ("repo-b", "repo-c"):
-        assert_asset_set(chain.assets(repo, name, "1.0"), public_repo.standard(name, "1.0"), repo)
+        assert_asset_set(chain.assets(repo, name, "1.0"), public.standard(name, "1.0"), repo)
     # A now finds it in B (stored there): served, and retained in A as a copy with the same origin.
     a = chain.http("repo-a")
     r = a.get(gav_path(EXT_GROUP, name, "1.0", f"{name}-1.0.jar"))
-    assert r.status == 200 and r.body == public[f"{name}-1.0.jar"], r
-    assert_retained(chain, "repo-a", name, ["1.0"], EXTERNAL)
+    assert r.status == 200 and r.body == published[f"{name}-1.0.jar"], r
+    chain.assert_retained("repo-a", name, ["1.0"], EXTERNAL)
 
 
 def test_a_file_imported_late_is_kept_where_a_fetch_retains_only(server, ca, track, tmp_path,
-                                                                 public_repo: PublicRepo):
+                                                                 public: PublicRepo):
     """A file the import did not bring (a classifier) is fetched on its first request and added
     to the version in the repository asked and in the one owning the connection, never in a
     repository between them that also holds the version (upstreams spec §4)."""
@@ -322,7 +281,7 @@ def test_a_file_imported_late_is_kept_where_a_fetch_retains_only(server, ca, tra
     for repo in ("repo-a", "repo-b", "repo-c"):
         assert linux not in chain.assets(repo, EXT, "1.0"), repo
     r = chain.http("repo-a").get(gav_path(EXT_GROUP, EXT, "1.0", linux))
-    assert r.status == 200 and r.body == public_repo.files[(EXT, "1.0")][linux], r
+    assert r.status == 200 and r.body == public.files[(EXT, "1.0")][linux], r
     assert linux in chain.assets("repo-a", EXT, "1.0")
     assert linux in chain.assets("repo-c", EXT, "1.0")
     assert linux not in chain.assets("repo-b", EXT, "1.0")
@@ -333,7 +292,7 @@ def test_a_file_imported_late_is_kept_where_a_fetch_retains_only(server, ca, tra
 # --------------------------------------------------------------------------------------------
 
 
-def test_snapshots_are_never_fetched_through_the_connection(server, ca, track, tmp_path, public_repo: PublicRepo):
+def test_snapshots_are_never_fetched_through_the_connection(server, ca, track, tmp_path, public: PublicRepo):
     chain = Chain(server, ca, track, tmp_path)
     for repo in ("repo-a", "repo-c"):
         h = chain.http(repo)
@@ -373,14 +332,14 @@ def test_internal_upstream_version_is_served_and_retained_in_requester(server, c
     files_11 = {f"{INT}-1.1.pom": pom_xml(INT_GROUP, INT, "1.1"),
                 f"{INT}-1.1.jar": jar_bytes(classes, INT_CLASS, "internal 1.1")}
     chain.http("repo-b").publish(INT_GROUP, INT, "1.1", files_11)
-    in_b = {"domainEntryPoint": {"repositoryName": "repo-b"}, "originType": "INTERNAL"}
-    assert_retained(chain, "repo-b", INT, ["1.0", "1.1"], in_b, INT_GROUP)
-    assert chain.restrictions("repo-b", INT, INT_GROUP) == {"publish": "ALLOW", "upstream": "BLOCK"}
+    in_b = internal_origin("repo-b")
+    chain.assert_retained("repo-b", INT_PKG, ["1.0", "1.1"], in_b)
+    assert chain.restrictions("repo-b", INT_PKG) == {"publish": "ALLOW", "upstream": "BLOCK"}
 
     a = chain.http("repo-a")
     md = a.metadata_doc(INT_GROUP, INT)
     assert md.versions == ["1.0", "1.1"] and md.release == "1.1", md
-    assert chain.stored("repo-a", INT, INT_GROUP) == {}
+    assert chain.stored("repo-a", INT_PKG) == {}
 
     mvn = chain.mvn("repo-a", "get")
     mvn.fresh()
@@ -390,17 +349,17 @@ def test_internal_upstream_version_is_served_and_retained_in_requester(server, c
     assert run_java(tmp_path, [local], INT_CLASS).strip() == "internal 1.0"
 
     # retained in A with B's origin; B unchanged; C never involved
-    assert_retained(chain, "repo-a", INT, ["1.0"], in_b, INT_GROUP)
-    assert_retained(chain, "repo-b", INT, ["1.0", "1.1"], in_b, INT_GROUP)
-    assert chain.stored("repo-c", INT, INT_GROUP) == {}
-    assert_asset_set(chain.assets("repo-a", INT, "1.0", INT_GROUP),
+    chain.assert_retained("repo-a", INT_PKG, ["1.0"], in_b)
+    chain.assert_retained("repo-b", INT_PKG, ["1.0", "1.1"], in_b)
+    assert chain.stored("repo-c", INT_PKG) == {}
+    assert_asset_set(chain.assets("repo-a", INT_PKG, "1.0"),
                      {f"{INT}-1.0.jar": jar.read_bytes(), f"{INT}-1.0.pom": pom.read_bytes()}, "repo-a")
-    assert chain.restrictions("repo-a", INT, INT_GROUP) == {"publish": "BLOCK", "upstream": "ALLOW"}
+    assert chain.restrictions("repo-a", INT_PKG) == {"publish": "BLOCK", "upstream": "ALLOW"}
     # publishing into A is refused now (the version is upstream; publish=BLOCK for any version)
     for v in ("1.0", "1.2"):
         r = a.put(gav_path(INT_GROUP, INT, v, f"{INT}-{v}.jar"), b"shadow")
         assert r.status == 409, (v, r)
-    assert sorted(chain.stored("repo-a", INT, INT_GROUP)) == ["1.0"]
+    assert sorted(chain.stored("repo-a", INT_PKG)) == ["1.0"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -408,7 +367,7 @@ def test_internal_upstream_version_is_served_and_retained_in_requester(server, c
 # --------------------------------------------------------------------------------------------
 
 
-def test_internal_package_hides_public_versions(server, ca, track, tmp_path, public_repo: PublicRepo):
+def test_internal_package_hides_public_versions(server, ca, track, tmp_path, public: PublicRepo):
     chain = Chain(server, ca, track, tmp_path)
     a = chain.http("repo-a")
     name = "ext-conf"
@@ -433,18 +392,12 @@ def test_internal_package_hides_public_versions(server, ca, track, tmp_path, pub
 
 def test_public_metadata_is_cached_for_the_ttl_and_outlives_an_outage(server_factory, tmp_path, _isolated_aws_env):
     public = server_factory()
-    pub_ca = make_client(public.endpoint)
-    pub_ca.create_domain(domain=PUBLIC_DOMAIN)
-    pub_ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
-    pub_token = pub_ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
-    pub_http = MavenHttp(f"{public.endpoint}/maven/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/", pub_token)
+    pub = PublicSide(public, "maven", PUBLIC_REPO)
+    pub_http = MavenHttp(pub.endpoint, pub.token)
     pom = lambda v: {f"cached-{v}.pom": pom_xml(EXT_GROUP, "cached", v)}  # noqa: E731
     pub_http.publish(EXT_GROUP, "cached", "1.0", pom("1.0"))
-    url = (f"http://aws:{urllib.parse.quote(pub_token, safe='')}@127.0.0.1:{public.port}"
-           f"/maven/d/{PUBLIC_DOMAIN}-{ACCOUNT}/{PUBLIC_REPO}/")
     ttl = 2
-    srv = server_factory(extra_args=["--external-connection", f"{CONNECTION}={url}",
-                                     "--upstream-metadata-ttl-seconds", str(ttl)])
+    srv = server_factory(extra_args=connection_args(CONNECTION, pub.url, "--upstream-metadata-ttl-seconds", str(ttl)))
     ca = make_client(srv.endpoint)
     domain = unique("mvncache")
     ca.create_domain(domain=domain)

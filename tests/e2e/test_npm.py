@@ -15,7 +15,6 @@ user config does not point at the local server, so npm can never reach a public 
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import shutil
@@ -28,9 +27,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, flip_char, http_request, unique
-from npmkit import (Npm, login, make_package, make_project, npm_error_code, publish, publish_body, require_npm,
-                    sha1, sri, tarball)
+from conftest import ACCOUNT, asset_hashes, flip_char, http_request, unique
+from npmkit import (Npm, login, make_package, make_project, npm_coordinates, npm_error_code, publish, publish_body,
+                    require_npm, sha1, sri, tarball)
+from packagekit import Packages
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,8 +43,11 @@ def _npm_present():
     require_npm()
 
 
-class Site:
-    """One domain with repositories, a logged-in npm per repository, and raw HTTP helpers."""
+class Site(Packages):
+    """One domain with repositories, a logged-in npm per repository, and raw HTTP helpers; the
+    control-plane view of its packages comes from packagekit."""
+
+    FORMAT = "npm"
 
     def __init__(self, server, aws, ca, track, tmp: Path, repos: tuple[str, ...] = ("team",)):
         self.server = server
@@ -91,45 +94,8 @@ class Site:
             hdrs["Authorization"] = f"Bearer {token}"
         return http_request(u.hostname, u.port, "GET", u.path, None, hdrs)
 
-    # control plane ---------------------------------------------------------------------
-    def pkg_args(self, repo: str, name: str) -> dict:
-        args = {"domain": self.domain, "repository": repo, "format": "npm"}
-        if name.startswith("@"):
-            scope, base = name[1:].split("/", 1)
-            args.update(namespace=scope, package=base)
-        else:
-            args["package"] = name
-        return args
-
-    def versions(self, repo: str, name: str) -> dict[str, dict] | None:
-        """Stored versions of a package in a repository (None when the package is absent)."""
-        try:
-            out = self.ca.list_package_versions(**self.pkg_args(repo, name))
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-        return {v["version"]: v for v in out["versions"]}
-
-    def describe_version(self, repo: str, name: str, version: str) -> dict | None:
-        try:
-            return self.ca.describe_package_version(**self.pkg_args(repo, name),
-                                                    packageVersion=version)["packageVersion"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-
-    def describe_package(self, repo: str, name: str) -> dict | None:
-        try:
-            return self.ca.describe_package(**self.pkg_args(repo, name))["package"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-
-    def set_status(self, repo: str, name: str, versions: list[str], status: str) -> None:
-        out = self.ca.update_package_versions_status(**self.pkg_args(repo, name), versions=versions,
-                                                     targetStatus=status)
-        assert not out.get("failedVersions"), out
-        assert set(out.get("successfulVersions", {})) == set(versions), out
+    def coordinates(self, name: str) -> dict[str, str]:
+        return npm_coordinates(name)
 
 
 @pytest.fixture
@@ -208,7 +174,7 @@ def test_publish_view_and_control_plane(site_factory, tmp_path):
                                         namespace="acme")["packages"]
     assert [(p.get("namespace"), p["package"]) for p in scoped_only] == [("acme", "widget")]
 
-    listed = site.ca.list_package_versions(**site.pkg_args("team", "e2e-plain"))
+    listed = site.ca.list_package_versions(**site.pkg("team", "e2e-plain"))
     assert {v["version"]: v["status"] for v in listed["versions"]} == {"1.0.0": "Published", "1.1.0": "Published"}
     assert listed.get("defaultDisplayVersion") == "1.1.0", listed
 
@@ -223,22 +189,17 @@ def test_publish_view_and_control_plane(site_factory, tmp_path):
     plain = site.describe_version("team", "e2e-plain", "1.0.0")
     assert plain["displayName"] == "e2e-plain" and "namespace" not in plain, plain
 
-    assets = site.ca.list_package_version_assets(**site.pkg_args("team", "e2e-plain"),
+    assets = site.ca.list_package_version_assets(**site.pkg("team", "e2e-plain"),
                                                  packageVersion="1.0.0")["assets"]
     assert [a["name"] for a in assets] == ["package.tgz"], assets
     a = assets[0]
     assert a["size"] == len(tgz)
-    assert a["hashes"] == {
-        "MD5": hashlib.md5(tgz).hexdigest(),
-        "SHA-1": hashlib.sha1(tgz).hexdigest(),
-        "SHA-256": hashlib.sha256(tgz).hexdigest(),
-        "SHA-512": hashlib.sha512(tgz).hexdigest(),
-    }, a
-    asset = site.ca.get_package_version_asset(**site.pkg_args("team", "e2e-plain"),
+    assert a["hashes"] == asset_hashes(tgz), a
+    asset = site.ca.get_package_version_asset(**site.pkg("team", "e2e-plain"),
                                               packageVersion="1.0.0", asset="package.tgz")
     assert asset["asset"].read() == tgz
 
-    deps = site.ca.list_package_version_dependencies(**site.pkg_args("team", "e2e-plain"),
+    deps = site.ca.list_package_version_dependencies(**site.pkg("team", "e2e-plain"),
                                                      packageVersion="1.0.0")["dependencies"]
     got_deps = {(d.get("namespace"), d["package"], d.get("dependencyType"), d.get("versionRequirement"))
                 for d in deps}
@@ -252,11 +213,11 @@ def test_publish_view_and_control_plane(site_factory, tmp_path):
     assert expected <= got_deps, f"missing {expected - got_deps}; got {got_deps}"
     # npm may also copy optionalDependencies into dependencies; nothing else may appear
     assert got_deps - expected <= {(None, "opt-thing", "regular", "1.x")}, got_deps
-    deps_110 = site.ca.list_package_version_dependencies(**site.pkg_args("team", "e2e-plain"),
+    deps_110 = site.ca.list_package_version_dependencies(**site.pkg("team", "e2e-plain"),
                                                          packageVersion="1.1.0")["dependencies"]
     assert deps_110 == [], deps_110
 
-    rd = site.ca.get_package_version_readme(**site.pkg_args("team", "e2e-plain"), packageVersion="1.0.0")
+    rd = site.ca.get_package_version_readme(**site.pkg("team", "e2e-plain"), packageVersion="1.0.0")
     assert rd.get("readme", "").strip() == readme.strip(), rd
 
     # --- other read routes (spec §5.1): scoped spellings, single-version manifest, ping
@@ -320,7 +281,7 @@ def test_publish_view_and_control_plane(site_factory, tmp_path):
     # a package without README.md has no readme (control-plane spec GetPackageVersionReadme:
     # `readme` omitted when the version has none) — npm itself sends the placeholder
     # "ERROR: No README data found!" in the manifest, which is not the package's readme
-    rd = site.ca.get_package_version_readme(**site.pkg_args("team", "@acme/widget"), packageVersion="2.0.0")
+    rd = site.ca.get_package_version_readme(**site.pkg("team", "@acme/widget"), packageVersion="2.0.0")
     assert not rd.get("readme"), f"no README.md in @acme/widget, got readme={rd.get('readme')!r}"
 
 
@@ -458,7 +419,7 @@ def test_publish_conflict_and_corrupt_publish(site_factory, tmp_path):
             if site.describe_version("team", "e2e-crafted", v) is not None:
                 problems.append(f"{what}: version {v} was stored")
                 try:
-                    site.ca.delete_package_versions(**site.pkg_args("team", "e2e-crafted"), versions=[v])
+                    site.ca.delete_package_versions(**site.pkg("team", "e2e-crafted"), versions=[v])
                 except ClientError:
                     pass
     bad_semver = tarball("e2e-crafted", "1.0")
@@ -546,9 +507,9 @@ def test_dist_tags_and_deprecate(site_factory, tmp_path):
 
     # ListPackageVersions.defaultDisplayVersion for npm is the version tagged `latest`
     # (control-plane spec, ListPackageVersions), not the newest one
-    assert site.ca.list_package_versions(**site.pkg_args("team", "e2e-tags"))["defaultDisplayVersion"] == "1.1.0"
+    assert site.ca.list_package_versions(**site.pkg("team", "e2e-tags"))["defaultDisplayVersion"] == "1.1.0"
     npm("dist-tag", "add", "e2e-tags@1.0.0", "latest", check=True)
-    listed = site.ca.list_package_versions(**site.pkg_args("team", "e2e-tags"))
+    listed = site.ca.list_package_versions(**site.pkg("team", "e2e-tags"))
     assert listed.get("defaultDisplayVersion") == "1.0.0", (
         f"latest → 1.0.0 but defaultDisplayVersion={listed.get('defaultDisplayVersion')!r}")
 
@@ -597,12 +558,12 @@ def test_status_changes_reach_npm(site_factory, tmp_path):
     assert json.loads((proj / "node_modules" / "e2e-status" / "package.json").read_text())["version"] == "1.1.0"
 
     # Disposed: assets gone, tarball 404
-    site.ca.dispose_package_versions(**site.pkg_args("team", "e2e-status"), versions=["1.1.0"])
+    site.ca.dispose_package_versions(**site.pkg("team", "e2e-status"), versions=["1.1.0"])
     assert site.get_url(url_110, npm.token).status == 404
     assert sorted(as_list(npm.json("view", "e2e-status", "versions"))) == ["1.0.0", "1.2.0"]
 
     # deleted: gone, and the version may be published again (spec §4.1)
-    site.ca.delete_package_versions(**site.pkg_args("team", "e2e-status"), versions=["1.2.0"])
+    site.ca.delete_package_versions(**site.pkg("team", "e2e-status"), versions=["1.2.0"])
     assert sorted(as_list(npm.json("view", "e2e-status", "versions"))) == ["1.0.0"]
     publish(npm, tmp_path, "e2e-status", "1.2.0", body="module.exports = 'second 1.2.0';\n")
     proj = make_project(tmp_path)
@@ -690,7 +651,7 @@ def test_upstreams_retention_and_origin_controls(site_factory, tmp_path):
     site.set_status("repo-c", "up-pkg", ["1.1.0"], "Published")
 
     # a retained version is a snapshot: deleting it upstream leaves A's copy (upstreams §4.3)
-    site.ca.delete_package_versions(**site.pkg_args("repo-c", "up-pkg"), versions=["1.0.0"])
+    site.ca.delete_package_versions(**site.pkg("repo-c", "up-pkg"), versions=["1.0.0"])
     assert sorted(as_list(npm_a.json("view", "up-pkg", "versions"))) == ["1.0.0", "1.1.0"]
     proj = make_project(tmp_path)
     npm_a("install", "up-pkg@1.0.0", cwd=proj, check=True)
@@ -743,14 +704,14 @@ def test_upstreams_retention_and_origin_controls(site_factory, tmp_path):
     # PutPackageOriginConfiguration on a name A has never seen: upstream=BLOCK hides C's versions
     # (upstreams §7.1, §7.3), ALLOW shows them again
     publish(npm_c, tmp_path, "gate-pkg", "1.0.0")
-    site.ca.put_package_origin_configuration(**site.pkg_args("repo-a", "gate-pkg"),
+    site.ca.put_package_origin_configuration(**site.pkg("repo-a", "gate-pkg"),
                                              restrictions={"publish": "ALLOW", "upstream": "BLOCK"})
     p = npm_a("view", "gate-pkg", "--json")
     assert p.returncode != 0 and npm_error_code(p) == "E404", (p.returncode, p.stdout, p.stderr)
     r = site.http("GET", "repo-a", "gate-pkg/-/gate-pkg-1.0.0.tgz", accept="*/*")
     assert r.status == 404, r
     assert site.versions("repo-a", "gate-pkg") == {}, "the record holds restrictions only"
-    site.ca.put_package_origin_configuration(**site.pkg_args("repo-a", "gate-pkg"),
+    site.ca.put_package_origin_configuration(**site.pkg("repo-a", "gate-pkg"),
                                              restrictions={"publish": "BLOCK", "upstream": "ALLOW"})
     assert as_list(npm_a.json("view", "gate-pkg", "versions")) == ["1.0.0"]
     # publish=BLOCK set by hand: a new version cannot be published to A
@@ -761,7 +722,7 @@ def test_upstreams_retention_and_origin_controls(site_factory, tmp_path):
     # upstream=BLOCK on the package in the intermediate B stops the walk below B (upstreams §3.1)
     publish(npm_c, tmp_path, "walk-pkg", "1.0.0")
     assert as_list(npm_a.json("view", "walk-pkg", "versions")) == ["1.0.0"]
-    site.ca.put_package_origin_configuration(**site.pkg_args("repo-b", "walk-pkg"),
+    site.ca.put_package_origin_configuration(**site.pkg("repo-b", "walk-pkg"),
                                              restrictions={"publish": "ALLOW", "upstream": "BLOCK"})
     p = npm_a("view", "walk-pkg", "--json")
     assert p.returncode != 0 and npm_error_code(p) == "E404", (p.returncode, p.stdout, p.stderr)
@@ -847,7 +808,7 @@ def test_merge_precedence_and_conflicts_with_upstream_allowed(site_factory, tmp_
     publish(npm_c, tmp_path, "mix-pkg", "2.0.0")
     # first published to A → ALLOW/BLOCK: C's 2.0.0 is invisible
     assert as_list(npm_a.json("view", "mix-pkg", "versions")) == ["1.0.0"]
-    site.ca.put_package_origin_configuration(**site.pkg_args("repo-a", "mix-pkg"),
+    site.ca.put_package_origin_configuration(**site.pkg("repo-a", "mix-pkg"),
                                              restrictions={"publish": "ALLOW", "upstream": "ALLOW"})
     view = npm_a.json("view", "mix-pkg")
     assert sorted(as_list(view["versions"])) == ["1.0.0", "2.0.0"], view

@@ -22,13 +22,11 @@ it) instead of leaving the machine, and every test asserts the tripwire saw noth
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
-import threading
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Any
 import pytest
 import yaml  # PyYAML, installed with the pinned awscli
 
-from conftest import ACCOUNT, REPO_ROOT, flip_char, http_request, read_npmrc, unique
+from conftest import ACCOUNT, REPO_ROOT, LoopbackHttp, flip_char, http_request, read_npmrc, unique
 from npmkit import Npm, guard_registry, make_package, make_project, npm_env, require_npm, sri
 
 CLIENT_TIMEOUT = 60
@@ -96,44 +94,26 @@ def clients() -> dict[str, Path]:
 # --------------------------------------------------------------------------------------------
 
 
-class Tripwire:
+class Tripwire(LoopbackHttp):
     """A loopback HTTP proxy that refuses (403) and records every request it receives."""
 
+    METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "CONNECT")
+    HEADERS = {"Connection": "close"}
+
     def __init__(self) -> None:
-        hits: list[str] = []
-        self.hits = hits
+        self.hits: list[str] = []
+        super().__init__()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _refuse(self) -> None:
-                hits.append(f"{self.command} {self.path} (Host: {self.headers.get('Host')})")
-                body = b"tripwire: requests outside 127.0.0.1 are refused\n"
-                self.send_response(403)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_CONNECT = _refuse
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+    def answer(self, request) -> tuple[int, str, bytes]:
+        self.hits.append(f"{request.command} {request.path} (Host: {request.headers.get('Host')})")
+        return 403, "text/plain", b"tripwire: requests outside 127.0.0.1 are refused\n"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return self.origin
 
     def assert_untouched(self) -> None:
         assert not self.hits, f"a client tried to reach a host other than 127.0.0.1: {self.hits}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -22,28 +22,27 @@ loopback address. Nothing leaves the machine.
 from __future__ import annotations
 
 import base64
-import hashlib
-import http.server
 import json
 import re
 import subprocess
-import threading
 import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+import externalkit
 import npmkit
-import conftest
-from conftest import Server, authenticated_url, connected_server, http_request, make_client
-from npmkit import Npm, exports, login, make_package, make_project, npm_error_code, require_npm, tarball
+from conftest import LoopbackHttp, Server, http_request, make_client
+from externalkit import (UNREACHABLE, PublicSide, assert_healthy_while_running, health,
+                         public_server, unreachable_args)
+from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
+from npmkit import (Npm, exports, login, make_package, make_project, npm_coordinates, npm_error_code, require_npm,
+                    sha1, sri, tarball)
 
 NPM_TIMEOUT = 90
 NPM_FETCH_TIMEOUT_MS = 30000
-PUBLIC_DOMAIN = "pub"
 PUBLIC_REPO = "npmjs"
 CONNECTION = "public:npmjs"
 
@@ -89,37 +88,6 @@ def install(npm: Npm, parent: Path, spec: str, check: bool = True) -> tuple[Path
     return project, npm("install", spec, cwd=project, check=check)
 
 
-def split(name: str) -> dict[str, str]:
-    if name.startswith("@"):
-        scope, bare = name[1:].split("/", 1)
-        return {"namespace": scope, "package": bare}
-    return {"package": name}
-
-
-def stored_versions(ca, domain: str, repo: str, name: str) -> list[dict]:
-    """ListPackageVersions (stored records only); [] when the package has no record."""
-    try:
-        return ca.list_package_versions(domain=domain, repository=repo, format="npm", **split(name))["versions"]
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-        return []
-
-
-def restrictions(ca, domain: str, repo: str, name: str) -> dict:
-    pkg = ca.describe_package(domain=domain, repository=repo, format="npm", **split(name))["package"]
-    return pkg["originConfiguration"]["restrictions"]
-
-
-def assert_external(versions: list[dict], expected: list[str], where: str):
-    assert sorted(v["version"] for v in versions) == sorted(expected), (where, versions)
-    for v in versions:
-        assert v["origin"] == {
-            "domainEntryPoint": {"externalConnectionName": CONNECTION},
-            "originType": "EXTERNAL",
-        }, (where, v)
-        assert v["status"] == "Published", (where, v)
-
-
 def get_json(url: str, token: str, accept: str = "application/json") -> tuple[int, Any]:
     u = urllib.parse.urlsplit(url)
     r = http_request(u.hostname, u.port, "GET", u.path, None,
@@ -127,32 +95,22 @@ def get_json(url: str, token: str, accept: str = "application/json") -> tuple[in
     return r.status, r.json
 
 
-def health(srv: Server, timeout: float = 5) -> int:
-    return http_request(srv.host, srv.port, "GET", "/health", None, {"Host": srv.address},
-                        timeout=timeout).status
-
-
 # --------------------------------------------------------------------------------------------
 # The "public registry" and the server under test
 # --------------------------------------------------------------------------------------------
 
 
-class PublicRegistry:
-    def __init__(self, srv: Server, url: str, npm: Npm):
-        self.srv = srv
-        self.url = url  # with credentials, as given to --external-connection
-        self.npm = npm
+class PublicRegistry(PublicSide):
+    def coordinates(self, name: str) -> dict[str, str]:
+        return npm_coordinates(name)
 
 
 @pytest.fixture(scope="module")
-def public_registry(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env):
-    base = tmp_path_factory.mktemp("public")
-    srv = Server(base / "data", base / "server.log").start()
-    try:
-        ca = make_client(srv.endpoint)
-        ca.create_domain(domain=PUBLIC_DOMAIN)
-        ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
-        npm = login(srv.endpoint, base / "home", PUBLIC_DOMAIN, PUBLIC_REPO)
+def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> PublicRegistry:
+    """The public npm registry, filled by `npm publish` with PUBLIC_PACKAGES."""
+    with public_server(tmp_path_factory, "npm", PUBLIC_REPO, PublicRegistry) as pub:
+        base = tmp_path_factory.mktemp("public-npm-work")
+        npm = login(pub.srv.endpoint, base / "home", pub.domain, pub.repo)
         # One package per process, its versions in order; the packages in parallel.
         work = base / "work"
         procs = []
@@ -166,25 +124,16 @@ def public_registry(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env)
             out, err = p.communicate(timeout=NPM_TIMEOUT)
             assert p.returncode == 0, f"publishing {name} to the public registry failed:\n{out}\n{err}"
         for name, versions in PUBLIC_PACKAGES.items():
-            got = sorted(v["version"] for v in stored_versions(ca, PUBLIC_DOMAIN, PUBLIC_REPO, name))
+            got = sorted(pub.stored(PUBLIC_REPO, name))
             assert got == sorted(versions), (name, got)
-        token = ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
-        url = authenticated_url(srv, "npm", PUBLIC_DOMAIN, PUBLIC_REPO, token)
-        yield PublicRegistry(srv, url, npm)
-    finally:
-        srv.terminate()
+        yield pub
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, public_registry: PublicRegistry):
-    """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    yield from connected_server(tmp_path_factory, CONNECTION, public_registry.url)
-
-
-class Chain(conftest.Chain):
-    """conftest's chain, repo-c holding `public:npmjs`, with an npm logged in per repository."""
+class Chain(externalkit.Chain):
+    """externalkit's chain, repo-c holding `public:npmjs`, with an npm logged in per repository."""
 
     CONNECTION = CONNECTION
+    FORMAT = "npm"
 
     def __init__(self, srv: Server, ca, track, tmp: Path):
         super().__init__(srv, ca, track, tmp)
@@ -196,8 +145,8 @@ class Chain(conftest.Chain):
                                     self.domain, repo)
         return self._npm[repo]
 
-    def stored(self, repo: str, name: str) -> list[dict]:
-        return stored_versions(self.ca, self.domain, repo, name)
+    def coordinates(self, name: str) -> dict[str, str]:
+        return npm_coordinates(name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,7 +155,7 @@ class Chain(conftest.Chain):
 
 
 def test_chain_lists_public_versions_and_retains_installed_one_in_requester_and_store(
-        server, ca, track, tmp_path, public_registry):
+        server, ca, track, tmp_path, public):
     chain = Chain(server, ca, track, tmp_path)
     npm_a = chain.npm("repo-a")
 
@@ -219,25 +168,25 @@ def test_chain_lists_public_versions_and_retains_installed_one_in_requester_and_
         assert manifest["dist"]["tarball"].startswith(npm_a.registry), (v, manifest["dist"])
     # … and retains nothing anywhere (§4.2).
     for repo in ("repo-a", "repo-b", "repo-c"):
-        assert chain.stored(repo, "ext-alpha") == [], f"listing retained ext-alpha in {repo}"
+        assert chain.stored(repo, "ext-alpha") == {}, f"listing retained ext-alpha in {repo}"
 
     project, _ = install(npm_a, tmp_path, "ext-alpha@1.0.0")
     assert installed(project, "ext-alpha") == ("1.0.0", f"module.exports = {json.dumps(marker('ext-alpha', '1.0.0'))};\n")
 
     # Retained in A (requester) and C (connection), not in B (§4.1), with origin EXTERNAL (§9).
-    assert_external(chain.stored("repo-a", "ext-alpha"), ["1.0.0"], "A")
-    assert_external(chain.stored("repo-c", "ext-alpha"), ["1.0.0"], "C")
-    assert chain.stored("repo-b", "ext-alpha") == [], "the intermediate repository B gained a record"
+    chain.assert_retained("repo-a", "ext-alpha", ["1.0.0"])
+    chain.assert_retained("repo-c", "ext-alpha", ["1.0.0"])
+    assert chain.stored("repo-b", "ext-alpha") == {}, "the intermediate repository B gained a record"
     # Defaults for a package that arrived from outside (§7.2).
     for repo in ("repo-a", "repo-c"):
-        assert restrictions(ca, chain.domain, repo, "ext-alpha") == {"publish": "BLOCK", "upstream": "ALLOW"}, repo
+        assert chain.restrictions(repo, "ext-alpha") == {"publish": "BLOCK", "upstream": "ALLOW"}, repo
 
     # The packument served by A still lists every public version (A's upstream is ALLOW).
     assert sorted(npm_a.versions("ext-alpha")) == ["1.0.0", "1.1.0", "2.0.0"]
     # publish=BLOCK in A: a direct publish of a new version is refused (§8.2 scenario 2).
     p = publish(npm_a, tmp_path, "ext-alpha", "9.0.0", check=False)
     assert p.returncode != 0 and npm_error_code(p) == "E409", p.stderr
-    assert sorted(v["version"] for v in chain.stored("repo-a", "ext-alpha")) == ["1.0.0"]
+    assert sorted(chain.stored("repo-a", "ext-alpha")) == ["1.0.0"]
 
 
 def test_install_through_middle_repository_retains_in_it_and_store_only(server, ca, track, tmp_path):
@@ -246,11 +195,11 @@ def test_install_through_middle_repository_retains_in_it_and_store_only(server, 
     project, _ = install(npm_b, tmp_path, "ext-alpha@1.1.0")
     assert installed(project, "ext-alpha")[0] == "1.1.0"
 
-    assert_external(chain.stored("repo-b", "ext-alpha"), ["1.1.0"], "B")
-    assert_external(chain.stored("repo-c", "ext-alpha"), ["1.1.0"], "C")
-    assert chain.stored("repo-a", "ext-alpha") == [], "A (downstream of the requester) gained a record"
+    chain.assert_retained("repo-b", "ext-alpha", ["1.1.0"])
+    chain.assert_retained("repo-c", "ext-alpha", ["1.1.0"])
+    assert chain.stored("repo-a", "ext-alpha") == {}, "A (downstream of the requester) gained a record"
     for repo in ("repo-b", "repo-c"):
-        assert restrictions(ca, chain.domain, repo, "ext-alpha") == {"publish": "BLOCK", "upstream": "ALLOW"}, repo
+        assert chain.restrictions(repo, "ext-alpha") == {"publish": "BLOCK", "upstream": "ALLOW"}, repo
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,7 +215,7 @@ def test_internal_name_is_not_shadowed_and_public_versions_cannot_be_published(s
     # (npm 11 reads the packument first and sees the public 5.0.0 — the name has no record in A
     # yet — so `latest` must be named explicitly.)
     publish(npm_a, tmp_path, "conf-pkg", "0.1.0", "--tag", "latest", body="internal conf-pkg 0.1.0")
-    assert restrictions(ca, chain.domain, "repo-a", "conf-pkg") == {"publish": "ALLOW", "upstream": "BLOCK"}
+    assert chain.restrictions("repo-a", "conf-pkg") == {"publish": "ALLOW", "upstream": "BLOCK"}
     # … so the public 0.2.0 / 5.0.0 never show through A (§8.2 scenario 1) …
     assert npm_a.versions("conf-pkg") == ["0.1.0"]
     project, _ = install(npm_a, tmp_path, "conf-pkg")
@@ -274,9 +223,9 @@ def test_internal_name_is_not_shadowed_and_public_versions_cannot_be_published(s
     _, p = install(npm_a, tmp_path, "conf-pkg@5.0.0", check=False)
     assert p.returncode != 0 and npm_error_code(p) in ("ETARGET", "E404"), p.stderr
     # … and nothing was fetched from the public registry on A's behalf.
-    assert [v["version"] for v in chain.stored("repo-a", "conf-pkg")] == ["0.1.0"]
+    assert list(chain.stored("repo-a", "conf-pkg")) == ["0.1.0"]
     for repo in ("repo-b", "repo-c"):
-        assert chain.stored(repo, "conf-pkg") == [], f"conf-pkg was ingested into {repo}"
+        assert chain.stored(repo, "conf-pkg") == {}, f"conf-pkg was ingested into {repo}"
 
     # ext-eps has no record in A; the public registry lists 3.0.0 → publishing 3.0.0 is a
     # conflict (§8.1), and the refused publish leaves no record behind.
@@ -286,11 +235,11 @@ def test_internal_name_is_not_shadowed_and_public_versions_cannot_be_published(s
     # … and with --force (client check skipped) the server refuses the PUT.
     p = publish(npm_a, tmp_path, "ext-eps", "3.0.0", "--force", check=False)
     assert p.returncode != 0 and npm_error_code(p) == "E409", p.stderr
-    assert chain.stored("repo-a", "ext-eps") == []
+    assert chain.stored("repo-a", "ext-eps") == {}
     # A version the public registry does not list can be published (no record = no restriction).
     publish(npm_a, tmp_path, "ext-eps", "3.0.1")
-    assert [v["version"] for v in chain.stored("repo-a", "ext-eps")] == ["3.0.1"]
-    assert restrictions(ca, chain.domain, "repo-a", "ext-eps") == {"publish": "ALLOW", "upstream": "BLOCK"}
+    assert list(chain.stored("repo-a", "ext-eps")) == ["3.0.1"]
+    assert chain.restrictions("repo-a", "ext-eps") == {"publish": "ALLOW", "upstream": "BLOCK"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,20 +254,20 @@ def test_upstream_block_in_store_stops_new_public_versions_but_keeps_stored_ones
     assert sorted(npm_a.versions(name)) == ["1.0.0", "1.1.0"]
     project, _ = install(npm_a, tmp_path, f"{name}@1.0.0")
     assert installed(project, name)[0] == "1.0.0"
-    assert_external(chain.stored("repo-a", name), ["1.0.0"], "A")
-    assert_external(chain.stored("repo-c", name), ["1.0.0"], "C")
+    chain.assert_retained("repo-a", name, ["1.0.0"])
+    chain.assert_retained("repo-c", name, ["1.0.0"])
 
-    ca.put_package_origin_configuration(domain=chain.domain, repository="repo-c", format="npm",
-                                        restrictions={"publish": "BLOCK", "upstream": "BLOCK"}, **split(name))
-    assert restrictions(ca, chain.domain, "repo-c", name) == {"publish": "BLOCK", "upstream": "BLOCK"}
+    ca.put_package_origin_configuration(**chain.pkg("repo-c", name),
+                                        restrictions={"publish": "BLOCK", "upstream": "BLOCK"})
+    assert chain.restrictions("repo-c", name) == {"publish": "BLOCK", "upstream": "BLOCK"}
 
     # The not-yet-fetched 1.1.0 can no longer come in through C's connection (§7.3, §3.1).
     _, p = install(npm_a, tmp_path, f"{name}@1.1.0", check=False)
     assert p.returncode != 0 and npm_error_code(p) in ("ETARGET", "E404"), p.stderr
     status, _ = get_json(npm_a.registry + f"{name}/-/ext-gamma-1.1.0.tgz", npm_a.token, "*/*")
     assert status == 404, status
-    assert sorted(v["version"] for v in chain.stored("repo-c", name)) == ["1.0.0"], "1.1.0 was ingested into C"
-    assert sorted(v["version"] for v in chain.stored("repo-a", name)) == ["1.0.0"]
+    assert sorted(chain.stored("repo-c", name)) == ["1.0.0"], "1.1.0 was ingested into C"
+    assert sorted(chain.stored("repo-a", name)) == ["1.0.0"]
     # The merged view no longer offers it either (only C's stored versions contribute).
     assert npm_a.versions(name) == ["1.0.0"]
 
@@ -332,30 +281,17 @@ def test_upstream_block_in_store_stops_new_public_versions_but_keeps_stored_ones
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["refused", "unset", "silent"])
+@pytest.mark.parametrize("kind", UNREACHABLE)
 def test_unreachable_registry_gives_quick_404_and_local_packages_still_install(
         kind, server_factory, silent_port, tmp_path):
-    args = {
-        "refused": ["--external-connection", f"{CONNECTION}=http://127.0.0.1:1/"],
-        "unset": [],
-        "silent": ["--external-connection", f"{CONNECTION}=http://127.0.0.1:{silent_port}/",
-                   "--upstream-timeout-seconds", "1"],
-    }[kind]
-    srv = server_factory(extra_args=args)
-    ca = make_client(srv.endpoint)
-    chain = Chain(srv, ca, None, tmp_path)
+    chain = Chain.unreachable(server_factory, tmp_path, kind, silent_port)
+    srv = chain.srv
     npm_a = chain.npm("repo-a")
 
     started = time.monotonic()
     view = npm_a.start("view", "unknown-public-pkg", "versions", "--json")
     # While npm waits (and the server waits for the registry), the server keeps answering.
-    slowest = 0.0
-    while view.poll() is None and time.monotonic() - started < NPM_TIMEOUT:
-        t = time.monotonic()
-        assert health(srv) == 200
-        slowest = max(slowest, time.monotonic() - t)
-        time.sleep(0.1)
-    assert slowest < 1, f"/health took {slowest:.1f}s while an upstream fetch was pending"
+    assert_healthy_while_running(srv, view, until=started + NPM_TIMEOUT)
     out, err = view.communicate(timeout=NPM_TIMEOUT)
     elapsed = time.monotonic() - started
     assert view.returncode != 0, out
@@ -363,7 +299,7 @@ def test_unreachable_registry_gives_quick_404_and_local_packages_still_install(
     assert elapsed < 15, f"npm view took {elapsed:.1f}s (npm fetch timeout {NPM_FETCH_TIMEOUT_MS / 1000}s)"
     assert health(srv) == 200
     for repo in ("repo-a", "repo-b", "repo-c"):
-        assert chain.stored(repo, "unknown-public-pkg") == []
+        assert chain.stored(repo, "unknown-public-pkg") == {}
 
     # A package published locally (to B) still installs through A.
     publish(chain.npm("repo-b"), tmp_path, "local-only", "1.0.0", body="local")
@@ -372,17 +308,16 @@ def test_unreachable_registry_gives_quick_404_and_local_packages_still_install(
     assert srv.proc.poll() is None and health(srv) == 200
 
 
-def test_stored_public_versions_survive_a_registry_outage(server_factory, public_registry, tmp_path):
+def test_stored_public_versions_survive_a_registry_outage(server_factory, public, tmp_path):
     data = tmp_path / "data-outage"
-    srv = server_factory(data_dir=data, extra_args=["--external-connection", f"{CONNECTION}={public_registry.url}"])
-    ca = make_client(srv.endpoint)
-    chain = Chain(srv, ca, None, tmp_path / "online")
+    chain = Chain.on_new_server(server_factory, tmp_path / "online", public.url, data_dir=data)
+    srv = chain.srv
     project, _ = install(chain.npm("repo-a"), tmp_path, "ext-alpha@1.0.0")
     assert installed(project, "ext-alpha")[0] == "1.0.0"
     assert srv.terminate() == 0
 
     # Same data, registry now unreachable.
-    srv2 = server_factory(data_dir=data, extra_args=["--external-connection", f"{CONNECTION}=http://127.0.0.1:1/"])
+    srv2 = server_factory(data_dir=data, extra_args=unreachable_args(CONNECTION, "refused"))
     chain.srv, chain.ca, chain._npm = srv2, make_client(srv2.endpoint), {}
     chain.tmp = tmp_path / "offline"
     npm_a, npm_b = chain.npm("repo-a"), chain.npm("repo-b")
@@ -392,7 +327,7 @@ def test_stored_public_versions_survive_a_registry_outage(server_factory, public
     # B stores nothing but C does: served from C and retained in B.
     project, _ = install(npm_b, tmp_path, "ext-alpha@1.0.0")
     assert installed(project, "ext-alpha")[0] == "1.0.0"
-    assert_external(chain.stored("repo-b", "ext-alpha"), ["1.0.0"], "B")
+    chain.assert_retained("repo-b", "ext-alpha", ["1.0.0"])
     # Not stored anywhere and the registry is down → not installable.
     _, p = install(npm_a, tmp_path, "ext-alpha@2.0.0", check=False)
     assert p.returncode != 0 and npm_error_code(p) in ("ETARGET", "E404"), p.stderr
@@ -407,65 +342,30 @@ def npm_tarball(name: str, version: str, body: str) -> bytes:
     return tarball(name, version, code=exports(body))
 
 
-class FixtureRegistry:
+class FixtureRegistry(LoopbackHttp):
     """A minimal npm registry on loopback requiring Basic aws:s3cret: `good-pkg` is consistent,
     `bad-pkg`'s tarball does not match the integrity/shasum its packument declares."""
 
     AUTH = "Basic " + base64.b64encode(b"aws:s3cret").decode()
-
-    def __init__(self):
-        self.requests: list[tuple[str, str | None]] = []
-        self.tarballs: dict[str, bytes] = {}
-        self.packuments: dict[str, bytes] = {}
-        registry = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                registry.requests.append((self.path, self.headers.get("Authorization")))
-                if self.headers.get("Authorization") != FixtureRegistry.AUTH:
-                    return self.reply(401, b'{"error":"auth"}')
-                path = self.path.split("?", 1)[0]
-                if path in registry.tarballs:
-                    return self.reply(200, registry.tarballs[path], "application/octet-stream")
-                name = urllib.parse.unquote(path.lstrip("/"))
-                if name in registry.packuments:
-                    return self.reply(200, registry.packuments[name])
-                return self.reply(404, b'{"error":"Not found"}')
-
-            def reply(self, status, body, ctype="application/json"):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    UNAUTHORIZED = (401, "application/json", b'{"error":"auth"}')
+    MISSING = (404, "application/json", b'{"error":"Not found"}')
 
     def add(self, name: str, version: str, served: bytes, declared: bytes):
         path = f"/tarballs/{name}-{version}.tgz"
-        self.tarballs[path] = served
-        self.packuments[name] = json.dumps({
+        self.routes[path] = ("application/octet-stream", served)
+        self.routes[f"/{name}"] = ("application/json", json.dumps({
             "_id": name, "name": name, "dist-tags": {"latest": version},
             "versions": {version: {
                 "name": name, "version": version, "main": "index.js", "_id": f"{name}@{version}",
                 "dist": {
                     "tarball": f"http://127.0.0.1:{self.port}{path}",
-                    "shasum": hashlib.sha1(declared).hexdigest(),
-                    "integrity": "sha512-" + base64.b64encode(hashlib.sha512(declared).digest()).decode(),
+                    "shasum": sha1(declared),
+                    "integrity": sri(declared),
                 },
             }},
             "time": {"created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
                      version: "2024-01-01T00:00:00.000Z"},
-        }).encode()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        }).encode())
 
 
 def test_tarball_not_matching_public_integrity_is_refused(server_factory, tmp_path):
@@ -475,17 +375,15 @@ def test_tarball_not_matching_public_integrity_is_refused(server_factory, tmp_pa
         fixture.add("good-pkg", "1.0.0", good, good)
         fixture.add("bad-pkg", "1.0.0", npm_tarball("bad-pkg", "1.0.0", "tampered"),
                     npm_tarball("bad-pkg", "1.0.0", "genuine"))
-        srv = server_factory(extra_args=[
-            "--external-connection", f"{CONNECTION}=http://aws:s3cret@127.0.0.1:{fixture.port}/"])
-        ca = make_client(srv.endpoint)
-        chain = Chain(srv, ca, None, tmp_path)
+        chain = Chain.on_new_server(server_factory, tmp_path, f"http://aws:s3cret@127.0.0.1:{fixture.port}/")
+        srv = chain.srv
         npm_a = chain.npm("repo-a")
 
         # Control: a consistent package comes through, credentials sent to packument and tarball.
         project, _ = install(npm_a, tmp_path, "good-pkg@1.0.0")
         assert installed(project, "good-pkg") == ("1.0.0", 'module.exports = "good";\n')
-        assert_external(chain.stored("repo-a", "good-pkg"), ["1.0.0"], "A")
-        assert_external(chain.stored("repo-c", "good-pkg"), ["1.0.0"], "C")
+        chain.assert_retained("repo-a", "good-pkg", ["1.0.0"])
+        chain.assert_retained("repo-c", "good-pkg", ["1.0.0"])
         seen = {path for path, auth in fixture.requests if auth == FixtureRegistry.AUTH}
         assert "/good-pkg" in seen and "/tarballs/good-pkg-1.0.0.tgz" in seen, fixture.requests
         assert all(auth == FixtureRegistry.AUTH for _, auth in fixture.requests), fixture.requests
@@ -497,7 +395,7 @@ def test_tarball_not_matching_public_integrity_is_refused(server_factory, tmp_pa
         status, _ = get_json(npm_a.registry + "bad-pkg/-/bad-pkg-1.0.0.tgz", npm_a.token, "*/*")
         assert status != 200, status
         for repo in ("repo-a", "repo-b", "repo-c"):
-            assert chain.stored(repo, "bad-pkg") == [], f"the tampered bad-pkg was stored in {repo}"
+            assert chain.stored(repo, "bad-pkg") == {}, f"the tampered bad-pkg was stored in {repo}"
         assert health(srv) == 200
     finally:
         fixture.close()

@@ -21,21 +21,18 @@ from __future__ import annotations
 
 import configparser
 import datetime as _dt
-import hashlib
 import re
 import subprocess
 import urllib.parse
 import uuid
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, asset_hashes, basic, client_env, flip_char, http_request, unique, venv_dir
+from conftest import ACCOUNT, asset_hashes, basic, client_env, flip_char, http_request, sha256_of, unique, venv_dir
+from packagekit import Packages
 from pydist import build_project, make_sdist, make_wheel, read_metadata
-from pypikit import digests, multipart, upload_fields
+from pypikit import Pip, ProjectPage, digests, loopback_url, multipart, run_python, upload_fields
 
 CLIENT_TIMEOUT = 120
 
@@ -99,118 +96,8 @@ def built(tmp_path_factory) -> Built:
 
 
 # --------------------------------------------------------------------------------------------
-# HTML project pages
+# Clients (pip and the HTML page parser are pypikit's)
 # --------------------------------------------------------------------------------------------
-
-
-class ProjectPage(HTMLParser):
-    def __init__(self, text: str):
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, Any]] = []
-        self.meta: dict[str, str | None] = {}
-        self._current: dict[str, Any] | None = None
-        self.feed(text)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "a":
-            self._current = {"attrs": a, "text": ""}
-            self.anchors.append(self._current)
-        elif tag == "meta" and "name" in a:
-            self.meta[a["name"]] = a.get("content")
-
-    def handle_endtag(self, tag):
-        if tag == "a":
-            self._current = None
-
-    def handle_data(self, data):
-        if self._current is not None:
-            self._current["text"] += data
-
-    def files(self) -> dict[str, dict[str, Any]]:
-        """filename (anchor text) → attributes."""
-        return {a["text"].strip(): a["attrs"] for a in self.anchors}
-
-
-# --------------------------------------------------------------------------------------------
-# Clients
-# --------------------------------------------------------------------------------------------
-
-
-def loopback_url(url: str, port: int) -> bool:
-    u = urllib.parse.urlsplit(url)
-    return u.scheme == "http" and u.hostname == "127.0.0.1" and u.port == port
-
-
-class Pip:
-    """The venv's pip bound to one temporary HOME whose pip.conf was written by
-    `aws codeartifact login --tool pip`."""
-
-    def __init__(self, home: Path, conf: Path, index_url: str, port: int):
-        self.home = home
-        self.conf = conf
-        self.index_url = index_url
-        self.port = port
-        self._checked = False
-
-    def env(self) -> dict[str, str]:
-        env = client_env(self.home)
-        env.update({
-            "PIP_CONFIG_FILE": str(self.conf),
-            "PIP_INDEX_URL": self.index_url,
-            "PIP_KEYRING_PROVIDER": "disabled",
-            "PIP_NO_INPUT": "1",
-            "PIP_RETRIES": "0",
-            "PIP_DEFAULT_TIMEOUT": "30",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PIP_NO_CACHE_DIR": "1",
-        })
-        return env
-
-    def _guard(self) -> None:
-        parser = configparser.ConfigParser()
-        parser.read(self.conf)
-        for section in parser.sections():
-            for key, value in parser.items(section):
-                assert key not in ("extra-index-url", "find-links"), f"refusing to run pip: {section}.{key}"
-                if key == "index-url":
-                    assert loopback_url(value, self.port), f"refusing to run pip with index {value}"
-        assert loopback_url(self.index_url, self.port), self.index_url
-        if not self._checked:
-            # everything pip will read (global files included) points only at this server
-            p = subprocess.run([str(venv_dir() / "bin" / "python"), "-m", "pip", "config", "list"],
-                               env=self.env(), capture_output=True, text=True, timeout=60)
-            assert p.returncode == 0, p.stderr
-            for line in p.stdout.splitlines():
-                key, _, value = line.partition("=")
-                key = key.rsplit(".", 1)[-1]
-                assert key not in ("extra-index-url", "find-links"), f"refusing to run pip: {line}"
-                if key == "index-url":
-                    assert loopback_url(value.strip("'\""), self.port), f"refusing to run pip: {line}"
-            self._checked = True
-
-    def __call__(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-        self._guard()
-        p = subprocess.run([str(venv_dir() / "bin" / "python"), "-m", "pip", *args], env=self.env(),
-                           capture_output=True, text=True, timeout=CLIENT_TIMEOUT,
-                           stdin=subprocess.DEVNULL, cwd=str(self.home))
-        if check:
-            assert p.returncode == 0, (
-                f"pip {' '.join(args)} failed (rc={p.returncode}):\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-        return p
-
-    def install(self, target: Path, *requirements: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self("install", "--no-cache-dir", "--no-compile", "--target", str(target), *requirements,
-                    check=check)
-
-
-def run_python(home: Path, code: str, pythonpath: Path) -> subprocess.CompletedProcess:
-    env = client_env(home)
-    env["PYTHONPATH"] = str(pythonpath)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return subprocess.run([str(venv_dir() / "bin" / "python"), "-c", code], env=env, capture_output=True,
-                          text=True, timeout=60, cwd=str(home))
 
 
 def uv(home: Path, *args: str, index_url: str | None, port: int) -> subprocess.CompletedProcess:
@@ -269,7 +156,12 @@ class Twine:
 # --------------------------------------------------------------------------------------------
 
 
-class Site:
+class Site(Packages):
+    """One domain with repositories, pip/twine logins and raw HTTP helpers; the control-plane
+    view of its packages (names passed as given, not normalised) comes from packagekit."""
+
+    FORMAT = "pypi"
+
     def __init__(self, server, aws, ca, track, tmp: Path, repos: tuple[str, ...]):
         self.server = server
         self.aws = aws
@@ -307,7 +199,7 @@ class Site:
         u = urllib.parse.urlsplit(index_url)
         assert u.username == "aws" and u.password, index_url
         assert index_url.endswith(f"/pypi/d/{self.domain}-{ACCOUNT}/{repo}/simple/"), index_url
-        return Pip(home, conf, index_url, self.server.port)
+        return Pip(home, index_url, self.server.port, conf, timeout=CLIENT_TIMEOUT)
 
     def login_twine(self, repo: str) -> Twine:
         home = self.tmp / f"home-twine-{repo}-{uuid.uuid4().hex[:6]}"
@@ -363,42 +255,6 @@ class Site:
         if expect is not None:
             assert r.status == expect, f"upload of {dist.name} to {repo}: expected {expect}, got {r}"
         return r
-
-    # control plane --------------------------------------------------------------------
-    def pkg(self, repo: str, name: str) -> dict:
-        return {"domain": self.domain, "repository": repo, "format": "pypi", "package": name}
-
-    def versions(self, repo: str, name: str) -> dict[str, dict] | None:
-        try:
-            out = self.ca.list_package_versions(**self.pkg(repo, name))
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-        return {v["version"]: v for v in out["versions"]}
-
-    def describe_version(self, repo: str, name: str, version: str) -> dict | None:
-        try:
-            return self.ca.describe_package_version(**self.pkg(repo, name), packageVersion=version)["packageVersion"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-
-    def describe_package(self, repo: str, name: str) -> dict | None:
-        try:
-            return self.ca.describe_package(**self.pkg(repo, name))["package"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return None
-
-    def assets(self, repo: str, name: str, version: str) -> dict[str, dict]:
-        out = self.ca.list_package_version_assets(**self.pkg(repo, name), packageVersion=version)
-        return {a["name"]: a for a in out["assets"]}
-
-    def set_status(self, repo: str, name: str, versions: list[str], status: str) -> None:
-        out = self.ca.update_package_versions_status(**self.pkg(repo, name), versions=versions,
-                                                     targetStatus=status)
-        assert not out.get("failedVersions"), out
-        assert set(out.get("successfulVersions", {})) == set(versions), out
 
 
 @pytest.fixture
@@ -554,7 +410,7 @@ def test_pip_install(site_factory, built, tmp_path):
     bad_conf.write_text(pip.conf.read_text().replace(urllib.parse.urlsplit(pip.index_url).password,
                                                      urllib.parse.quote(tampered, safe="")))
     bad_url = site.index_url("team", tampered)
-    bad = Pip(pip.home, bad_conf, bad_url, site.server.port)
+    bad = Pip(pip.home, bad_url, site.server.port, bad_conf, timeout=CLIENT_TIMEOUT)
     p = bad.install(tmp_path / "t5", "-vv", "my-pkg-name", check=False)
     out = p.stdout + p.stderr
     assert p.returncode != 0 and re.search(r"401 Client Error|HTTP error 401", out), out
@@ -661,7 +517,7 @@ def test_simple_api(site_factory, built):
     prefix = f"{endpoint}simple/my-pkg-name/1.0.0/"
     # the `name` field as sent is the display name (spec §6.6, control-plane §6.6)
     assert site.describe_version("team", "my-pkg-name", "1.0.0")["displayName"] == MAIN_NAME
-    sha = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in built.main}
+    sha = {f.name: sha256_of(f.read_bytes()) for f in built.main}
 
     # --- HTML (spec §6.3)
     r = site.http("GET", "team", "simple/my-pkg-name/", accept="text/html")
@@ -895,7 +751,7 @@ def test_upload_rules(site_factory, tmp_path):
     files = pep691_files(page)
     assert set(files) == {name, sdist.name}, page.json
     assert files[name]["requires-python"] == ">=3.8" and files[sdist.name]["requires-python"] == ">=3.9", files
-    assert files[sdist.name]["hashes"]["sha256"] == hashlib.sha256(sdist.read_bytes()).hexdigest()
+    assert files[sdist.name]["hashes"]["sha256"] == sha256_of(sdist.read_bytes())
 
     # a second version
     w2 = make_wheel(d, "rules-pkg", "1.1.0")
@@ -993,7 +849,7 @@ def test_upstreams_retention_and_conflicts(site_factory, tmp_path):
     r = site.upload("repo-a", upload_fields(mine), mine.name, mine.read_bytes())
     assert r.status == 200, f"publish=ALLOW, upstream=BLOCK: a version only B has can be published: {r}"
     files = pep691_files(site.page_json("repo-a", "up-other"))
-    assert files[mine.name]["hashes"]["sha256"] == hashlib.sha256(mine.read_bytes()).hexdigest(), files
+    assert files[mine.name]["hashes"]["sha256"] == sha256_of(mine.read_bytes()), files
 
     # publish=BLOCK in A for the retained package (upstreams §7.2, §7.3) → 409
     up3 = make_wheel(d, "up-lib", "3.0.0")

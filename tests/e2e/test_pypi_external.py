@@ -18,37 +18,31 @@ Isolation: pip runs as `python -m pip` from the test venv with a temporary HOME,
 `PIP_CONFIG_FILE=/dev/null` (no configuration file is read), `--index-url` pointing at the
 server under test (checked to be a loopback URL before pip starts), no extra index, no cache,
 no keyring, binaries only (nothing is built, so no build dependency is ever looked up).
-Distributions are written directly as zip/tar files by this module. Nothing leaves the machine.
+Distributions are written directly as zip/tar files (pydist.py). Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
-import hashlib
-import http.server
-import io
 import json
-import re
 import subprocess
-import tarfile
-import threading
+import tempfile
 import time
 import urllib.parse
 import uuid
-import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
-import conftest
-from conftest import (ACCOUNT, Server, authenticated_url, basic, client_env, connected_server, finish, http_request,
-                      make_client, venv_dir)
+import externalkit
+from conftest import LoopbackHttp, basic, http_request, sha256_of
+from externalkit import (UNREACHABLE, PublicSide, assert_healthy_while_running, authenticated_url, health,
+                         public_server)
+from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
+from pydist import make_sdist, make_wheel, module_name, normalize
+from pypikit import Pip, ProjectPage, multipart, run_python
 
 CONNECTION = "public:pypi"
-PUBLIC_DOMAIN = "pub"
 PUBLIC_REPO = "pypi"
 PIP_TIMEOUT = 60
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
@@ -64,14 +58,6 @@ PUBLIC_PACKAGES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def module_of(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
 def marker(name: str, version: str, where: str = "public") -> str:
     return f"{where} {normalize(name)} {version}"
 
@@ -81,71 +67,19 @@ def marker(name: str, version: str, where: str = "public") -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _metadata(name: str, version: str) -> bytes:
-    return (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-            f"Summary: {name} for the external-connection tests\n"
-            f"Requires-Python: {REQUIRES_PYTHON}\n").encode()
-
-
-def make_wheel(name: str, version: str, body: str) -> tuple[str, bytes]:
-    """A pure-Python py3-none-any wheel whose package `module_of(name)` defines MARKER."""
-    mod = module_of(name)
-    dist_info = f"{mod}-{version}.dist-info"
-    files = [
-        (f"{mod}/__init__.py", f"MARKER = {body!r}\n".encode()),
-        (f"{dist_info}/METADATA", _metadata(name, version)),
-        (f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
-    ]
-
-    def record_hash(data: bytes) -> str:
-        return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-    record = "".join(f"{p},{record_hash(d)},{len(d)}\n" for p, d in files) + f"{dist_info}/RECORD,,\n"
-    files.append((f"{dist_info}/RECORD", record.encode()))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path, data in files:
-            info = zipfile.ZipInfo(path, date_time=(2021, 3, 4, 5, 6, 8))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
-    return f"{mod}-{version}-py3-none-any.whl", buf.getvalue()
-
-
-def make_sdist(name: str, version: str, body: str) -> tuple[str, bytes]:
-    """A PEP 625 sdist (`PKG-INFO`, a setuptools `pyproject.toml`, the package)."""
-    mod = module_of(name)
-    root = f"{mod}-{version}"
-    files = [
-        ("PKG-INFO", _metadata(name, version)),
-        ("pyproject.toml", (f'[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-                            f'[project]\nname = "{name}"\nversion = "{version}"\n').encode()),
-        (f"{mod}/__init__.py", f"MARKER = {body!r}\n".encode()),
-    ]
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, data in files:
-            info = tarfile.TarInfo(f"{root}/{path}")
-            info.size, info.mtime, info.mode = len(data), 1614834368, 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return f"{root}.tar.gz", gzip.compress(raw.getvalue(), mtime=0)
-
-
 def make_dist(kind: str, name: str, version: str, body: str) -> tuple[str, bytes]:
-    return (make_wheel if kind == "wheel" else make_sdist)(name, version, body)
+    """(file name, bytes) of a `wheel` or `sdist` (pydist) whose package defines MARKER = `body`."""
+    make = make_wheel if kind == "wheel" else make_sdist
+    with tempfile.TemporaryDirectory() as out:
+        path = make(Path(out), name, version, summary=f"{name} for the external-connection tests",
+                    requires_python=REQUIRES_PYTHON, code=f"MARKER = {body!r}\n")
+        return path.name, path.read_bytes()
 
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
 # HTTP helpers: the legacy upload API, project pages, file downloads
 # --------------------------------------------------------------------------------------------
-
-
-def endpoint_of(srv: Server, domain: str, repo: str) -> str:
-    return f"http://127.0.0.1:{srv.port}/pypi/d/{domain}-{ACCOUNT}/{repo}/"
 
 
 def request(url: str, token: str, method: str = "GET", body: bytes | None = None,
@@ -163,40 +97,10 @@ def upload(endpoint: str, token: str, name: str, version: str, filename: str, co
     fields = [
         (":action", "file_upload"), ("protocol_version", "1"), ("name", name), ("version", version),
         ("filetype", "bdist_wheel" if wheel else "sdist"), ("pyversion", "py3" if wheel else "source"),
-        ("metadata_version", "2.1"), ("requires_python", REQUIRES_PYTHON), ("sha256_digest", sha256(content)),
+        ("metadata_version", "2.1"), ("requires_python", REQUIRES_PYTHON), ("sha256_digest", sha256_of(content)),
     ]
-    boundary = "e2e-" + uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{filename}"\r\n'
-                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return request(endpoint, token, "POST", b"".join(parts),
-                   {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-
-
-class Anchors(HTMLParser):
-    """(href, text, attributes) of every <a> of a PEP 503 page."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.anchors: list[tuple[str, str, dict]] = []
-        self._current: dict | None = None
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self._current = dict(attrs)
-            self.anchors.append((self._current.get("href", ""), "", self._current))
-
-    def handle_data(self, data):
-        if self._current is not None:
-            href, text, attrs = self.anchors[-1]
-            self.anchors[-1] = (href, text + data, attrs)
-
-    def handle_endtag(self, tag):
-        if tag == "a":
-            self._current = None
+    body, ctype = multipart(fields, filename, content)
+    return request(endpoint, token, "POST", body, {"Content-Type": ctype})
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,57 +108,18 @@ class Anchors(HTMLParser):
 # --------------------------------------------------------------------------------------------
 
 
-class Pip:
-    """The venv's pip against one repository of the server under test, nothing else."""
+def install(pip: Pip, *requirements: str, check: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
+    """`pip install` of binaries only, no dependencies, into a fresh target: (result, target)."""
+    target = pip.new_target()
+    return pip.install(target, *requirements, check=check), target
 
-    def __init__(self, home: Path, index_url: str, port: int):
-        self.home = home
-        self.index_url = index_url
-        u = urllib.parse.urlsplit(index_url)
-        assert u.scheme == "http" and u.hostname == "127.0.0.1" and u.port == port, index_url
-        self._n = 0
 
-    def env(self) -> dict[str, str]:
-        env = client_env(self.home)
-        env.update({
-            "PIP_CONFIG_FILE": "/dev/null",  # no configuration file at all
-            "PIP_NO_CACHE_DIR": "1",
-            "PIP_KEYRING_PROVIDER": "disabled",
-            "PIP_RETRIES": "0",
-            "PIP_DEFAULT_TIMEOUT": "30",
-            "PIP_NO_INPUT": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        })
-        assert not any(k in env for k in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_INDEX_URL")), env
-        return env
-
-    def start(self, *requirements: str) -> tuple[subprocess.Popen, Path]:
-        self._n += 1
-        target = self.home / f"site-{self._n}"
-        cmd = [str(venv_dir() / "bin" / "python"), "-m", "pip", "install", "--index-url", self.index_url,
-               "--no-cache-dir", "--no-compile", "--no-deps", "--only-binary", ":all:",
-               "--target", str(target), *requirements]
-        p = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             stdin=subprocess.DEVNULL, cwd=str(self.home))
-        return p, target
-
-    def install(self, *requirements: str, check: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
-        p, target = self.start(*requirements)
-        result = finish(p, PIP_TIMEOUT, f"pip install {requirements}")
-        if check:
-            assert result.returncode == 0, f"pip install {requirements} failed:\n{result.stdout}\n{result.stderr}"
-        return result, target
-
-    def marker(self, target: Path, name: str) -> str:
-        """Imports the installed package from `target` and returns its MARKER."""
-        env = client_env(self.home)
-        env.update({"PYTHONPATH": str(target), "PYTHONDONTWRITEBYTECODE": "1"})
-        mod = module_of(name)
-        p = subprocess.run([str(venv_dir() / "bin" / "python"), "-c", f"import {mod}; print({mod}.MARKER)"],
-                           env=env, capture_output=True, text=True, timeout=30, cwd=str(self.home))
-        assert p.returncode == 0, p.stderr
-        return p.stdout.strip()
+def installed_marker(pip: Pip, target: Path, name: str) -> str:
+    """Imports the package `name` installed in `target` and returns its MARKER."""
+    mod = module_name(name)
+    p = run_python(pip.home, f"import {mod}; print({mod}.MARKER)", target)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
 
 
 def no_match(p: subprocess.CompletedProcess, requirement: str) -> bool:
@@ -266,63 +131,49 @@ def no_match(p: subprocess.CompletedProcess, requirement: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-class PublicIndex:
-    def __init__(self, srv: Server, url: str, files: dict[tuple[str, str], dict[str, bytes]]):
-        self.srv = srv
-        self.url = url  # with credentials, as given to --external-connection
-        self.files = files  # (normalised name, version) → file name → bytes
+class NormalisedNames:
+    """Control-plane calls name a project by its normalised name."""
+
+    def coordinates(self, name: str) -> dict[str, str]:
+        return {"package": normalize(name)}
+
+
+class PublicIndex(NormalisedNames, PublicSide):
+    files: dict[tuple[str, str], dict[str, bytes]]  # (normalised name, version) → file name → bytes
 
 
 @pytest.fixture(scope="module")
-def public_index(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env):
-    base = tmp_path_factory.mktemp("public-pypi")
-    srv = Server(base / "data", base / "server.log").start()
-    try:
-        ca = make_client(srv.endpoint)
-        ca.create_domain(domain=PUBLIC_DOMAIN)
-        ca.create_repository(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO)
-        token = ca.get_authorization_token(domain=PUBLIC_DOMAIN)["authorizationToken"]
-        endpoint = endpoint_of(srv, PUBLIC_DOMAIN, PUBLIC_REPO)
-        files: dict[tuple[str, str], dict[str, bytes]] = {}
+def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> PublicIndex:
+    """The public index, filled by legacy-API uploads with PUBLIC_PACKAGES."""
+    with public_server(tmp_path_factory, "pypi", PUBLIC_REPO, PublicIndex) as pub:
+        pub.files = {}
         for name, versions in PUBLIC_PACKAGES.items():
             for version, kinds in versions.items():
                 for kind in kinds:
                     filename, content = make_dist(kind, name, version, marker(name, version))
-                    r = upload(endpoint, token, name, version, filename, content)
+                    r = upload(pub.endpoint, pub.token, name, version, filename, content)
                     assert r.status == 200, f"upload of {filename} to the public index: {r}"
-                    files.setdefault((normalize(name), version), {})[filename] = content
+                    pub.files.setdefault((normalize(name), version), {})[filename] = content
         for name, versions in PUBLIC_PACKAGES.items():
-            stored = ca.list_package_versions(domain=PUBLIC_DOMAIN, repository=PUBLIC_REPO, format="pypi",
-                                              package=normalize(name))["versions"]
-            assert sorted(v["version"] for v in stored) == sorted(versions), (name, stored)
-        url = authenticated_url(srv, "pypi", PUBLIC_DOMAIN, PUBLIC_REPO, token)
+            stored = pub.stored(PUBLIC_REPO, name)
+            assert sorted(stored) == sorted(versions), (name, stored)
         # The index answers its own project pages (the adapter reads `{URL}simple/{name}/`).
-        r = request(endpoint + "simple/ext-alpha/", token, headers={"Accept": JSON_V1})
+        r = request(pub.endpoint + "simple/ext-alpha/", pub.token, headers={"Accept": JSON_V1})
         assert r.status == 200 and r.json["versions"] == ["1.0", "1.1", "2.0"], r
-        yield PublicIndex(srv, url, files)
-    finally:
-        srv.terminate()
+        yield pub
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, public_index: PublicIndex):
-    """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    yield from connected_server(tmp_path_factory, CONNECTION, public_index.url)
-
-
-class Chain(conftest.Chain):
-    """conftest's chain, repo-c holding `public:pypi`."""
+class Chain(NormalisedNames, externalkit.Chain):
+    """externalkit's chain, repo-c holding `public:pypi`."""
 
     CONNECTION = CONNECTION
+    FORMAT = "pypi"
     PREFIX = "pyext"
 
-    def endpoint(self, repo: str) -> str:
-        return endpoint_of(self.srv, self.domain, repo)
-
     def pip(self, repo: str) -> Pip:
-        index = (f"http://aws:{urllib.parse.quote(self.token, safe='')}@127.0.0.1:{self.srv.port}"
-                 f"/pypi/d/{self.domain}-{ACCOUNT}/{repo}/simple/")
-        return Pip(self.tmp / f"home-{repo}-{uuid.uuid4().hex[:6]}", index, self.srv.port)
+        index = authenticated_url(self.srv, "pypi", self.domain, repo, self.token) + "simple/"
+        return Pip(self.tmp / f"home-{repo}-{uuid.uuid4().hex[:6]}", index, self.srv.port,
+                   install_options=("--no-deps", "--only-binary", ":all:"), timeout=PIP_TIMEOUT)
 
     def page(self, repo: str, project: str, accept: str = JSON_V1):
         return request(self.endpoint(repo) + f"simple/{project}/", self.token, headers={"Accept": accept})
@@ -335,36 +186,9 @@ class Chain(conftest.Chain):
         filename, content = make_dist(kind, name, version, body)
         return upload(self.endpoint(repo), self.token, name, version, filename, content)
 
-    def pkg(self, repo: str, name: str) -> dict:
-        return {"domain": self.domain, "repository": repo, "format": "pypi", "package": normalize(name)}
-
-    def stored(self, repo: str, name: str) -> list[dict]:
-        """ListPackageVersions (stored records only); [] when the package has no record."""
-        try:
-            return self.ca.list_package_versions(**self.pkg(repo, name))["versions"]
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
-            return []
-
-    def assets(self, repo: str, name: str, version: str) -> dict[str, str]:
+    def sha256s(self, repo: str, name: str, version: str) -> dict[str, str]:
         """file name → SHA-256 of a stored version's assets."""
-        out = self.ca.list_package_version_assets(**self.pkg(repo, name), packageVersion=version)
-        return {a["name"]: a["hashes"]["SHA-256"] for a in out["assets"]}
-
-    def restrictions(self, repo: str, name: str) -> dict:
-        return self.ca.describe_package(**self.pkg(repo, name))["package"]["originConfiguration"]["restrictions"]
-
-
-def assert_external(versions: list[dict], expected: list[str], where: str):
-    assert sorted(v["version"] for v in versions) == sorted(expected), (where, versions)
-    for v in versions:
-        assert v["origin"] == {"domainEntryPoint": {"externalConnectionName": CONNECTION},
-                               "originType": "EXTERNAL"}, (where, v)
-        assert v["status"] == "Published", (where, v)
-
-
-def health(srv: Server, timeout: float = 5) -> int:
-    return http_request(srv.host, srv.port, "GET", "/health", None, {"Host": srv.address}, timeout=timeout).status
+        return {n: a["hashes"]["SHA-256"] for n, a in self.assets(repo, name, version).items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,13 +197,13 @@ def health(srv: Server, timeout: float = 5) -> int:
 
 
 def test_chain_lists_index_versions_and_retains_installed_version_in_requester_and_store(
-        server, ca, track, tmp_path, public_index):
+        server, ca, track, tmp_path, public):
     chain = Chain(server, ca, track, tmp_path)
     a_files = chain.endpoint("repo-a") + "simple/ext-alpha/"
-    ext_files = {fn: data for (name, _), files in public_index.files.items() if name == "ext-alpha"
+    ext_files = {fn: data for (name, _), files in public.files.items() if name == "ext-alpha"
                  for fn, data in files.items()}
     assert len(ext_files) == 4, sorted(ext_files)
-    expected = {fn: sha256(data) for fn, data in ext_files.items()}
+    expected = {fn: sha256_of(data) for fn, data in ext_files.items()}
 
     # JSON page through A (§6.2, repository-endpoints §6.4): the index's versions, links at A.
     r = chain.page("repo-a", "Ext.Alpha", PIP_ACCEPT)
@@ -395,14 +219,15 @@ def test_chain_lists_index_versions_and_retains_installed_version_in_requester_a
         assert f.get("size") == len(ext_files[f["filename"]]), f
         got[f["filename"]] = f["hashes"]["sha256"]
     assert got == expected, doc["files"]
-    assert f"127.0.0.1:{public_index.srv.port}" not in r.body.decode(), "the index's URLs leaked into A's page"
+    assert f"127.0.0.1:{public.srv.port}" not in r.body.decode(), "the index's URLs leaked into A's page"
 
     # HTML page through A (repository-endpoints §6.3): one anchor per file, #sha256 fragments.
     r = chain.page("repo-a", "ext-alpha", "text/html")
     assert r.status == 200 and r.header("Content-Type").startswith("text/html"), r
-    anchors = Anchors(r.body.decode()).anchors
+    anchors = ProjectPage(r.body.decode()).anchors
     got = {}
-    for href, text, attrs in anchors:
+    for anchor in anchors:
+        href, text, attrs = anchor["attrs"].get("href", ""), anchor["text"], anchor["attrs"]
         url, _, fragment = href.partition("#")
         version = text.split("-")[1].removesuffix(".tar.gz")
         assert url == f"{a_files}{version}/{text}", href
@@ -413,32 +238,32 @@ def test_chain_lists_index_versions_and_retains_installed_version_in_requester_a
 
     # Listing retains nothing anywhere (upstreams §4.2).
     for repo in ("repo-a", "repo-b", "repo-c"):
-        assert chain.stored(repo, "ext-alpha") == [], f"listing retained ext-alpha in {repo}"
+        assert chain.stored(repo, "ext-alpha") == {}, f"listing retained ext-alpha in {repo}"
 
     # pip installs 1.0 through A (the public wheel, as its marker shows).
     pip = chain.pip("repo-a")
-    _, target = pip.install("Ext.Alpha==1.0")
-    assert pip.marker(target, "ext-alpha") == marker("ext-alpha", "1.0")
+    _, target = install(pip, "Ext.Alpha==1.0")
+    assert installed_marker(pip, target, "ext-alpha") == marker("ext-alpha", "1.0")
 
     # Retained in A (requester) and C (connection), not B (§4.1); origin EXTERNAL (§9); every
     # file of the version came in (the sdist pip never asked for as well), with the index's bytes.
-    assert_external(chain.stored("repo-a", "ext-alpha"), ["1.0"], "A")
-    assert_external(chain.stored("repo-c", "ext-alpha"), ["1.0"], "C")
-    assert chain.stored("repo-b", "ext-alpha") == [], "the intermediate repository B gained a record"
-    version_files = {fn: sha256(d) for fn, d in public_index.files[("ext-alpha", "1.0")].items()}
+    chain.assert_retained("repo-a", "ext-alpha", ["1.0"])
+    chain.assert_retained("repo-c", "ext-alpha", ["1.0"])
+    assert chain.stored("repo-b", "ext-alpha") == {}, "the intermediate repository B gained a record"
+    version_files = {fn: sha256_of(d) for fn, d in public.files[("ext-alpha", "1.0")].items()}
     assert sorted(version_files) == ["ext_alpha-1.0-py3-none-any.whl", "ext_alpha-1.0.tar.gz"]
     for repo in ("repo-a", "repo-c"):
-        assert chain.assets(repo, "ext-alpha", "1.0") == version_files, repo
+        assert chain.sha256s(repo, "ext-alpha", "1.0") == version_files, repo
         # Defaults for a package that arrived from outside (§7.2).
         assert chain.restrictions(repo, "ext-alpha") == {"publish": "BLOCK", "upstream": "ALLOW"}, repo
     r = chain.get("repo-a", "ext-alpha", "1.0", "ext_alpha-1.0.tar.gz")
-    assert r.status == 200 and r.body == public_index.files[("ext-alpha", "1.0")]["ext_alpha-1.0.tar.gz"], r
+    assert r.status == 200 and r.body == public.files[("ext-alpha", "1.0")]["ext_alpha-1.0.tar.gz"], r
 
     # A still lists every version of the index (upstream=ALLOW in A), and nothing else was stored.
     r = chain.page("repo-a", "ext-alpha")
     assert r.status == 200 and r.json["versions"] == ["1.0", "1.1", "2.0"], r
     for repo in ("repo-a", "repo-c"):
-        assert [v["version"] for v in chain.stored(repo, "ext-alpha")] == ["1.0"], repo
+        assert list(chain.stored(repo, "ext-alpha")) == ["1.0"], repo
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,32 +280,32 @@ def test_internal_name_is_not_shadowed_and_index_versions_cannot_be_uploaded(ser
     assert r.status == 200, r
     assert chain.restrictions("repo-a", "conf-pkg") == {"publish": "ALLOW", "upstream": "BLOCK"}
     stored = chain.stored("repo-a", "conf-pkg")
-    assert [(v["version"], v["origin"]["originType"]) for v in stored] == [("0.1", "INTERNAL")], stored
+    assert [(v["version"], v["origin"]["originType"]) for v in stored.values()] == [("0.1", "INTERNAL")], stored
     # … so the index's 0.2 / 5.0 never show through A (§8.2 scenario 1) …
     r = chain.page("repo-a", "conf-pkg")
     assert r.status == 200, r
     assert r.json["versions"] == ["0.1"], r.json
     assert [f["filename"] for f in r.json["files"]] == ["conf_pkg-0.1-py3-none-any.whl"], r.json
-    _, target = pip.install("conf-pkg")
-    assert pip.marker(target, "conf-pkg") == marker("conf-pkg", "0.1", "internal")
-    p, _ = pip.install("conf-pkg==5.0", check=False)
+    _, target = install(pip, "conf-pkg")
+    assert installed_marker(pip, target, "conf-pkg") == marker("conf-pkg", "0.1", "internal")
+    p, _ = install(pip, "conf-pkg==5.0", check=False)
     assert no_match(p, "conf-pkg==5.0"), p.stderr
     assert chain.get("repo-a", "conf-pkg", "5.0", "conf_pkg-5.0-py3-none-any.whl").status == 404
     # … and nothing was fetched from the index on A's behalf.
-    assert [v["version"] for v in chain.stored("repo-a", "conf-pkg")] == ["0.1"]
+    assert list(chain.stored("repo-a", "conf-pkg")) == ["0.1"]
     for repo in ("repo-b", "repo-c"):
-        assert chain.stored(repo, "conf-pkg") == [], f"conf-pkg was ingested into {repo}"
+        assert chain.stored(repo, "conf-pkg") == {}, f"conf-pkg was ingested into {repo}"
 
     # ext-eps has no record in A; the index lists 3.0 → uploading 3.0 to A conflicts (§8.1,
     # repository-endpoints §6.6), and the refused upload leaves no record behind.
     r = chain.upload("repo-a", "ext-eps", "3.0", "a private 3.0")
     assert r.status == 409, r
     for repo in ("repo-a", "repo-b", "repo-c"):
-        assert chain.stored(repo, "ext-eps") == [], f"the refused upload left a record in {repo}"
+        assert chain.stored(repo, "ext-eps") == {}, f"the refused upload left a record in {repo}"
     # A version the index does not list can be uploaded (no record = no restriction).
     r = chain.upload("repo-a", "ext-eps", "3.0.1", "a private 3.0.1")
     assert r.status == 200, r
-    assert [v["version"] for v in chain.stored("repo-a", "ext-eps")] == ["3.0.1"]
+    assert list(chain.stored("repo-a", "ext-eps")) == ["3.0.1"]
     assert chain.restrictions("repo-a", "ext-eps") == {"publish": "ALLOW", "upstream": "BLOCK"}
 
 
@@ -492,25 +317,25 @@ def test_internal_name_is_not_shadowed_and_index_versions_cannot_be_uploaded(ser
 def test_upstream_block_in_store_stops_new_index_versions_but_keeps_stored_ones(server, ca, track, tmp_path):
     chain = Chain(server, ca, track, tmp_path)
     pip_a = chain.pip("repo-a")
-    _, target = pip_a.install("ext-gamma==1.0")
-    assert pip_a.marker(target, "ext-gamma") == marker("ext-gamma", "1.0")
-    assert_external(chain.stored("repo-a", "ext-gamma"), ["1.0"], "A")
-    assert_external(chain.stored("repo-c", "ext-gamma"), ["1.0"], "C")
+    _, target = install(pip_a, "ext-gamma==1.0")
+    assert installed_marker(pip_a, target, "ext-gamma") == marker("ext-gamma", "1.0")
+    chain.assert_retained("repo-a", "ext-gamma", ["1.0"])
+    chain.assert_retained("repo-c", "ext-gamma", ["1.0"])
 
     ca.put_package_origin_configuration(**chain.pkg("repo-c", "ext-gamma"),
                                         restrictions={"publish": "BLOCK", "upstream": "BLOCK"})
     assert chain.restrictions("repo-c", "ext-gamma") == {"publish": "BLOCK", "upstream": "BLOCK"}
 
     # The not-yet-fetched 1.1 can no longer come in through C's connection (§7.3, §3.1) …
-    p, _ = pip_a.install("ext-gamma==1.1", check=False)
+    p, _ = install(pip_a, "ext-gamma==1.1", check=False)
     assert no_match(p, "ext-gamma==1.1"), p.stderr
     assert chain.get("repo-a", "ext-gamma", "1.1", "ext_gamma-1.1-py3-none-any.whl").status == 404
     # … nor through B, which stores nothing.
     pip_b = chain.pip("repo-b")
-    p, _ = pip_b.install("ext-gamma==1.1", check=False)
+    p, _ = install(pip_b, "ext-gamma==1.1", check=False)
     assert no_match(p, "ext-gamma==1.1"), p.stderr
-    assert [v["version"] for v in chain.stored("repo-c", "ext-gamma")] == ["1.0"], "1.1 was ingested into C"
-    assert [v["version"] for v in chain.stored("repo-a", "ext-gamma")] == ["1.0"]
+    assert list(chain.stored("repo-c", "ext-gamma")) == ["1.0"], "1.1 was ingested into C"
+    assert list(chain.stored("repo-a", "ext-gamma")) == ["1.0"]
     # The merged view no longer offers it (only C's stored versions contribute).
     for repo in ("repo-a", "repo-b"):
         r = chain.page(repo, "ext-gamma")
@@ -518,12 +343,12 @@ def test_upstream_block_in_store_stops_new_index_versions_but_keeps_stored_ones(
 
     # The stored version still installs: from A's own copy, and through B from C's copy
     # (retained in B then, origin unchanged).
-    _, target = pip_a.install("ext-gamma==1.0")
-    assert pip_a.marker(target, "ext-gamma") == marker("ext-gamma", "1.0")
-    _, target = pip_b.install("ext-gamma==1.0")
-    assert pip_b.marker(target, "ext-gamma") == marker("ext-gamma", "1.0")
-    assert_external(chain.stored("repo-b", "ext-gamma"), ["1.0"], "B")
-    assert [v["version"] for v in chain.stored("repo-c", "ext-gamma")] == ["1.0"]
+    _, target = install(pip_a, "ext-gamma==1.0")
+    assert installed_marker(pip_a, target, "ext-gamma") == marker("ext-gamma", "1.0")
+    _, target = install(pip_b, "ext-gamma==1.0")
+    assert installed_marker(pip_b, target, "ext-gamma") == marker("ext-gamma", "1.0")
+    chain.assert_retained("repo-b", "ext-gamma", ["1.0"])
+    assert list(chain.stored("repo-c", "ext-gamma")) == ["1.0"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,43 +356,31 @@ def test_upstream_block_in_store_stops_new_index_versions_but_keeps_stored_ones(
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["refused", "unset", "silent"])
+@pytest.mark.parametrize("kind", UNREACHABLE)
 def test_unreachable_index_gives_quick_no_match_and_local_packages_still_install(
         kind, server_factory, silent_port, tmp_path):
-    args = {
-        "refused": ["--external-connection", f"{CONNECTION}=http://127.0.0.1:1/"],
-        "unset": [],
-        "silent": ["--external-connection", f"{CONNECTION}=http://127.0.0.1:{silent_port}/",
-                   "--upstream-timeout-seconds", "1"],
-    }[kind]
-    srv = server_factory(extra_args=args)
-    chain = Chain(srv, make_client(srv.endpoint), None, tmp_path)
+    chain = Chain.unreachable(server_factory, tmp_path, kind, silent_port)
+    srv = chain.srv
     pip = chain.pip("repo-a")
 
     started = time.monotonic()
-    proc, _ = pip.start("unknown-public-pkg")
+    proc = pip.start(*pip.install_args(pip.new_target(), "unknown-public-pkg"))
     # While pip waits (and the server waits for the index), the server keeps answering.
-    slowest = 0.0
-    while proc.poll() is None and time.monotonic() - started < PIP_TIMEOUT:
-        t = time.monotonic()
-        assert health(srv) == 200
-        slowest = max(slowest, time.monotonic() - t)
-        time.sleep(0.1)
-    assert slowest < 1, f"/health took {slowest:.1f}s while an upstream fetch was pending"
+    assert_healthy_while_running(srv, proc, until=started + PIP_TIMEOUT)
     out, err = proc.communicate(timeout=PIP_TIMEOUT)
     elapsed = time.monotonic() - started
     assert proc.returncode != 0 and "No matching distribution found for unknown-public-pkg" in err, (out, err)
     assert elapsed < 15, f"pip took {elapsed:.1f}s to give up"
     assert srv.proc.poll() is None and health(srv) == 200
     for repo in ("repo-a", "repo-b", "repo-c"):
-        assert chain.stored(repo, "unknown-public-pkg") == []
+        assert chain.stored(repo, "unknown-public-pkg") == {}
 
     # A package uploaded locally (to C, the connection's repository: the conflict check cannot
     # reach the index and lets it through, §8.1/§11) still installs through A.
     r = chain.upload("repo-c", "local-only", "1.0", marker("local-only", "1.0", "local"))
     assert r.status == 200, r
-    _, target = pip.install("local-only==1.0")
-    assert pip.marker(target, "local-only") == marker("local-only", "1.0", "local")
+    _, target = install(pip, "local-only==1.0")
+    assert installed_marker(pip, target, "local-only") == marker("local-only", "1.0", "local")
     assert srv.proc.poll() is None and health(srv) == 200
 
 
@@ -576,75 +389,39 @@ def test_unreachable_index_gives_quick_no_match_and_local_packages_still_install
 # --------------------------------------------------------------------------------------------
 
 
-class FixtureIndex:
+class FixtureIndex(LoopbackHttp):
     """A minimal simple index on loopback requiring Basic aws:s3cret, serving the pages and
-    files the test adds (anything else: 404; paths are matched verbatim, as sent)."""
+    files the test adds (anything else: 404; paths are matched without their query)."""
 
     AUTH = "Basic " + base64.b64encode(b"aws:s3cret").decode()
-
-    def __init__(self):
-        self.requests: list[tuple[str, str | None]] = []
-        self.files: dict[str, bytes] = {}
-        self.pages: dict[str, tuple[str, bytes]] = {}
-        index = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                index.requests.append((self.path, self.headers.get("Authorization")))
-                if self.headers.get("Authorization") != FixtureIndex.AUTH:
-                    return self.reply(401, b"auth", "text/plain")
-                path = self.path.split("?", 1)[0]
-                if path in index.files:
-                    return self.reply(200, index.files[path], "application/octet-stream")
-                if path in index.pages:
-                    ctype, body = index.pages[path]
-                    return self.reply(200, body, ctype)
-                return self.reply(404, b"not found", "text/plain")
-
-            def reply(self, status, body, ctype):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def add_json(self, name: str, version: str, served: bytes, declared: bytes | None = None,
                  link: str = "/files/{filename}") -> str:
         """A PEP 691 page for one wheel; its file is served at /files/FILENAME, the page links it
-        as `link` and declares sha256(`declared`, default: the bytes served)."""
-        filename = f"{module_of(name)}-{version}-py3-none-any.whl"
-        self.files[f"/files/{filename}"] = served
-        self.pages[f"/simple/{name}/"] = (JSON_V1, json.dumps({
+        as `link` and declares sha256_of(`declared`, default: the bytes served)."""
+        filename = f"{module_name(name)}-{version}-py3-none-any.whl"
+        self.routes[f"/files/{filename}"] = ("application/octet-stream", served)
+        self.routes[f"/simple/{name}/"] = (JSON_V1, json.dumps({
             "meta": {"api-version": "1.1"}, "name": name, "versions": [version],
             "files": [{"filename": filename, "url": link.format(filename=filename),
-                       "hashes": {"sha256": sha256(served if declared is None else declared)},
+                       "hashes": {"sha256": sha256_of(served if declared is None else declared)},
                        "requires-python": REQUIRES_PYTHON, "size": len(served)}],
         }).encode())
         return filename
 
     def add_html(self, name: str, version: str, content: bytes, link: str) -> str:
         """A PEP 503 page (text/html) for one wheel served at /files/FILENAME, linked as `link`."""
-        filename = f"{module_of(name)}-{version}-py3-none-any.whl"
-        self.files[f"/files/{filename}"] = content
-        self.pages[f"/simple/{name}/"] = ("text/html", (
+        filename = f"{module_name(name)}-{version}-py3-none-any.whl"
+        self.routes[f"/files/{filename}"] = ("application/octet-stream", content)
+        self.routes[f"/simple/{name}/"] = ("text/html", (
             f'<!DOCTYPE html><html><body><h1>Links for {name}</h1>\n'
-            f'<a href="{link.format(filename=filename)}#sha256={sha256(content)}" '
+            f'<a href="{link.format(filename=filename)}#sha256={sha256_of(content)}" '
             f'data-requires-python="&gt;=3.8">{filename}</a><br/>\n</body></html>\n').encode())
         return filename
 
-    def paths(self) -> set[str]:
-        return {p.split("?", 1)[0] for p, _ in self.requests}
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def fetched(self) -> set[str]:
+        """The paths the index was asked for, without their query."""
+        return {p.split("?", 1)[0] for p in self.paths()}
 
 
 @pytest.fixture
@@ -655,24 +432,22 @@ def fixture_index():
 
 
 def fixture_chain(server_factory, fixture_index: FixtureIndex, tmp_path: Path) -> Chain:
-    srv = server_factory(extra_args=[
-        "--external-connection", f"{CONNECTION}=http://aws:s3cret@127.0.0.1:{fixture_index.port}/"])
-    return Chain(srv, make_client(srv.endpoint), None, tmp_path)
+    return Chain.on_new_server(server_factory, tmp_path, f"http://aws:s3cret@127.0.0.1:{fixture_index.port}/")
 
 
 def test_file_not_matching_index_sha256_is_refused(server_factory, fixture_index, tmp_path):
-    good = fixture_index.add_json("good-pkg", "1.0", make_wheel("good-pkg", "1.0", "good")[1])
-    bad = fixture_index.add_json("bad-pkg", "1.0", make_wheel("bad-pkg", "1.0", "tampered")[1],
-                                 declared=make_wheel("bad-pkg", "1.0", "genuine")[1])
+    good = fixture_index.add_json("good-pkg", "1.0", make_dist("wheel", "good-pkg", "1.0", "good")[1])
+    bad = fixture_index.add_json("bad-pkg", "1.0", make_dist("wheel", "bad-pkg", "1.0", "tampered")[1],
+                                 declared=make_dist("wheel", "bad-pkg", "1.0", "genuine")[1])
     chain = fixture_chain(server_factory, fixture_index, tmp_path)
     pip = chain.pip("repo-a")
 
     # Control: a consistent file comes through, credentials sent to page and file requests.
-    _, target = pip.install("good-pkg==1.0")
-    assert pip.marker(target, "good-pkg") == "good"
-    assert_external(chain.stored("repo-a", "good-pkg"), ["1.0"], "A")
-    assert_external(chain.stored("repo-c", "good-pkg"), ["1.0"], "C")
-    assert {"/simple/good-pkg/", f"/files/{good}"} <= fixture_index.paths(), fixture_index.requests
+    _, target = install(pip, "good-pkg==1.0")
+    assert installed_marker(pip, target, "good-pkg") == "good"
+    chain.assert_retained("repo-a", "good-pkg", ["1.0"])
+    chain.assert_retained("repo-c", "good-pkg", ["1.0"])
+    assert {"/simple/good-pkg/", f"/files/{good}"} <= fixture_index.fetched(), fixture_index.requests
     assert all(auth == FixtureIndex.AUTH for _, auth in fixture_index.requests), fixture_index.requests
 
     # The tampered wheel is listed (with the hash the index declares) but never served nor
@@ -681,11 +456,11 @@ def test_file_not_matching_index_sha256_is_refused(server_factory, fixture_index
     assert r.status == 200 and r.json["versions"] == ["1.0"], r
     r = chain.get("repo-a", "bad-pkg", "1.0", bad)
     assert r.status != 200, r
-    assert f"/files/{bad}" in fixture_index.paths(), "the server never fetched the file it refused"
-    p, _ = pip.install("bad-pkg==1.0", check=False)
+    assert f"/files/{bad}" in fixture_index.fetched(), "the server never fetched the file it refused"
+    p, _ = install(pip, "bad-pkg==1.0", check=False)
     assert p.returncode != 0, p.stdout
     for repo in ("repo-a", "repo-b", "repo-c"):
-        assert chain.stored(repo, "bad-pkg") == [], f"the tampered bad-pkg was stored in {repo}"
+        assert chain.stored(repo, "bad-pkg") == {}, f"the tampered bad-pkg was stored in {repo}"
     assert chain.srv.proc.poll() is None and health(chain.srv) == 200
 
 
@@ -697,7 +472,7 @@ def test_file_not_matching_index_sha256_is_refused(server_factory, fixture_index
 def test_index_links_are_resolved_against_the_project_page(page, link, server_factory, fixture_index, tmp_path):
     """Links on an index page may be relative; they are resolved against the page's URL
     (PEP 503 / PEP 691 → RFC 3986 §5.2, dot segments removed), as devpi pages need."""
-    content = make_wheel("linked-pkg", "1.0", f"{page} {link}")[1]
+    content = make_dist("wheel", "linked-pkg", "1.0", f"{page} {link}")[1]
     if page == "html":
         filename = fixture_index.add_html("linked-pkg", "1.0", content, link)
     else:
@@ -707,10 +482,10 @@ def test_index_links_are_resolved_against_the_project_page(page, link, server_fa
 
     r = chain.page("repo-a", "linked-pkg")
     assert r.status == 200 and r.json["versions"] == ["1.0"], r
-    assert [(f["filename"], f["hashes"]["sha256"]) for f in r.json["files"]] == [(filename, sha256(content))], r.json
-    p, target = pip.install("linked-pkg==1.0", check=False)
-    fetched = sorted(fixture_index.paths() - {"/simple/linked-pkg/"})
+    assert [(f["filename"], f["hashes"]["sha256"]) for f in r.json["files"]] == [(filename, sha256_of(content))], r.json
+    p, target = install(pip, "linked-pkg==1.0", check=False)
+    fetched = sorted(fixture_index.fetched() - {"/simple/linked-pkg/"})
     assert p.returncode == 0, f"pip failed; the server asked the index for {fetched}:\n{p.stderr}"
-    assert pip.marker(target, "linked-pkg") == f"{page} {link}"
+    assert installed_marker(pip, target, "linked-pkg") == f"{page} {link}"
     assert fetched == [f"/files/{filename}"], fetched
-    assert_external(chain.stored("repo-c", "linked-pkg"), ["1.0"], "C")
+    chain.assert_retained("repo-c", "linked-pkg", ["1.0"])

@@ -6,82 +6,27 @@ is refused unless that origin is listed with `--upstream-link-origin` (upstreams
 external connections reach only what the user configures)."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import http.server
-import io
 import json
-import tarfile
-import threading
 
 import pytest
 
-from conftest import basic, endpoint_get, make_client, unique
-
-
-def npm_tarball(name: str, version: str) -> bytes:
-    data = json.dumps({"name": name, "version": version}).encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("package/package.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-class Served:
-    """A loopback HTTP server answering fixed paths and counting the requests it gets."""
-
-    def __init__(self):
-        self.routes: dict[str, tuple[str, bytes]] = {}
-        self.hits: list[str] = []
-        served = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (the stdlib's name)
-                served.hits.append(self.path)
-                content_type, body = served.routes.get(self.path, ("text/plain", None))
-                if body is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from conftest import LoopbackHttp, basic, endpoint_get, make_client, unique
+from npmkit import sha1, sri, tarball as npm_tarball
 
 
 @pytest.fixture
 def registry_and_files():
     """A public npm registry whose packument links its tarball on a second origin."""
-    registry, files = Served(), Served()
+    registry, files = LoopbackHttp(), LoopbackHttp()
     tarball = npm_tarball("lnk-pkg", "1.0.0")
     files.routes["/lnk-pkg-1.0.0.tgz"] = ("application/octet-stream", tarball)
-    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
     packument = {
         "name": "lnk-pkg",
         "dist-tags": {"latest": "1.0.0"},
         "versions": {"1.0.0": {
             "name": "lnk-pkg", "version": "1.0.0",
-            "dist": {"tarball": f"{files.origin}/lnk-pkg-1.0.0.tgz", "integrity": integrity,
-                     "shasum": hashlib.sha1(tarball).hexdigest()},
+            "dist": {"tarball": f"{files.origin}/lnk-pkg-1.0.0.tgz", "integrity": sri(tarball),
+                     "shasum": sha1(tarball)},
         }},
     }
     registry.routes["/lnk-pkg"] = ("application/json", json.dumps(packument).encode())
@@ -111,7 +56,7 @@ def test_a_link_to_another_origin_is_not_followed(server_factory, registry_and_f
     server = server_factory(extra_args=["--external-connection", f"public:npmjs={registry.origin}"])
     status, _ = tarball_through(server, "lnk-pkg")
     assert status == 404
-    assert files.hits == [], "the server fetched from an origin nobody configured"
+    assert files.paths() == [], "the server fetched from an origin nobody configured"
     assert "not on the origin configured" in server.log()
 
 
@@ -124,4 +69,4 @@ def test_an_origin_the_user_lists_is_followed(server_factory, registry_and_files
     status, body = tarball_through(server, "lnk-pkg")
     assert status == 200
     assert body == tarball
-    assert files.hits == ["/lnk-pkg-1.0.0.tgz"]
+    assert files.paths() == ["/lnk-pkg-1.0.0.tgz"]

@@ -7,6 +7,7 @@ order), §6 (shapes), §12 (pagination)."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -21,10 +22,13 @@ from conftest import (
     ACCOUNT,
     IMPLEMENTED_OPERATIONS,
     REGION,
+    allow_policy,
+    asset_hashes,
     endpoint_get,
     http_request,
     load_model,
     make_client,
+    sha256_of,
     unique,
 )
 
@@ -61,11 +65,7 @@ ALWAYS_PRESENT = {
 # Spec §6.8: all four hashes, lowercase hex of the algorithm's length.
 HASH_LENGTHS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}
 
-POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                   "Action": "codeartifact:*", "Resource": "*"}],
-})
+POLICY = allow_policy(ACCOUNT)
 
 
 # ----------------------------------------------------------------------------- model walker
@@ -164,7 +164,7 @@ def publish_generic(raw, domain: str, repository: str, namespace: str, package: 
              "package": package, "version": version, "asset": asset}
     if unfinished is not None:
         query["unfinished"] = "true" if unfinished else "false"
-    headers = {"x-amz-content-sha256": sha256 or hashlib.sha256(data).hexdigest(),
+    headers = {"x-amz-content-sha256": sha256 or sha256_of(data),
                "Content-Type": "application/octet-stream"}
     return raw("POST", "/v1/package/version/publish", query, data, headers)
 
@@ -355,10 +355,7 @@ def test_list_pages_carry_items(wire):
     assert [v["version"] for v in wire["ListPackageVersions"].json["versions"]] == ["1.0.0"]
     assets = wire["ListPackageVersionAssets"].json["assets"]
     assert [(a["name"], a["size"]) for a in assets] == [("a.bin", len(ASSET_A)), ("b.txt", len(ASSET_B))]
-    assert assets[0]["hashes"] == {"MD5": hashlib.md5(ASSET_A).hexdigest(),
-                                   "SHA-1": hashlib.sha1(ASSET_A).hexdigest(),
-                                   "SHA-256": hashlib.sha256(ASSET_A).hexdigest(),
-                                   "SHA-512": hashlib.sha512(ASSET_A).hexdigest()}
+    assert assets[0]["hashes"] == asset_hashes(ASSET_A)
     assert wire["ListPackageVersionDependencies"].json["dependencies"] == [], "generic: always [] (§7.7)"
     assert "readme" not in wire["GetPackageVersionReadme"].json, "generic versions never have a readme (§7.7)"
     patterns = [g["pattern"] for g in wire["ListPackageGroups"].json["packageGroups"]]
@@ -382,7 +379,7 @@ def test_wire_package_results(wire):
     final = wire["PublishPackageVersion#final"].json
     assert first["status"] == "Unfinished" and final["status"] == "Published"
     assert first["asset"]["name"] == "a.bin" and first["asset"]["size"] == len(ASSET_A)
-    assert first["asset"]["hashes"]["SHA-256"] == hashlib.sha256(ASSET_A).hexdigest()
+    assert first["asset"]["hashes"]["SHA-256"] == sha256_of(ASSET_A)
     assert final["versionRevision"] != first["versionRevision"], "adding an asset changes the revision (§8.3)"
 
     asset = wire["GetPackageVersionAsset"]
@@ -673,7 +670,7 @@ def test_tampered_body_path_method_and_headers(raw, existing_domain, ca):
     assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
 
     # a signed x-amz-content-sha256 that does not match the body that arrives
-    digest = hashlib.sha256(b"{}").hexdigest()
+    digest = sha256_of(b"{}")
     resp = raw("POST", "/v1/domain", {"domain": d}, b'{"tags": []}', {"x-amz-content-sha256": digest})
     assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
 
@@ -827,7 +824,7 @@ def _request_for(op_name: str):
             body[name] = value
     data = payload if payload is not None else (json.dumps(body).encode() if body else None)
     if payload is not None:
-        headers["x-amz-content-sha256"] = hashlib.sha256(payload).hexdigest()
+        headers["x-amz-content-sha256"] = sha256_of(payload)
         headers["Content-Type"] = "application/octet-stream"
     return op["http"]["method"], op["http"]["requestUri"].split("?")[0], query, data, headers
 
@@ -899,16 +896,31 @@ def test_sigterm_exits_cleanly_and_state_persists(server_factory, tmp_path):
 # ----------------------------------------------------------------------------- more query / auth rules
 
 
-def test_literal_plus_in_query_is_a_plus(raw, ca, server):
-    """Spec §3.2: a literal `+` in the query is a plus sign (policy revisions are base64)."""
-    d = unique("plus")
+@contextlib.contextmanager
+def domain_with_plus_revision(ca, prefix: str):
+    """A fresh domain whose permissions policy (POLICY, put again until its base64 revision holds
+    a `+`) is current: (domain, revision). Policy and domain are deleted afterwards."""
+    d = unique(prefix)
     ca.create_domain(domain=d)
     try:
-        revision = None
         for _ in range(40):
             revision = ca.put_domain_permissions_policy(domain=d, policyDocument=POLICY)["policy"]["revision"]
             if "+" in revision:
                 break
+        else:
+            raise AssertionError(f"no policy revision with a '+' in 40 tries (last {revision!r})")
+        yield d, revision
+    finally:
+        try:
+            ca.delete_domain_permissions_policy(domain=d)
+        except Exception:
+            pass
+        ca.delete_domain(domain=d)
+
+
+def test_literal_plus_in_query_is_a_plus(raw, ca, server):
+    """Spec §3.2: a literal `+` in the query is a plus sign (policy revisions are base64)."""
+    with domain_with_plus_revision(ca, "plus") as (d, revision):
         # keep `+` literal, escape only what must be escaped. botocore would canonicalise the
         # literal `+` as-is, so sign with the independent signer, which reads it as a plus.
         # guard: the independent signer with a fully escaped (%2B) value is accepted
@@ -925,12 +937,6 @@ def test_literal_plus_in_query_is_a_plus(raw, ca, server):
         resp = raw("DELETE", "/v1/domain/permissions/policy", query, None, headers, sign=False)
         assert resp.status == 200, (revision, resp)
         assert resp.json["policy"]["revision"] == revision
-    finally:
-        try:
-            ca.delete_domain_permissions_policy(domain=d)
-        except Exception:
-            pass
-        ca.delete_domain(domain=d)
 
 
 def test_repeated_query_key_takes_the_first(raw, existing_domain):
@@ -975,11 +981,11 @@ def _manual_sigv4(method, path, query, headers, body, signed, secret="test", acc
     canonical_query = "&".join(
         f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}" for k, v in pairs)
     canonical_headers = "".join(f"{h}:{lower[h]}\n" for h in signed)
-    payload_hash = hashlib.sha256(body or b"").hexdigest()
+    payload_hash = sha256_of(body or b"")
     canonical = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), canonical_query, canonical_headers,
                            ";".join(signed), payload_hash])
     scope = f"{day}/{REGION}/{scope_suffix}"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, sha256_of(canonical.encode())])
 
     def h(key, msg):
         return hmac.new(key, msg.encode(), hashlib.sha256).digest()
@@ -1044,15 +1050,7 @@ def test_state_survives_sigkill(server_factory, tmp_path):
 def test_literal_plus_signed_as_space_is_refused(raw, ca, server):
     """The signature must cover the value the server acts on: a request whose literal `+` was
     signed as a space (form-decoding) must not be executed with a `+` (spec §3.1, §3.2)."""
-    d = unique("plusspace")
-    ca.create_domain(domain=d)
-    try:
-        revision = None
-        for _ in range(40):
-            revision = ca.put_domain_permissions_policy(domain=d, policyDocument=POLICY)["policy"]["revision"]
-            if "+" in revision:
-                break
-        assert "+" in revision
+    with domain_with_plus_revision(ca, "plusspace") as (d, revision):
         query = f"domain={d}&policy-revision={urllib.parse.quote(revision, safe='+')}"
         signed_as = f"domain={d}&policy-revision={urllib.parse.quote(revision.replace('+', ' '), safe='')}"
         headers = _manual_sigv4("DELETE", "/v1/domain/permissions/policy", signed_as,
@@ -1061,12 +1059,6 @@ def test_literal_plus_signed_as_space_is_refused(raw, ca, server):
         assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
         assert ca.get_domain_permissions_policy(domain=d)["policy"]["revision"] == revision, \
             "the policy was deleted by a request whose signature covered another value"
-    finally:
-        try:
-            ca.delete_domain_permissions_policy(domain=d)
-        except Exception:
-            pass
-        ca.delete_domain(domain=d)
 
 
 # ----------------------------------------------------------------------------- package inputs
@@ -1120,16 +1112,16 @@ def test_package_input_validation(raw, package_repo):
     cases = {
         "format not generic": lambda: raw(
             "POST", "/v1/package/version/publish", dict(base, format="npm", version="1.0.0", asset="a"),
-            b"a", {"x-amz-content-sha256": hashlib.sha256(b"a").hexdigest(),
+            b"a", {"x-amz-content-sha256": sha256_of(b"a"),
                    "Content-Type": "application/octet-stream"}),
         "generic without namespace": lambda: raw(
             "POST", "/v1/package/version/publish",
             {k: v for k, v in dict(base, version="1.0.0", asset="a").items() if k != "namespace"},
-            b"a", {"x-amz-content-sha256": hashlib.sha256(b"a").hexdigest(),
+            b"a", {"x-amz-content-sha256": sha256_of(b"a"),
                    "Content-Type": "application/octet-stream"}),
         "unfinished not a boolean": lambda: raw(
             "POST", "/v1/package/version/publish", dict(base, version="1.0.0", asset="a", unfinished="yes"),
-            b"a", {"x-amz-content-sha256": hashlib.sha256(b"a").hexdigest(),
+            b"a", {"x-amz-content-sha256": sha256_of(b"a"),
                    "Content-Type": "application/octet-stream"}),
         "no x-amz-content-sha256": lambda: raw(
             "POST", "/v1/package/version/publish", dict(base, version="1.0.0", asset="a"), b"a",
@@ -1199,7 +1191,7 @@ def test_publish_with_chunked_body(server, package_repo):
                                     "namespace": "ns", "package": "chunked", "version": "1.0.0",
                                     "asset": "c.bin"}, quote_via=urllib.parse.quote)
     target = f"/v1/package/version/publish?{query}"
-    headers = {"Host": server.address, "x-amz-content-sha256": hashlib.sha256(data).hexdigest(),
+    headers = {"Host": server.address, "x-amz-content-sha256": sha256_of(data),
                "Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"}
     req = AWSRequest(method="POST", url=f"http://{server.address}{target}", data=b"", headers=dict(headers))
     SigV4Auth(Credentials(ACCESS_KEY, "test"), "codeartifact", REGION).add_auth(req)
@@ -1219,4 +1211,4 @@ def test_publish_with_chunked_body(server, package_repo):
         conn.close()
     assert resp.status == 200, body
     assert body["asset"]["size"] == len(data)
-    assert body["asset"]["hashes"]["SHA-256"] == hashlib.sha256(data).hexdigest()
+    assert body["asset"]["hashes"]["SHA-256"] == sha256_of(data)
