@@ -28,7 +28,7 @@ pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
 pub use packages::{Origins, PackageFilter, PackageId};
-pub use policies::{validate_policy_document, PolicyTarget};
+pub use policies::PolicyTarget;
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
 pub use resolve::{ExternalPackage, ExternalSource, ExternalVersion, Found, Merged};
 pub use store::blobs::{stream_into, StagedBlob, StreamError, Upload};
@@ -169,6 +169,8 @@ pub struct Registry {
     writer: Arc<write::Writer>,
     clock: Arc<Clock>,
     pub quotas: Quotas,
+    /// Resource policies as parsed for evaluation, by revision (every put makes a new one).
+    parsed_policies: policies::ParsedPolicies,
 }
 
 impl Registry {
@@ -202,6 +204,7 @@ impl Registry {
             writer: Arc::new(writer),
             clock,
             quotas,
+            parsed_policies: policies::ParsedPolicies::default(),
         };
         registry.check_schema()?;
         registry.collect_garbage();
