@@ -17,6 +17,7 @@ pub mod formats;
 #[cfg(test)]
 mod layering;
 pub mod outbound;
+pub mod permissions;
 pub mod registry;
 pub mod server;
 pub mod state;

@@ -3,7 +3,7 @@
 //! GetPackageVersionAsset (the bytes stream from the blob store).
 
 use super::packages::{asset_summary, package_id, status_of, version_name};
-use super::{ApiError, Cx};
+use super::{ApiError, Cx, Subject};
 use crate::registry::{NewAsset, PackageId, Publish, RepositoryRecord, StagedBlob, VersionStatus};
 use codeartifact_model::*;
 use std::path::PathBuf;
@@ -61,9 +61,10 @@ pub fn prepare_publish(
     }
     check_generic_asset_name(&input.asset_name)?;
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "PublishPackageVersion")?;
-    let repo = cx.app.registry.repository(d, &input.repository)?;
     let package = package_id(input.format, input.namespace, &input.package)?;
+    let subject = Subject::package(d, &input.repository, &package);
+    cx.authorize(Operation::PublishPackageVersion, &subject)?;
+    let repo = cx.app.registry.repository(d, &input.repository)?;
     Ok(PublishPlan {
         repo,
         display_name: input.package.clone(),
@@ -128,9 +129,10 @@ pub fn get_package_version_asset(
     input: GetPackageVersionAssetRequest,
 ) -> Result<Download, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "ReadFromRepository")?;
-    let repo = cx.app.registry.repository(d, &input.repository)?;
     let package = package_id(input.format, input.namespace, &input.package)?;
+    let subject = Subject::package(d, &input.repository, &package);
+    cx.authorize(Operation::GetPackageVersionAsset, &subject)?;
+    let repo = cx.app.registry.repository(d, &input.repository)?;
     let version = version_name(input.format, &input.package_version);
     let v = cx.app.registry.version(&repo, &package, &version)?;
     if input

@@ -1,6 +1,6 @@
 //! CreateDomain, DescribeDomain, ListDomains, DeleteDomain.
 
-use super::{pagination, ApiError, Cx};
+use super::{pagination, ApiError, Cx, Subject};
 use crate::registry::{Arn, DomainRecord, DomainStats};
 use codeartifact_model::rt::Timestamp;
 use codeartifact_model::*;
@@ -36,6 +36,11 @@ pub fn create_domain(
     input: CreateDomainRequest,
 ) -> Result<CreateDomainResult, ApiError> {
     let tags = tags_of(input.tags);
+    let subject = Subject {
+        tags: Some(&tags),
+        ..Subject::domain(cx.domain_id(&input.domain, None))
+    };
+    cx.authorize(Operation::CreateDomain, &subject)?;
     let record = cx.app.registry.create_domain(
         cx.scope(),
         &input.domain,
@@ -56,7 +61,7 @@ pub fn describe_domain(
     input: DescribeDomainRequest,
 ) -> Result<DescribeDomainResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "DescribeDomain")?;
+    cx.authorize(Operation::DescribeDomain, &Subject::domain(d))?;
     let record = cx.app.registry.domain(d)?;
     let stats = cx.app.registry.domain_stats(d)?;
     let mut domain = description(&record, &stats, DomainStatus::Active);
@@ -70,6 +75,10 @@ pub fn describe_domain(
 }
 
 pub fn list_domains(cx: &Cx<'_>, input: ListDomainsRequest) -> Result<ListDomainsResult, ApiError> {
+    cx.authorize(
+        Operation::ListDomains,
+        &Subject::domain(cx.domain_id("", None)),
+    )?;
     let after = pagination::decode::<ListDomainsRequest>(input.next_token.as_deref())?;
     let page = cx.app.registry.list_domains(
         cx.scope(),
@@ -102,7 +111,7 @@ pub fn delete_domain(
     input: DeleteDomainRequest,
 ) -> Result<DeleteDomainResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "DeleteDomain")?;
+    cx.authorize(Operation::DeleteDomain, &Subject::domain(d))?;
     let record = cx.app.registry.delete_domain(d)?;
     let stats = DomainStats {
         repository_count: 0,

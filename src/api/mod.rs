@@ -13,11 +13,13 @@ mod repositories;
 mod tags;
 mod tokens;
 
+pub use crate::permissions::Subject;
 pub use error::ApiError;
 
 use crate::access;
 use crate::auth::Caller;
-use crate::registry::{Arn, DomainId, PolicyTarget, ResourceRef, Scope};
+use crate::permissions::{self, Asker, Refusal};
+use crate::registry::{DomainId, Scope};
 use crate::state::App;
 use codeartifact_model::rt::{self, OperationInput, OperationOutput, RawInput, RenderedOutput};
 use codeartifact_model::{GetPackageVersionAssetRequest, Operation, PublishPackageVersionRequest};
@@ -213,116 +215,39 @@ pub fn dispatch(cx: &Cx<'_>, op: Operation, raw: &RawInput<'_>) -> Result<Reply,
     }
 }
 
-/// Access checks: each handler names the action it performs before touching the resource.
+/// Access checks: each handler names its operation and what the request is about; the
+/// table row of that operation (`access::table::operation`) says which actions are needed on
+/// which resources, and `permissions::authorize` decides them.
 impl Cx<'_> {
-    fn principal(&self) -> access::Principal<'_> {
-        access::Principal {
-            account: self.caller.account_id(),
-            arn: self.caller.principal_arn(),
-        }
-    }
-
-    fn decide(
-        &self,
-        action: &str,
-        resource_arn: &str,
-        resource_account: &str,
-        policy: PolicyTarget<'_>,
-    ) -> Result<(), ApiError> {
-        let request = access::Request {
-            action,
-            resource_arn,
-            resource_account,
+    /// The caller as the decision sees it: principal, identity policies (if configured),
+    /// organization, and the request's region and time.
+    fn asker(&self) -> Asker<'_> {
+        let arn = self.caller.principal_arn();
+        let grants = self.app.identities.grants(arn);
+        Asker {
+            principal: access::Principal {
+                account: self.caller.account_id(),
+                arn,
+                org_id: grants.and_then(|g| g.organization_id.as_deref()),
+            },
+            identity: match grants.and_then(|g| g.policies.as_deref()) {
+                Some(policies) => access::Identity::Policies(policies),
+                None => access::Identity::Trusted,
+            },
             region: self.region,
-        };
-        let policy = self.app.registry.policy_if_any(policy)?;
-        match access::decide(
-            self.principal(),
-            request,
-            policy.as_ref().map(|p| p.document.as_str()),
-        ) {
-            access::Decision::Allow => Ok(()),
-            decision => Err(ApiError::AccessDenied(access::denial_message(
-                self.principal(),
-                request,
-                decision,
-            ))),
+            now_ms: self.app.clock.now_ms(),
+            source_ip: None,
         }
     }
 
-    /// A domain-level action, decided by the domain's policy.
-    pub fn authorize_domain(&self, d: DomainId<'_>, action: &str) -> Result<(), ApiError> {
-        self.decide(action, &Arn::domain(d), d.owner, PolicyTarget::Domain(d))
-    }
-
-    /// A repository-level action, decided by the repository's policy. The repository's
-    /// account is its administrator's; a missing repository is left for the handler to
-    /// report (as the domain owner's).
-    pub fn authorize_repository(
-        &self,
-        d: DomainId<'_>,
-        repository: &str,
-        action: &str,
-    ) -> Result<(), ApiError> {
-        let account = match self.app.registry.repository(d, repository) {
-            Ok(record) => record.administrator_account,
-            Err(_) => d.owner.to_string(),
-        };
-        let target = PolicyTarget::Repository(d, repository);
-        self.decide(action, &Arn::repository(d, repository), &account, target)
-    }
-
-    /// Setting or deleting a resource policy: the existing policy is not consulted (so an
-    /// owner cannot lock itself out), which leaves only the owner's own account.
-    pub fn authorize_policy_change(&self, d: DomainId<'_>) -> Result<(), ApiError> {
-        if self.caller.account_id() == d.owner {
-            return Ok(());
-        }
-        Err(ApiError::AccessDenied(format!(
-            "User: {} is not authorized to change resource policies in domain {} because no \
-             identity-based policy allows it",
-            self.caller.principal_arn(),
-            Arn::domain(d)
-        )))
-    }
-
-    /// Tagging is decided by the policy of the tagged resource.
-    pub fn authorize_arn(&self, arn: &str, action: &str) -> Result<(), ApiError> {
-        match ResourceRef::parse(arn) {
-            Some(ResourceRef::Domain {
-                region,
-                owner,
-                domain,
-            })
-            | Some(ResourceRef::PackageGroup {
-                region,
-                owner,
-                domain,
-                ..
-            }) => self.authorize_domain(
-                DomainId {
-                    region: &region,
-                    owner: &owner,
-                    name: &domain,
-                },
-                action,
-            ),
-            Some(ResourceRef::Repository {
-                region,
-                owner,
-                domain,
-                repository,
-            }) => self.authorize_repository(
-                DomainId {
-                    region: &region,
-                    owner: &owner,
-                    name: &domain,
-                },
-                &repository,
-                action,
-            ),
-            // The registry reports a malformed ARN with the service's message.
-            None => Ok(()),
-        }
+    /// Decides every action the table lists for `op` on `subject`.
+    pub fn authorize(&self, op: Operation, subject: &Subject<'_>) -> Result<(), ApiError> {
+        let needs = access::table::operation(op);
+        permissions::authorize(&self.app.registry, &self.asker(), needs, subject).map_err(
+            |refusal| match refusal {
+                Refusal::Denied(message) => ApiError::AccessDenied(message),
+                Refusal::Registry(e) => e.into(),
+            },
+        )
     }
 }

@@ -3,7 +3,7 @@
 
 use super::domains::tags_of;
 use super::packages::package_id;
-use super::{pagination, ApiError, Cx};
+use super::{pagination, ApiError, Cx, Subject};
 use crate::registry::groups::{self, Association, Mode, RestrictionType};
 use crate::registry::{Arn, DomainId, GroupSet, OriginUpdate};
 use codeartifact_model::rt::Timestamp;
@@ -120,13 +120,18 @@ pub fn create_package_group(
     input: CreatePackageGroupRequest,
 ) -> Result<CreatePackageGroupResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "CreatePackageGroup")?;
+    let tags = tags_of(input.tags);
+    let subject = Subject {
+        tags: Some(&tags),
+        ..Subject::group(d, &input.package_group)
+    };
+    cx.authorize(Operation::CreatePackageGroup, &subject)?;
     cx.app.registry.create_package_group(
         d,
         &input.package_group,
         input.contact_info.as_deref(),
         input.description.as_deref(),
-        &tags_of(input.tags),
+        &tags,
     )?;
     let (set, index) = find(cx, d, &input.package_group)?;
     Ok(CreatePackageGroupResult {
@@ -139,7 +144,10 @@ pub fn describe_package_group(
     input: DescribePackageGroupRequest,
 ) -> Result<DescribePackageGroupResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "DescribePackageGroup")?;
+    cx.authorize(
+        Operation::DescribePackageGroup,
+        &Subject::group(d, &input.package_group),
+    )?;
     let (set, index) = find(cx, d, &input.package_group)?;
     Ok(DescribePackageGroupResult {
         package_group: Some(description(d, &set, index)),
@@ -151,7 +159,10 @@ pub fn update_package_group(
     input: UpdatePackageGroupRequest,
 ) -> Result<UpdatePackageGroupResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "UpdatePackageGroup")?;
+    cx.authorize(
+        Operation::UpdatePackageGroup,
+        &Subject::group(d, &input.package_group),
+    )?;
     cx.app.registry.update_package_group(
         d,
         &input.package_group,
@@ -169,7 +180,10 @@ pub fn delete_package_group(
     input: DeletePackageGroupRequest,
 ) -> Result<DeletePackageGroupResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "DeletePackageGroup")?;
+    cx.authorize(
+        Operation::DeletePackageGroup,
+        &Subject::group(d, &input.package_group),
+    )?;
     // Described before deletion: the response reports the group as it was.
     let (set, index) = find(cx, d, &input.package_group)?;
     let before = description(d, &set, index);
@@ -186,7 +200,10 @@ pub fn update_package_group_origin_configuration(
     input: UpdatePackageGroupOriginConfigurationRequest,
 ) -> Result<UpdatePackageGroupOriginConfigurationResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "UpdatePackageGroupOriginConfiguration")?;
+    cx.authorize(
+        Operation::UpdatePackageGroupOriginConfiguration,
+        &Subject::group(d, &input.package_group),
+    )?;
     let list = |entries: Option<Vec<PackageGroupAllowedRepository>>| -> Result<Vec<(String, RestrictionType)>, ApiError> {
         entries
             .unwrap_or_default()
@@ -236,7 +253,7 @@ pub fn list_package_groups(
     input: ListPackageGroupsRequest,
 ) -> Result<ListPackageGroupsResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "ListPackageGroups")?;
+    cx.authorize(Operation::ListPackageGroups, &Subject::domain(d))?;
     cx.app.registry.domain(d)?;
     let after = pagination::decode::<ListPackageGroupsRequest>(input.next_token.as_deref())?;
     let set = cx.app.registry.group_set(d)?;
@@ -287,7 +304,10 @@ pub fn list_sub_package_groups(
     input: ListSubPackageGroupsRequest,
 ) -> Result<ListSubPackageGroupsResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "ListSubPackageGroups")?;
+    cx.authorize(
+        Operation::ListSubPackageGroups,
+        &Subject::group(d, &input.package_group),
+    )?;
     let (set, index) = find(cx, d, &input.package_group)?;
     let after = pagination::decode::<ListSubPackageGroupsRequest>(input.next_token.as_deref())?;
     let children: BTreeSet<&str> = groups::children(&set.patterns, &set.patterns[index])
@@ -312,7 +332,10 @@ pub fn list_allowed_repositories_for_group(
     input: ListAllowedRepositoriesForGroupRequest,
 ) -> Result<ListAllowedRepositoriesForGroupResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "ListAllowedRepositoriesForGroup")?;
+    cx.authorize(
+        Operation::ListAllowedRepositoriesForGroup,
+        &Subject::group(d, &input.package_group),
+    )?;
     let record = cx.app.registry.package_group(d, &input.package_group)?;
     let after =
         pagination::decode::<ListAllowedRepositoriesForGroupRequest>(input.next_token.as_deref())?;
@@ -346,7 +369,6 @@ pub fn get_associated_package_group(
     input: GetAssociatedPackageGroupRequest,
 ) -> Result<GetAssociatedPackageGroupResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "GetAssociatedPackageGroup")?;
     cx.app.registry.domain(d)?;
     let p = package_id(input.format, input.namespace, &input.package)?;
     let set = cx.app.registry.group_set(d)?;
@@ -357,6 +379,11 @@ pub fn get_associated_package_group(
             "the domain has no root package group".to_string(),
         ));
     };
+    // Authorized on the group found, as the service reference names it.
+    cx.authorize(
+        Operation::GetAssociatedPackageGroup,
+        &Subject::group(d, pattern.as_str()),
+    )?;
     let index = set.index_of(pattern.as_str()).unwrap_or(0);
     Ok(GetAssociatedPackageGroupResult {
         package_group: Some(description(d, &set, index)),
@@ -369,7 +396,10 @@ pub fn list_associated_packages(
     input: ListAssociatedPackagesRequest,
 ) -> Result<ListAssociatedPackagesResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "ListAssociatedPackages")?;
+    cx.authorize(
+        Operation::ListAssociatedPackages,
+        &Subject::group(d, &input.package_group),
+    )?;
     cx.app.registry.domain(d)?;
     let preview = input.preview.unwrap_or(false);
     let set = cx.app.registry.group_set(d)?;

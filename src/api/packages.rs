@@ -1,7 +1,7 @@
 //! Packages and package versions: describe, list, origin configuration, the version
 //! lifecycle, copies, and the metadata reads (assets, dependencies, readme).
 
-use super::{pagination, ApiError, Cx};
+use super::{pagination, ApiError, Cx, Subject};
 use crate::registry::names::{
     namespace_rule, normalize_name, normalize_namespace, normalize_version, NamespaceRule,
 };
@@ -138,16 +138,26 @@ pub fn asset_summary(asset: &AssetRef, blob: Option<&BlobRecord>) -> AssetSummar
     }
 }
 
-/// The repository a package request names, after the access check.
+/// The repository a repository-level request names, after the access check.
 fn repository(
     cx: &Cx<'_>,
-    domain: &str,
-    owner: Option<&str>,
+    op: Operation,
+    d: DomainId<'_>,
     repository: &str,
-    action: &str,
 ) -> Result<RepositoryRecord, ApiError> {
-    let d = cx.domain_id(domain, owner);
-    cx.authorize_repository(d, repository, action)?;
+    cx.authorize(op, &Subject::repository(d, repository))?;
+    Ok(cx.app.registry.repository(d, repository)?)
+}
+
+/// The repository a package request names, after the access check on the package's ARN.
+fn package_repository(
+    cx: &Cx<'_>,
+    op: Operation,
+    d: DomainId<'_>,
+    repository: &str,
+    p: &PackageId,
+) -> Result<RepositoryRecord, ApiError> {
+    cx.authorize(op, &Subject::package(d, repository, p))?;
     Ok(cx.app.registry.repository(d, repository)?)
 }
 
@@ -155,14 +165,9 @@ pub fn describe_package(
     cx: &Cx<'_>,
     input: DescribePackageRequest,
 ) -> Result<DescribePackageResult, ApiError> {
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "DescribePackage",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     let p = package_id(input.format, input.namespace, &input.package)?;
+    let repo = package_repository(cx, Operation::DescribePackage, d, &input.repository, &p)?;
     let record = cx.app.registry.package(&repo, &p)?;
     Ok(DescribePackageResult {
         package: PackageDescription {
@@ -178,13 +183,8 @@ pub fn list_packages(
     cx: &Cx<'_>,
     input: ListPackagesRequest,
 ) -> Result<ListPackagesResult, ApiError> {
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "ListPackages",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
+    let repo = repository(cx, Operation::ListPackages, d, &input.repository)?;
     let after = pagination::decode::<ListPackagesRequest>(input.next_token.as_deref())?;
     let format = input.format.map(PackageFormat::as_str);
     // The package prefix is normalised like a name when the format is known.
@@ -218,14 +218,9 @@ pub fn delete_package(
     cx: &Cx<'_>,
     input: DeletePackageRequest,
 ) -> Result<DeletePackageResult, ApiError> {
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "DeletePackage",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     let p = package_id(input.format, input.namespace, &input.package)?;
+    let repo = package_repository(cx, Operation::DeletePackage, d, &input.repository, &p)?;
     let (record, _versions) = cx.app.registry.delete_package(&repo, &p)?;
     Ok(DeletePackageResult {
         deleted_package: Some(summary(&record)),
@@ -236,14 +231,15 @@ pub fn put_package_origin_configuration(
     cx: &Cx<'_>,
     input: PutPackageOriginConfigurationRequest,
 ) -> Result<PutPackageOriginConfigurationResult, ApiError> {
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "PutPackageOriginConfiguration",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     let p = package_id(input.format, input.namespace, &input.package)?;
+    let repo = package_repository(
+        cx,
+        Operation::PutPackageOriginConfiguration,
+        d,
+        &input.repository,
+        &p,
+    )?;
     let record = cx.app.registry.put_origin_configuration(
         &repo,
         &p,
@@ -301,14 +297,16 @@ version_addressed!(
 fn version_target(
     cx: &Cx<'_>,
     input: &impl VersionAddressed,
-    action: &str,
+    op: Operation,
 ) -> Result<VersionTarget, ApiError> {
     let (domain, owner) = input.domain();
-    let repo = repository(cx, domain, owner, input.repository(), action)?;
+    let d = cx.domain_id(domain, owner);
     let (format, namespace, package) = input.package();
+    let package = package_id(format, namespace, package)?;
+    let repo = package_repository(cx, op, d, input.repository(), &package)?;
     Ok(VersionTarget {
         repo,
-        package: package_id(format, namespace, package)?,
+        package,
         version: version_name(format, input.version()),
     })
 }
@@ -317,7 +315,7 @@ pub fn describe_package_version(
     cx: &Cx<'_>,
     input: DescribePackageVersionRequest,
 ) -> Result<DescribePackageVersionResult, ApiError> {
-    let t = version_target(cx, &input, "DescribePackageVersion")?;
+    let t = version_target(cx, &input, Operation::DescribePackageVersion)?;
     let package = cx.app.registry.package(&t.repo, &t.package)?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     let display_name = match (&package.namespace, package.format.as_str()) {
@@ -356,14 +354,9 @@ pub fn list_package_versions(
     cx: &Cx<'_>,
     input: ListPackageVersionsRequest,
 ) -> Result<ListPackageVersionsResult, ApiError> {
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "ListPackageVersions",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     let p = package_id(input.format, input.namespace, &input.package)?;
+    let repo = package_repository(cx, Operation::ListPackageVersions, d, &input.repository, &p)?;
     let after = pagination::decode::<ListPackageVersionsRequest>(input.next_token.as_deref())?;
     let mut versions = cx.app.registry.versions(&repo, &p)?;
     // Newest first; the version string breaks ties so pages are stable.
@@ -452,7 +445,7 @@ pub fn list_package_version_assets(
     cx: &Cx<'_>,
     input: ListPackageVersionAssetsRequest,
 ) -> Result<ListPackageVersionAssetsResult, ApiError> {
-    let t = version_target(cx, &input, "ListPackageVersionAssets")?;
+    let t = version_target(cx, &input, Operation::ListPackageVersionAssets)?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     let after = pagination::decode::<ListPackageVersionAssetsRequest>(input.next_token.as_deref())?;
     let d = t.repo.domain_id();
@@ -485,7 +478,7 @@ pub fn list_package_version_dependencies(
     cx: &Cx<'_>,
     input: ListPackageVersionDependenciesRequest,
 ) -> Result<ListPackageVersionDependenciesResult, ApiError> {
-    let t = version_target(cx, &input, "ListPackageVersionDependencies")?;
+    let t = version_target(cx, &input, Operation::ListPackageVersionDependencies)?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     let after =
         pagination::decode::<ListPackageVersionDependenciesRequest>(input.next_token.as_deref())?;
@@ -525,7 +518,7 @@ pub fn get_package_version_readme(
     cx: &Cx<'_>,
     input: GetPackageVersionReadmeRequest,
 ) -> Result<GetPackageVersionReadmeResult, ApiError> {
-    let t = version_target(cx, &input, "GetPackageVersionReadme")?;
+    let t = version_target(cx, &input, Operation::GetPackageVersionReadme)?;
     let v = cx.app.registry.version(&t.repo, &t.package, &t.version)?;
     Ok(GetPackageVersionReadmeResult {
         format: format_of(&t.package.format),
@@ -609,14 +602,15 @@ pub fn update_package_versions_status(
             )))
         }
     };
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "UpdatePackageVersionsStatus",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     let p = package_id(input.format, input.namespace, &input.package)?;
+    let repo = package_repository(
+        cx,
+        Operation::UpdatePackageVersionsStatus,
+        d,
+        &input.repository,
+        &p,
+    )?;
     let revisions = normalised_revisions(input.format, input.version_revisions);
     let change = VersionChange {
         action: VersionAction::SetStatus(target),
@@ -650,14 +644,15 @@ pub fn dispose_package_versions(
     cx: &Cx<'_>,
     input: DisposePackageVersionsRequest,
 ) -> Result<DisposePackageVersionsResult, ApiError> {
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "DisposePackageVersions",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     let p = package_id(input.format, input.namespace, &input.package)?;
+    let repo = package_repository(
+        cx,
+        Operation::DisposePackageVersions,
+        d,
+        &input.repository,
+        &p,
+    )?;
     let revisions = normalised_revisions(input.format, input.version_revisions);
     let change = VersionChange {
         action: VersionAction::Dispose,
@@ -681,14 +676,15 @@ pub fn delete_package_versions(
     cx: &Cx<'_>,
     input: DeletePackageVersionsRequest,
 ) -> Result<DeletePackageVersionsResult, ApiError> {
-    let repo = repository(
-        cx,
-        &input.domain,
-        input.domain_owner.as_deref(),
-        &input.repository,
-        "DeletePackageVersions",
-    )?;
+    let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     let p = package_id(input.format, input.namespace, &input.package)?;
+    let repo = package_repository(
+        cx,
+        Operation::DeletePackageVersions,
+        d,
+        &input.repository,
+        &p,
+    )?;
     let change = VersionChange {
         action: VersionAction::Delete,
         expected_status: expected(input.expected_status)?,
@@ -737,14 +733,17 @@ pub fn copy_package_versions(
         ));
     }
     let d: DomainId<'_> = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.source_repository, "ReadFromRepository")?;
-    cx.authorize_repository(d, &input.destination_repository, "CopyPackageVersions")?;
+    let p = package_id(input.format, input.namespace, &input.package)?;
+    let subject = Subject {
+        source: Some(&input.source_repository),
+        ..Subject::package(d, &input.destination_repository, &p)
+    };
+    cx.authorize(Operation::CopyPackageVersions, &subject)?;
     let source = cx.app.registry.repository(d, &input.source_repository)?;
     let destination = cx
         .app
         .registry
         .repository(d, &input.destination_repository)?;
-    let p = package_id(input.format, input.namespace, &input.package)?;
     let mut unique: Vec<(String, Option<String>)> = Vec::new();
     for (v, r) in versions {
         if !unique.iter().any(|(u, _)| u == &v) {

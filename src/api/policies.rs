@@ -1,6 +1,6 @@
 //! Domain and repository permissions policies.
 
-use super::{ApiError, Cx};
+use super::{ApiError, Cx, Subject};
 use crate::registry::{Arn, PolicyRecord, PolicyTarget};
 use codeartifact_model::*;
 
@@ -18,7 +18,7 @@ pub fn put_domain_policy(
 ) -> Result<PutDomainPermissionsPolicyResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
     // The existing policy is not consulted, so an owner cannot lock itself out.
-    cx.authorize_policy_change(d)?;
+    cx.authorize(Operation::PutDomainPermissionsPolicy, &Subject::domain(d))?;
     let record = cx.app.registry.put_policy(
         PolicyTarget::Domain(d),
         &input.policy_document,
@@ -34,7 +34,7 @@ pub fn get_domain_policy(
     input: GetDomainPermissionsPolicyRequest,
 ) -> Result<GetDomainPermissionsPolicyResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "GetDomainPermissionsPolicy")?;
+    cx.authorize(Operation::GetDomainPermissionsPolicy, &Subject::domain(d))?;
     let record = cx.app.registry.policy(PolicyTarget::Domain(d))?;
     Ok(GetDomainPermissionsPolicyResult {
         policy: Some(resource_policy(Arn::domain(d), record)),
@@ -46,7 +46,10 @@ pub fn delete_domain_policy(
     input: DeleteDomainPermissionsPolicyRequest,
 ) -> Result<DeleteDomainPermissionsPolicyResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_policy_change(d)?;
+    cx.authorize(
+        Operation::DeleteDomainPermissionsPolicy,
+        &Subject::domain(d),
+    )?;
     let record = cx
         .app
         .registry
@@ -61,7 +64,8 @@ pub fn put_repository_policy(
     input: PutRepositoryPermissionsPolicyRequest,
 ) -> Result<PutRepositoryPermissionsPolicyResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_policy_change(d)?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::PutRepositoryPermissionsPolicy, &subject)?;
     let record = cx.app.registry.put_policy(
         PolicyTarget::Repository(d, &input.repository),
         &input.policy_document,
@@ -80,7 +84,8 @@ pub fn get_repository_policy(
     input: GetRepositoryPermissionsPolicyRequest,
 ) -> Result<GetRepositoryPermissionsPolicyResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "GetRepositoryPermissionsPolicy")?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::GetRepositoryPermissionsPolicy, &subject)?;
     let record = cx
         .app
         .registry
@@ -98,7 +103,8 @@ pub fn delete_repository_policy(
     input: DeleteRepositoryPermissionsPolicyRequest,
 ) -> Result<DeleteRepositoryPermissionsPolicyResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_policy_change(d)?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::DeleteRepositoryPermissionsPolicy, &subject)?;
     let record = cx.app.registry.delete_policy(
         PolicyTarget::Repository(d, &input.repository),
         input.policy_revision.as_deref(),

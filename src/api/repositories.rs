@@ -2,7 +2,7 @@
 //! repository endpoints.
 
 use super::domains::tags_of;
-use super::{pagination, ApiError, Cx};
+use super::{pagination, ApiError, Cx, Subject};
 use crate::addressing::{endpoint_url, RepositoryAddress};
 use crate::registry::{external_connection_format, RepositoryRecord, RepositoryUpdate};
 use codeartifact_model::rt::Timestamp;
@@ -66,15 +66,21 @@ pub fn create_repository(
     input: CreateRepositoryRequest,
 ) -> Result<CreateRepositoryResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "CreateRepository")?;
     let upstreams = upstream_names(input.upstreams).unwrap_or_default();
+    let tags = tags_of(input.tags);
+    let subject = Subject {
+        upstreams: &upstreams,
+        tags: Some(&tags),
+        ..Subject::repository(d, &input.repository)
+    };
+    cx.authorize(Operation::CreateRepository, &subject)?;
     let record = cx.app.registry.create_repository(
         cx.scope(),
         d,
         &input.repository,
         input.description.as_deref(),
         &upstreams,
-        &tags_of(input.tags),
+        &tags,
     )?;
     Ok(CreateRepositoryResult {
         repository: Some(description(&record)),
@@ -86,7 +92,8 @@ pub fn describe_repository(
     input: DescribeRepositoryRequest,
 ) -> Result<DescribeRepositoryResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "DescribeRepository")?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::DescribeRepository, &subject)?;
     let record = cx.app.registry.repository(d, &input.repository)?;
     Ok(DescribeRepositoryResult {
         repository: Some(description(&record)),
@@ -98,8 +105,25 @@ pub fn update_repository(
     input: UpdateRepositoryRequest,
 ) -> Result<UpdateRepositoryResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "UpdateRepository")?;
     let upstreams = upstream_names(input.upstreams);
+    // AssociateWithDownstreamRepository is asked of each upstream this update adds.
+    let current = cx
+        .app
+        .registry
+        .repository(d, &input.repository)
+        .map(|r| r.upstreams.into_iter().map(|u| u.name).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let added: Vec<String> = upstreams
+        .iter()
+        .flatten()
+        .filter(|u| !current.contains(u))
+        .cloned()
+        .collect();
+    let subject = Subject {
+        upstreams: &added,
+        ..Subject::repository(d, &input.repository)
+    };
+    cx.authorize(Operation::UpdateRepository, &subject)?;
     let update = RepositoryUpdate {
         description: input.description.as_deref(),
         upstreams: upstreams.as_deref(),
@@ -118,7 +142,8 @@ pub fn delete_repository(
     input: DeleteRepositoryRequest,
 ) -> Result<DeleteRepositoryResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "DeleteRepository")?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::DeleteRepository, &subject)?;
     let record = cx.app.registry.delete_repository(d, &input.repository)?;
     Ok(DeleteRepositoryResult {
         repository: Some(description(&record)),
@@ -129,6 +154,10 @@ pub fn list_repositories(
     cx: &Cx<'_>,
     input: ListRepositoriesRequest,
 ) -> Result<ListRepositoriesResult, ApiError> {
+    cx.authorize(
+        Operation::ListRepositories,
+        &Subject::domain(cx.domain_id("", None)),
+    )?;
     let after = pagination::decode::<ListRepositoriesRequest>(input.next_token.as_deref())?;
     let page = cx.app.registry.list_repositories(
         cx.scope(),
@@ -150,7 +179,7 @@ pub fn list_repositories_in_domain(
     input: ListRepositoriesInDomainRequest,
 ) -> Result<ListRepositoriesInDomainResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_domain(d, "ListRepositoriesInDomain")?;
+    cx.authorize(Operation::ListRepositoriesInDomain, &Subject::domain(d))?;
     let after = pagination::decode::<ListRepositoriesInDomainRequest>(input.next_token.as_deref())?;
     let page = cx.app.registry.list_repositories_in_domain(
         d,
@@ -173,7 +202,8 @@ pub fn associate_external_connection(
     input: AssociateExternalConnectionRequest,
 ) -> Result<AssociateExternalConnectionResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "AssociateExternalConnection")?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::AssociateExternalConnection, &subject)?;
     let record = cx.app.registry.associate_external_connection(
         d,
         &input.repository,
@@ -189,7 +219,8 @@ pub fn disassociate_external_connection(
     input: DisassociateExternalConnectionRequest,
 ) -> Result<DisassociateExternalConnectionResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "DisassociateExternalConnection")?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::DisassociateExternalConnection, &subject)?;
     let record = cx.app.registry.disassociate_external_connection(
         d,
         &input.repository,
@@ -207,7 +238,8 @@ pub fn get_repository_endpoint(
     input: GetRepositoryEndpointRequest,
 ) -> Result<GetRepositoryEndpointResult, ApiError> {
     let d = cx.domain_id(&input.domain, input.domain_owner.as_deref());
-    cx.authorize_repository(d, &input.repository, "GetRepositoryEndpoint")?;
+    let subject = Subject::repository(d, &input.repository);
+    cx.authorize(Operation::GetRepositoryEndpoint, &subject)?;
     let repository = cx.app.registry.repository(d, &input.repository)?;
     let settings = &cx.app.settings;
     let url = endpoint_url(

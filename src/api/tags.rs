@@ -2,14 +2,18 @@
 //! groups.
 
 use super::domains::tags_of;
-use super::{ApiError, Cx};
+use super::{ApiError, Cx, Subject};
 use codeartifact_model::*;
 
 pub fn tag_resource(cx: &Cx<'_>, input: TagResourceRequest) -> Result<TagResourceResult, ApiError> {
-    cx.authorize_arn(&input.resource_arn, "TagResource")?;
-    cx.app
-        .registry
-        .tag(&input.resource_arn, &tags_of(Some(input.tags)))?;
+    let tags = tags_of(Some(input.tags));
+    let subject = Subject {
+        arn: Some(&input.resource_arn),
+        tags: Some(&tags),
+        ..Subject::domain(cx.domain_id("", None))
+    };
+    cx.authorize(Operation::TagResource, &subject)?;
+    cx.app.registry.tag(&input.resource_arn, &tags)?;
     Ok(TagResourceResult {})
 }
 
@@ -17,7 +21,12 @@ pub fn untag_resource(
     cx: &Cx<'_>,
     input: UntagResourceRequest,
 ) -> Result<UntagResourceResult, ApiError> {
-    cx.authorize_arn(&input.resource_arn, "UntagResource")?;
+    let subject = Subject {
+        arn: Some(&input.resource_arn),
+        tag_keys: Some(&input.tag_keys),
+        ..Subject::domain(cx.domain_id("", None))
+    };
+    cx.authorize(Operation::UntagResource, &subject)?;
     cx.app
         .registry
         .untag(&input.resource_arn, &input.tag_keys)?;
@@ -28,7 +37,11 @@ pub fn list_tags_for_resource(
     cx: &Cx<'_>,
     input: ListTagsForResourceRequest,
 ) -> Result<ListTagsForResourceResult, ApiError> {
-    cx.authorize_arn(&input.resource_arn, "ListTagsForResource")?;
+    let subject = Subject {
+        arn: Some(&input.resource_arn),
+        ..Subject::domain(cx.domain_id("", None))
+    };
+    cx.authorize(Operation::ListTagsForResource, &subject)?;
     let tags = cx.app.registry.tags(&input.resource_arn)?;
     Ok(ListTagsForResourceResult {
         tags: Some(

@@ -1,7 +1,7 @@
 //! GetAuthorizationToken: a signed, expiring token that package managers present to the
 //! repository endpoints of one domain.
 
-use super::{ApiError, Cx};
+use super::{ApiError, Cx, Subject};
 use crate::auth::TokenClaims;
 use codeartifact_model::rt::Timestamp;
 use codeartifact_model::*;
@@ -27,7 +27,18 @@ pub fn get_authorization_token(
         }
         Some(s) => s,
     };
-    cx.authorize_domain(d, "GetAuthorizationToken")?;
+    let extra = [
+        (
+            "sts:awsservicename",
+            "codeartifact.amazonaws.com".to_string(),
+        ),
+        ("sts:durationseconds", duration.to_string()),
+    ];
+    let subject = Subject {
+        extra: &extra,
+        ..Subject::domain(d)
+    };
+    cx.authorize(Operation::GetAuthorizationToken, &subject)?;
     let domain = cx.app.registry.domain(d)?;
     let issued_ms = cx.app.clock.now_ms();
     let issued_at = issued_ms.div_euclid(1000);

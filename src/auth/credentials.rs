@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::access::{Kind, Policy};
+
 /// One configured caller: the secret used to verify its signatures and the principal it is.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -120,16 +122,32 @@ impl std::error::Error for CredentialsError {
     }
 }
 
-/// All configured identities, looked up by access key id on every signed request.
+/// What IAM knows of a principal besides its keys: its identity-based policies and its
+/// organization.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// `None`: no policies configured, so the principal is trusted as today (its own
+    /// account's resources are allowed, others' need a resource policy). `Some`: exactly
+    /// these policies, as IAM evaluates them (an empty list allows nothing).
+    pub policies: Option<Vec<Policy>>,
+    /// `aws:PrincipalOrgID`.
+    pub organization_id: Option<String>,
+}
+
+/// All configured identities, looked up by access key id on every signed request, and the
+/// grants of each principal.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identities {
     by_access_key: HashMap<String, Identity>,
+    by_principal: HashMap<String, Grants>,
 }
 
-/// The JSON file layout: `{"identities":[{...}]}`.
+/// The JSON file layout: `{"managedPolicies":{name: document}, "identities":[{...}]}`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdentitiesFile {
+    #[serde(default)]
+    managed_policies: HashMap<String, serde_json::Value>,
     identities: Vec<IdentityEntry>,
 }
 
@@ -141,6 +159,43 @@ struct IdentityEntry {
     account_id: String,
     principal_arn: Option<String>,
     session_token: Option<String>,
+    #[serde(default)]
+    organization_id: Option<String>,
+    /// Policies written into the identity, by name.
+    #[serde(default)]
+    inline_policies: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// Names of managed policies: the file's `managedPolicies`, or AWS's
+    /// `AWSCodeArtifactAdminAccess` and `AWSCodeArtifactReadOnlyAccess`.
+    #[serde(default)]
+    attached_policies: Option<Vec<String>>,
+}
+
+/// AWS's managed policies for CodeArtifact, as documented.
+const AWS_MANAGED: [(&str, &str); 2] = [
+    (
+        "AWSCodeArtifactAdminAccess",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"codeartifact:*","Resource":"*"},
+            {"Effect":"Allow","Action":"sts:GetServiceBearerToken","Resource":"*",
+             "Condition":{"StringEquals":{"sts:AWSServiceName":"codeartifact.amazonaws.com"}}}]}"#,
+    ),
+    (
+        "AWSCodeArtifactReadOnlyAccess",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["codeartifact:Describe*","codeartifact:Get*",
+              "codeartifact:List*","codeartifact:ReadFromRepository"],"Resource":"*"},
+            {"Effect":"Allow","Action":"sts:GetServiceBearerToken","Resource":"*",
+             "Condition":{"StringEquals":{"sts:AWSServiceName":"codeartifact.amazonaws.com"}}}]}"#,
+    ),
+];
+
+/// A policy document given as a JSON object or as a string holding one.
+fn identity_policy(name: &str, doc: &serde_json::Value) -> Result<Policy, String> {
+    let text = match doc {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Policy::parse(&text, Kind::Identity).map_err(|e| format!("policy '{name}': {e}"))
 }
 
 impl Identities {
@@ -180,9 +235,12 @@ impl Identities {
                 account_id: account.to_owned(),
                 principal_arn: fields.next().map(str::to_owned),
                 session_token: None,
+                organization_id: None,
+                inline_policies: None,
+                attached_policies: None,
             });
         }
-        Identities::from_entries(entries)
+        Identities::from_entries(entries, &HashMap::new())
     }
 
     /// Reads `{"identities":[{"accessKeyId":..,"secretAccessKey":..,"accountId":..,
@@ -197,25 +255,48 @@ impl Identities {
                 path: path.to_owned(),
                 source,
             })?;
-        Identities::from_entries(file.identities)
+        Identities::from_entries(file.identities, &file.managed_policies)
     }
 
-    fn from_entries(entries: Vec<IdentityEntry>) -> Result<Identities, CredentialsError> {
+    fn from_entries(
+        entries: Vec<IdentityEntry>,
+        managed: &HashMap<String, serde_json::Value>,
+    ) -> Result<Identities, CredentialsError> {
         if entries.is_empty() {
             return Err(CredentialsError::Empty);
         }
         let mut identities = Identities::default();
-        for (index, entry) in entries.into_iter().enumerate() {
-            let identity = validate(entry).map_err(|reason| CredentialsError::Invalid {
+        for (index, mut entry) in entries.into_iter().enumerate() {
+            let invalid = |reason| CredentialsError::Invalid {
                 entry: index + 1,
                 reason,
-            })?;
+            };
+            let grants = grants(&mut entry, managed).map_err(invalid)?;
+            let identity = validate(entry).map_err(invalid)?;
             if identities.get(&identity.access_key_id).is_some() {
                 return Err(CredentialsError::DuplicateAccessKey(identity.access_key_id));
+            }
+            if grants != Grants::default() {
+                let known = identities
+                    .by_principal
+                    .entry(identity.principal_arn.clone())
+                    .or_default();
+                if let Some(policies) = grants.policies {
+                    known.policies.get_or_insert_with(Vec::new).extend(policies);
+                }
+                if grants.organization_id.is_some() {
+                    known.organization_id = grants.organization_id;
+                }
             }
             identities.insert(identity);
         }
         Ok(identities)
+    }
+
+    /// The grants of a principal; the default (trusted, no organization) when none are
+    /// configured.
+    pub fn grants(&self, principal_arn: &str) -> Option<&Grants> {
+        self.by_principal.get(principal_arn)
     }
 
     /// Adds or replaces the identity for its access key.
@@ -228,6 +309,7 @@ impl Identities {
     /// (flag over file over default) override earlier ones.
     pub fn merge(&mut self, other: Identities) {
         self.by_access_key.extend(other.by_access_key);
+        self.by_principal.extend(other.by_principal);
     }
 
     /// The identity for an access key id, if configured.
@@ -251,6 +333,56 @@ impl Identities {
     }
 }
 
+/// Takes an entry's policies and organization out of it, parsed and checked.
+fn grants(
+    entry: &mut IdentityEntry,
+    managed: &HashMap<String, serde_json::Value>,
+) -> Result<Grants, String> {
+    let mut policies = None;
+    if let Some(inline) = entry.inline_policies.take() {
+        let list: &mut Vec<Policy> = policies.get_or_insert_with(Vec::new);
+        for (name, doc) in &inline {
+            list.push(identity_policy(name, doc)?);
+        }
+    }
+    if let Some(names) = entry.attached_policies.take() {
+        let list: &mut Vec<Policy> = policies.get_or_insert_with(Vec::new);
+        for name in &names {
+            let policy = match (
+                managed.get(name),
+                AWS_MANAGED.iter().find(|(n, _)| n == name),
+            ) {
+                (Some(doc), _) => identity_policy(name, doc)?,
+                (None, Some((_, doc))) => Policy::parse(doc, Kind::Identity)
+                    .map_err(|e| format!("policy '{name}': {e}"))?,
+                (None, None) => {
+                    return Err(format!(
+                        "attached policy '{name}' is neither in managedPolicies nor an AWS \
+                         managed policy this emulator knows"
+                    ))
+                }
+            };
+            list.push(policy);
+        }
+    }
+    if let Some(org) = &entry.organization_id {
+        let ok = org.len() >= 12
+            && org.starts_with("o-")
+            && org[2..]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !ok {
+            return Err(format!(
+                "organization id '{org}' must look like o-exampleorgid"
+            ));
+        }
+    }
+    Ok(Grants {
+        policies,
+        organization_id: entry.organization_id.take(),
+    })
+}
+
 /// Checks one entry and fills in the default principal. Errors mention the access key but
 /// never the secret.
 fn validate(entry: IdentityEntry) -> Result<Identity, String> {
@@ -260,6 +392,7 @@ fn validate(entry: IdentityEntry) -> Result<Identity, String> {
         account_id,
         principal_arn,
         session_token,
+        ..
     } = entry;
     if access_key_id.is_empty() || !access_key_id.chars().all(|c| c.is_ascii_graphic()) {
         return Err(format!(
@@ -433,6 +566,52 @@ mod tests {
         ));
         let missing = Identities::from_json_file(&dir.join("nope.json")).expect_err("missing");
         assert!(matches!(missing, CredentialsError::Io { .. }));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn identity_policies_inline_managed_and_aws() {
+        let dir = std::env::temp_dir().join(format!("auth-policies-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("identities.json");
+        std::fs::write(
+            &path,
+            r#"{"managedPolicies":{"ci-read":{"Version":"2012-10-17","Statement":[
+                  {"Effect":"Allow","Action":"codeartifact:ReadFromRepository","Resource":"*"}]}},
+                "identities":[
+                {"accessKeyId":"CI","secretAccessKey":"s","accountId":"111122223333",
+                 "principalArn":"arn:aws:iam::111122223333:role/ci","organizationId":"o-abcdefghij",
+                 "attachedPolicies":["ci-read","AWSCodeArtifactReadOnlyAccess"],
+                 "inlinePolicies":{"token":"{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"sts:GetServiceBearerToken\",\"Resource\":\"*\"}}"}},
+                {"accessKeyId":"OLD","secretAccessKey":"s","accountId":"111122223333"}]}"#,
+        )
+        .expect("write");
+        let ids = Identities::from_json_file(&path).expect("valid file");
+        let ci = ids
+            .grants("arn:aws:iam::111122223333:role/ci")
+            .expect("grants");
+        assert_eq!(ci.policies.as_ref().map(Vec::len), Some(3));
+        assert_eq!(ci.organization_id.as_deref(), Some("o-abcdefghij"));
+        assert!(ids.grants("arn:aws:iam::111122223333:user/OLD").is_none());
+
+        for (entry, expected) in [
+            (r#""attachedPolicies":["nope"]"#, "attached policy 'nope'"),
+            (
+                r#""inlinePolicies":{"p":{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}}}"#,
+                "policy 'p': Invalid policy document: an identity-based policy cannot have a Principal",
+            ),
+            (r#""organizationId":"org""#, "organization id 'org'"),
+        ] {
+            std::fs::write(
+                &path,
+                format!(
+                    r#"{{"identities":[{{"accessKeyId":"A","secretAccessKey":"s","accountId":"111122223333",{entry}}}]}}"#
+                ),
+            )
+            .expect("write");
+            let err = Identities::from_json_file(&path).expect_err(entry).to_string();
+            assert!(err.contains(expected), "{entry}: {err}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -13,34 +13,42 @@ pub mod download;
 pub mod publish;
 pub mod upstream;
 
-use crate::access;
+use crate::access::{self, table::RouteClass};
 use crate::addressing::Target;
 use crate::auth::{token_from_authorization, TokenClaims};
 use crate::cache::Page;
-use crate::registry::{DomainId, ExternalSource, PolicyTarget, RepositoryRecord};
+use crate::permissions::{self, Asker, Refusal, Subject};
+use crate::registry::{DomainId, ExternalSource, PackageId, RepositoryRecord};
 use crate::state::App;
 use crate::wire::{full, Body, BodyError, RequestBody};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use std::future::Future;
 
-/// A repository action a request needs, as IAM and resource policies name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a route needs, as the authorization table's route classes name it
+/// (`access::table::route`), with the package it acts on where the service checks the
+/// package's ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Reading packages, versions and assets (and, through upstreams, fetching them).
+    /// Reading packages, versions and assets (and, through upstreams, fetching them):
+    /// `ReadFromRepository` on the repository, which cannot be scoped to packages.
     Read,
-    /// Publishing a new version or adding an asset to one.
-    Publish,
-    /// Changing a package's metadata (npm dist-tags and deprecation, Maven metadata).
-    PutMetadata,
+    /// Publishing a new version or adding an asset to one: `PublishPackageVersion` on the
+    /// package. `None` when the package is named only in the body (twine, cargo publish):
+    /// the one publish path ([`publish::publish`]) then checks it before anything is written.
+    Publish(Option<PackageId>),
+    /// Changing a package's metadata (npm dist-tags and deprecation, Maven metadata):
+    /// `PutPackageMetadata` on the package.
+    PutMetadata(PackageId),
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
+    /// The route class of the authorization table.
+    pub fn class(&self) -> RouteClass {
         match self {
-            Action::Read => "ReadFromRepository",
-            Action::Publish => "PublishPackageVersion",
-            Action::PutMetadata => "PutPackageMetadata",
+            Action::Read => RouteClass::Read,
+            Action::Publish(_) => RouteClass::Publish,
+            Action::PutMetadata(_) => RouteClass::PutMetadata,
         }
     }
 }
@@ -207,6 +215,9 @@ pub struct RepoCx<'a> {
     /// Absolute URL of this repository endpoint, ending with `/`, in the addressing form the
     /// client used, so links we hand out carry the client's credentials scope.
     pub base_url: String,
+    /// Set when the route publishes a package its path does not name: the one publish path
+    /// decides `PublishPackageVersion` on the package once the body has named it.
+    publish_unchecked: bool,
     /// Only [`open`] makes a `RepoCx`: a handler never runs for an unchecked token or a
     /// repository that does not exist.
     _opened: Opened,
@@ -224,24 +235,28 @@ pub async fn serve<F: Format>(
     target: Target,
     request: Request<RequestBody>,
 ) -> Response<Body> {
-    let cx = match open(app, &target, &request) {
+    let mut cx = match open(app, &target, &request) {
         Ok(cx) => cx,
         Err(e) => return render_with(&e, F::NAME, front_door_response),
     };
-    match run::<F>(&cx, &target, request).await {
+    match run::<F>(&mut cx, &target, request).await {
         Ok(response) => response,
         Err(e) => render::<F>(&e),
     }
 }
 
 async fn run<F: Format>(
-    cx: &RepoCx<'_>,
+    cx: &mut RepoCx<'_>,
     target: &Target,
     request: Request<RequestBody>,
 ) -> Result<Response<Body>, RepoError> {
     let route = F::route(request.method(), &target.rest)?;
     let action = F::action(request.method(), &route)?;
-    cx.allowed(action)?;
+    match &action {
+        Action::Publish(None) => cx.publish_unchecked = true,
+        Action::Publish(Some(p)) | Action::PutMetadata(p) => cx.allowed(action.class(), Some(p))?,
+        Action::Read => cx.allowed(action.class(), None)?,
+    }
     F::handle(cx, route, request).await
 }
 
@@ -348,37 +363,53 @@ pub fn open<'a, B>(
         repo,
         claims,
         base_url,
+        publish_unchecked: false,
         _opened: Opened,
     })
 }
 
 impl RepoCx<'_> {
-    /// Decides a repository action for the token's principal under the repository's policy,
-    /// exactly as the control plane decides for a signed caller.
-    fn allowed(&self, action: Action) -> Result<(), RepoError> {
-        let principal = access::Principal {
-            account: &self.claims.account_id,
-            arn: &self.claims.principal_arn,
-        };
-        let arn = self.repo.arn();
-        let request = access::Request {
-            action: action.as_str(),
-            resource_arn: &arn,
-            resource_account: &self.repo.administrator_account,
+    /// Decides a route class for the token's principal, with the same table row and the
+    /// same evaluation the control plane uses: the domain policy and the repository policy,
+    /// the principal's identity policies, the package's ARN where the class names one.
+    fn allowed(&self, class: RouteClass, package: Option<&PackageId>) -> Result<(), RepoError> {
+        let arn = &self.claims.principal_arn;
+        let grants = self.app.identities.grants(arn);
+        let asker = Asker {
+            principal: access::Principal {
+                account: &self.claims.account_id,
+                arn,
+                org_id: grants.and_then(|g| g.organization_id.as_deref()),
+            },
+            identity: match grants.and_then(|g| g.policies.as_deref()) {
+                Some(policies) => access::Identity::Policies(policies),
+                None => access::Identity::Trusted,
+            },
             region: &self.repo.region,
+            now_ms: self.app.clock.now_ms(),
+            source_ip: None,
         };
-        let target = PolicyTarget::Repository(self.repo.domain_id(), &self.repo.name);
-        let policy = self.app.registry.policy_if_any(target)?;
-        match access::decide(
-            principal,
-            request,
-            policy.as_ref().map(|p| p.document.as_str()),
-        ) {
-            access::Decision::Allow => Ok(()),
-            decision => Err(RepoError::Forbidden(access::denial_message(
-                principal, request, decision,
-            ))),
+        let d = self.repo.domain_id();
+        let subject = match package {
+            Some(p) => Subject::package(d, &self.repo.name, p),
+            None => Subject::repository(d, &self.repo.name),
+        };
+        let needs = access::table::route(class);
+        permissions::authorize(&self.app.registry, &asker, needs, &subject).map_err(|refusal| {
+            match refusal {
+                Refusal::Denied(message) => RepoError::Forbidden(message),
+                Refusal::Registry(e) => e.into(),
+            }
+        })
+    }
+
+    /// For a route whose package only its body names: decides `PublishPackageVersion` on
+    /// that package (the one publish path calls this before it writes anything).
+    pub fn allowed_to_publish(&self, package: &PackageId) -> Result<(), RepoError> {
+        if self.publish_unchecked {
+            self.allowed(RouteClass::Publish, Some(package))?;
         }
+        Ok(())
     }
 
     /// Runs a registry write (it commits durably, with an fsync) off the async workers.

@@ -30,6 +30,7 @@ pub enum Outcome {
 
 /// Publishes one asset through format `F`'s rules; runs off the async workers.
 pub fn publish<F: Format>(cx: &RepoCx<'_>, upload: Upload<'_>) -> Result<Outcome, RepoError> {
+    cx.allowed_to_publish(upload.publish.package)?;
     cx.write(|| publish_here::<F>(cx, upload))
 }
 

@@ -30,7 +30,7 @@ pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
 pub use packages::{Origins, PackageFilter, PackageId};
-pub use policies::{validate_policy_document, PolicyTarget};
+pub use policies::PolicyTarget;
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
 pub use resolve::{ExternalPackage, ExternalSource, ExternalVersion, Found, Merged};
 pub use store::blobs::{stream_into, StagedBlob, StreamError, Upload};
@@ -174,6 +174,8 @@ pub struct Registry {
     /// Where an in-memory registry keeps its blobs; removed with it.
     #[cfg(test)]
     _scratch: Option<tempfile::TempDir>,
+    /// Resource policies as parsed for evaluation, by revision (every put makes a new one).
+    parsed_policies: policies::ParsedPolicies,
 }
 
 impl Registry {
@@ -221,6 +223,7 @@ impl Registry {
             quotas,
             #[cfg(test)]
             _scratch: None,
+            parsed_policies: policies::ParsedPolicies::default(),
         };
         registry.check_schema()?;
         registry.collect_garbage();

@@ -3,7 +3,10 @@
 
 use super::store::Key;
 use super::{DomainId, Error, PolicyRecord, Registry, ResourceKind, Result};
+use crate::access::{Kind, Policy};
 use base64::Engine as _;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Which resource a policy is attached to.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +84,27 @@ impl Registry {
         Ok(self.kv.get::<PolicyRecord>(&target.key())?)
     }
 
+    /// The resource policies that govern `target`, parsed: a domain's own; for a
+    /// repository (and its packages) the domain's and then the repository's.
+    pub fn resource_policies(&self, target: PolicyTarget<'_>) -> Result<Vec<Arc<Policy>>> {
+        let mut out = Vec::with_capacity(2);
+        let d = match target {
+            PolicyTarget::Domain(d) | PolicyTarget::Repository(d, _) => d,
+        };
+        for t in [
+            Some(PolicyTarget::Domain(d)),
+            matches!(target, PolicyTarget::Repository(..)).then_some(target),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(record) = self.policy_if_any(t)? {
+                out.push(self.parsed_policies.get(&record));
+            }
+        }
+        Ok(out)
+    }
+
     /// Sets the policy. With `expected_revision`, the put succeeds only if the current
     /// policy has exactly that revision.
     pub fn put_policy(
@@ -127,39 +151,35 @@ impl Registry {
     }
 }
 
-/// Checks that a document looks like an IAM resource policy: JSON, a known `Version` if
-/// any, and statements with an effect, a principal and an action.
+/// Checks a resource policy the way the service does (JSON, grammar, known actions, ARNs,
+/// principals, condition operators), with the reason in the message.
 pub fn validate_policy_document(document: &str) -> Result<()> {
-    let invalid = |why: &str| Err(Error::Invalid(format!("Invalid policy document: {why}")));
-    let Ok(serde_json::Value::Object(policy)) = serde_json::from_str(document) else {
-        return invalid("the document is not a JSON object");
-    };
-    if let Some(version) = policy.get("Version") {
-        if !matches!(version.as_str(), Some("2012-10-17" | "2008-10-17")) {
-            return invalid("Version must be 2012-10-17 or 2008-10-17");
+    Policy::parse(document, Kind::Resource)
+        .map(drop)
+        .map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Parsed policies by revision. A stored document that no longer parses (written by an
+/// older, laxer version) is evaluated as denying everything, never as allowing.
+#[derive(Default)]
+pub(super) struct ParsedPolicies(Mutex<HashMap<String, Arc<Policy>>>);
+
+impl ParsedPolicies {
+    fn get(&self, record: &PolicyRecord) -> Arc<Policy> {
+        let mut cache = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(parsed) = cache.get(&record.revision) {
+            return Arc::clone(parsed);
         }
+        let parsed = Arc::new(
+            Policy::parse(&record.document, Kind::Resource).unwrap_or_else(|_| Policy::deny_all()),
+        );
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(record.revision.clone(), Arc::clone(&parsed));
+        parsed
     }
-    let statements = match policy.get("Statement") {
-        Some(serde_json::Value::Array(list)) if !list.is_empty() => list.iter().collect(),
-        Some(one @ serde_json::Value::Object(_)) => vec![one],
-        _ => return invalid("Statement is missing"),
-    };
-    for statement in statements {
-        let Some(statement) = statement.as_object() else {
-            return invalid("each Statement must be an object");
-        };
-        if !matches!(
-            statement.get("Effect").and_then(|e| e.as_str()),
-            Some("Allow" | "Deny")
-        ) {
-            return invalid("each Statement needs an Effect of Allow or Deny");
-        }
-        if !statement.contains_key("Principal") && !statement.contains_key("NotPrincipal") {
-            return invalid("each Statement needs a Principal or NotPrincipal");
-        }
-        if !statement.contains_key("Action") && !statement.contains_key("NotAction") {
-            return invalid("each Statement needs an Action or NotAction");
-        }
-    }
-    Ok(())
 }

@@ -534,14 +534,25 @@ impl Registry {
             return Ok((result, Vec::new()));
         }
         let now = self.now_ms();
-        if self.kv.get::<PackageRecord>(&p.key(&dst))?.is_none() && !planned.is_empty() {
-            let display_name = source_package
-                .as_ref()
-                .map_or_else(|| p.name.clone(), |s| s.display_name.clone());
-            tx.put(
-                &p.key(&dst),
-                &PackageRecord::new(p, &display_name, Origins::DIRECT_PUBLISH, now),
-            );
+        // npm: every tag of the source aliasing a copied version comes along, replacing the
+        // destination's value of that tag (user guide, "npm tags and CopyPackageVersions").
+        let tags: Vec<(&String, &String)> = source_package
+            .iter()
+            .flat_map(|s| &s.dist_tags)
+            .filter(|(_, v)| planned.iter().any(|c| &c.version == *v))
+            .collect();
+        let stored = self.kv.get::<PackageRecord>(&p.key(&dst))?;
+        if !planned.is_empty() && (stored.is_none() || !tags.is_empty()) {
+            let mut record = stored.unwrap_or_else(|| {
+                let display_name = source_package
+                    .as_ref()
+                    .map_or_else(|| p.name.clone(), |s| s.display_name.clone());
+                PackageRecord::new(p, &display_name, Origins::DIRECT_PUBLISH, now)
+            });
+            for (tag, version) in tags {
+                record.dist_tags.insert(tag.clone(), version.clone());
+            }
+            tx.put(&p.key(&dst), &record);
         }
         let mut copied = Vec::new();
         for mut version in planned {

@@ -38,7 +38,8 @@ impl Format for Cargo {
 
     fn action(method: &Method, route: &Route) -> Result<Action, RepoError> {
         match route {
-            Route::Publish => Ok(Action::Publish),
+            // The crate's name is in the body: the one publish path checks it.
+            Route::Publish => Ok(Action::Publish(None)),
             _ if method == Method::GET || method == Method::HEAD => Ok(Action::Read),
             _ => Err(RepoError::method(method)),
         }

@@ -80,8 +80,8 @@ impl Format for Maven {
         let is_metadata = !matches!(path.resource, Resource::File { .. });
         Ok(match (reading, is_metadata) {
             (true, _) => Action::Read,
-            (false, true) => Action::PutMetadata,
-            (false, false) => Action::Publish,
+            (false, true) => Action::PutMetadata(package_id(path)),
+            (false, false) => Action::Publish(Some(package_id(path))),
         })
     }
 

@@ -45,10 +45,14 @@ impl Format for Npm {
     fn action(method: &Method, route: &Route) -> Result<Action, RepoError> {
         let reading = method == Method::GET || method == Method::HEAD;
         match route {
-            Route::DistTags { .. } if method == Method::PUT || method == Method::DELETE => {
-                Ok(Action::PutMetadata)
+            Route::DistTags { package, .. }
+                if method == Method::PUT || method == Method::DELETE =>
+            {
+                Ok(Action::PutMetadata(package.id()))
             }
-            Route::Packument(_) if method == Method::PUT => Ok(Action::Publish),
+            Route::Packument(package) if method == Method::PUT => {
+                Ok(Action::Publish(Some(package.id())))
+            }
             _ if reading => Ok(Action::Read),
             _ => Err(RepoError::method(method)),
         }

@@ -36,7 +36,8 @@ impl Format for Pypi {
     fn action(method: &Method, route: &Route) -> Result<Action, RepoError> {
         let reading = method == Method::GET || method == Method::HEAD;
         match route {
-            Route::Upload => Ok(Action::Publish),
+            // The project's name is in the form: the one publish path checks it.
+            Route::Upload => Ok(Action::Publish(None)),
             Route::Project { .. } | Route::File { .. } if reading => Ok(Action::Read),
             _ => Err(RepoError::MethodNotAllowed(
                 "Method Not Allowed".to_string(),
