@@ -39,7 +39,10 @@ where
     let request_id = crate::clock::new_id();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let (mut response, operation) = route(&app, boxed_request(request)).await;
+    let (mut response, operation) = match oversized_head(&request) {
+        Some(refusal) => (refusal.into_response(), "unknown"),
+        None => route(&app, boxed_request(request, app.settings.body_timeout)).await,
+    };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-requestid", value);
     }
@@ -102,12 +105,59 @@ async fn repository_endpoint(
     }
 }
 
+/// Longest request target served; longer ones get 414 in the AWS error shape (hyper's own
+/// limit, far above this, answers a bare 414).
+const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest total of header names and values served; more gets 431 in the AWS error shape
+/// (hyper's own buffer limit, far above this, answers a bare 431).
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// A request whose target or headers are over our limits, refused before anything else.
+fn oversized_head<B>(request: &Request<B>) -> Option<Refusal> {
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(Refusal::Http(
+            StatusCode::URI_TOO_LONG,
+            format!("The request URI is longer than {MAX_URI_BYTES} bytes"),
+        ));
+    }
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return Some(Refusal::Http(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("The request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        ));
+    }
+    None
+}
+
 /// What stops a control-plane request, before or inside the handler.
 enum Refusal {
     Auth(AuthError),
     Api(ApiError),
     TooLarge(usize),
     BadBody(String),
+    /// The body stopped arriving.
+    Stalled(String),
+    /// Refused at the HTTP layer (414, 431), before the request is routed.
+    Http(StatusCode, String),
+}
+
+impl From<BodyError> for Refusal {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => Refusal::TooLarge(limit),
+            BodyError::Broken(why) => Refusal::BadBody(why),
+            BodyError::Stalled(why) => Refusal::Stalled(why),
+        }
+    }
 }
 
 impl Refusal {
@@ -124,14 +174,10 @@ impl Refusal {
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 error_response(status, e.error_type(), e.body(), &[])
             }
-            Refusal::TooLarge(limit) => error_response(
+            Refusal::TooLarge(limit) => plain_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLargeException",
-                serde_json::json!({
-                    "__type": "RequestEntityTooLargeException",
-                    "message": format!("Request body is larger than the limit of {limit} bytes"),
-                }),
-                &[],
+                format!("Request body is larger than the limit of {limit} bytes"),
             ),
             Refusal::BadBody(why) => error_response(
                 StatusCode::BAD_REQUEST,
@@ -143,8 +189,25 @@ impl Refusal {
                 }),
                 &[],
             ),
+            Refusal::Stalled(why) => plain_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                format!("The request body stopped arriving: {why}"),
+            ),
+            Refusal::Http(status, message) if status == StatusCode::URI_TOO_LONG => {
+                plain_error(status, "RequestUriTooLongException", message)
+            }
+            Refusal::Http(status, message) => {
+                plain_error(status, "RequestHeaderFieldsTooLargeException", message)
+            }
         }
     }
+}
+
+/// An AWS error whose body is only `__type` and `message`.
+fn plain_error(status: StatusCode, error_type: &'static str, message: String) -> Response<Body> {
+    let body = serde_json::json!({ "__type": error_type, "message": message });
+    error_response(status, error_type, body, &[])
 }
 
 impl From<ApiError> for Refusal {
@@ -184,11 +247,9 @@ async fn control_plane(
             .map_err(fail);
     }
     let limit = app.settings.max_json_body;
-    let body = match read_body_with(&parts.headers, body, limit).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge(_)) => return Err(fail(Refusal::TooLarge(limit))),
-        Err(BodyError::Broken(why)) => return Err(fail(Refusal::BadBody(why))),
-    };
+    let body = read_body_with(&parts.headers, body, limit)
+        .await
+        .map_err(|e| fail(e.into()))?;
     let body_sha256 = hex::encode(Sha256::digest(&body));
     let claimed = parts
         .headers
@@ -309,6 +370,10 @@ async fn publish_streaming(
         rt::bind_input::<PublishPackageVersionRequest>(&raw).map_err(ApiError::from)?
     };
     let plan = tokio::task::block_in_place(|| assets::prepare_publish(&cx, input))?;
+    let _slot = app
+        .uploads
+        .try_acquire(caller.principal_arn())
+        .map_err(|busy| ApiError::Throttled(busy.to_string()))?;
     let upload = app
         .registry
         .upload()
@@ -323,6 +388,7 @@ async fn publish_streaming(
                 message: format!("The asset is larger than the limit of {limit} bytes"),
             }))
         }
+        Err(StreamError::Body(BodyError::Stalled(why))) => return Err(Refusal::Stalled(why)),
         Err(StreamError::Body(why)) => {
             return Err(Refusal::Api(ApiError::invalid(format!(
                 "The request body ended before the asset was complete: {why}"

@@ -16,6 +16,7 @@ pub mod events;
 pub mod formats;
 #[cfg(test)]
 mod layering;
+pub mod limits;
 pub mod outbound;
 pub mod registry;
 pub mod server;

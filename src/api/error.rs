@@ -26,6 +26,8 @@ pub enum ApiError {
         id: String,
         message: String,
     },
+    /// Too many requests of a kind in progress (uploads); the SDKs retry it.
+    Throttled(String),
     Internal(String),
 }
 
@@ -46,6 +48,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "ResourceNotFoundException",
             ApiError::Conflict { .. } => "ConflictException",
             ApiError::QuotaExceeded { .. } => "ServiceQuotaExceededException",
+            ApiError::Throttled(_) => "ThrottlingException",
             ApiError::Internal(_) => "InternalServerException",
         }
     }
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::NotFound { .. } => 404,
             ApiError::Conflict { .. } => 409,
             ApiError::QuotaExceeded { .. } => 402,
+            ApiError::Throttled(_) => 429,
             ApiError::Internal(_) => 500,
         }
     }
@@ -73,9 +77,9 @@ impl ApiError {
                 set("message", message);
                 set("reason", reason);
             }
-            ApiError::AccessDenied(message) | ApiError::Internal(message) => {
-                set("message", message)
-            }
+            ApiError::AccessDenied(message)
+            | ApiError::Internal(message)
+            | ApiError::Throttled(message) => set("message", message),
             ApiError::NotFound { kind, id, message }
             | ApiError::Conflict { kind, id, message }
             | ApiError::QuotaExceeded { kind, id, message } => {

@@ -69,6 +69,10 @@ pub enum RepoError {
     TooLarge(String),
     /// Another quota of the service (assets per version).
     QuotaExceeded(String),
+    /// Too many uploads in progress, in all or for this identity; clients retry.
+    Throttled(String),
+    /// The request body stopped arriving for the body-progress timeout.
+    Timeout(String),
     /// A failure of ours; the detail is logged, never sent.
     Internal(String),
 }
@@ -87,6 +91,8 @@ impl RepoError {
             RepoError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             // ServiceQuotaExceededException, as PublishPackageVersion answers.
             RepoError::QuotaExceeded(_) => StatusCode::PAYMENT_REQUIRED,
+            RepoError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            RepoError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             RepoError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +108,8 @@ impl RepoError {
             RepoError::BadRequest(_) => "ValidationException",
             RepoError::Conflict(_) => "ConflictException",
             RepoError::TooLarge(_) | RepoError::QuotaExceeded(_) => "ServiceQuotaExceededException",
+            RepoError::Throttled(_) => "ThrottlingException",
+            RepoError::Timeout(_) => "RequestTimeoutException",
             RepoError::Internal(_) => "InternalServerException",
         }
     }
@@ -118,7 +126,9 @@ impl RepoError {
             | RepoError::BadRequest(m)
             | RepoError::Conflict(m)
             | RepoError::TooLarge(m)
-            | RepoError::QuotaExceeded(m) => m,
+            | RepoError::QuotaExceeded(m)
+            | RepoError::Throttled(m)
+            | RepoError::Timeout(m) => m,
         }
     }
 
@@ -156,6 +166,7 @@ impl From<BodyError> for RepoError {
         match e {
             BodyError::TooLarge(_) => RepoError::TooLarge(e.to_string()),
             BodyError::Broken(_) => RepoError::BadRequest(e.to_string()),
+            BodyError::Stalled(_) => RepoError::Timeout(e.to_string()),
         }
     }
 }
@@ -236,6 +247,16 @@ async fn run<F: Format>(
     let route = F::route(request.method(), &target.rest)?;
     let action = F::action(request.method(), &route)?;
     cx.allowed(action)?;
+    // A publish holds an upload slot of its principal until it has committed or failed,
+    // so stalled uploads cannot pile up without bound.
+    let _slot = match action {
+        Action::Publish => Some(
+            app.uploads
+                .try_acquire(&cx.claims.principal_arn)
+                .map_err(|busy| RepoError::Throttled(busy.to_string()))?,
+        ),
+        Action::Read | Action::PutMetadata => None,
+    };
     F::handle(&cx, route, request).await
 }
 

@@ -5,6 +5,7 @@
 //! content-addressed path, done before the metadata that references it is committed, so a
 //! crash leaves at worst an unreferenced file, which `collect_garbage` removes at start-up.
 
+use crate::wire::BodyError;
 use bytes::Bytes;
 use md5::Md5;
 use sha1::Sha1;
@@ -226,39 +227,83 @@ impl Drop for StagedBlob {
     }
 }
 
-/// Feeds a byte stream (an upload's body) into an upload on blocking threads, so hashing
-/// and disk writes never stall the async workers. Returns the staged blob, or why it failed;
-/// `limit` bounds the size. A stream error is the sender's (`StreamError::Body`).
+/// Bytes gathered from the network before they are handed to disk and hashing at once.
+const BATCH_BYTES: usize = 1024 * 1024;
+
+/// The hashers a second thread feeds while the first writes (SHA-1 and SHA-512).
+type SideHashers = (Sha1, Sha512);
+
+/// Where the upload is: ready for the next batch, or busy with one on blocking threads.
+enum Stage {
+    Idle(Box<(Upload, SideHashers)>),
+    Busy(
+        tokio::task::JoinHandle<io::Result<Upload>>,
+        tokio::task::JoinHandle<SideHashers>,
+    ),
+}
+
+impl Stage {
+    /// Waits for the batch in progress, if any.
+    async fn settle(self) -> Result<(Upload, SideHashers), StreamError> {
+        match self {
+            Stage::Idle(idle) => Ok(*idle),
+            Stage::Busy(writer, hasher) => {
+                let (written, hashed) = tokio::join!(writer, hasher);
+                let upload = written
+                    .map_err(|e| StreamError::Io(io::Error::other(e)))?
+                    .map_err(StreamError::Io)?;
+                let side = hashed.map_err(|e| StreamError::Io(io::Error::other(e)))?;
+                Ok((upload, side))
+            }
+        }
+    }
+
+    /// Hands a full batch to two blocking tasks, once the previous batch is done: one
+    /// writes it and computes MD5 and SHA-256, the other SHA-1 and SHA-512 (hashing, not
+    /// I/O, bounds an upload's speed).
+    async fn feed(self, batch: Vec<Bytes>) -> Result<Stage, StreamError> {
+        let (mut upload, mut side) = self.settle().await?;
+        let batch = std::sync::Arc::new(batch);
+        let for_side = std::sync::Arc::clone(&batch);
+        let writer = tokio::task::spawn_blocking(move || -> io::Result<Upload> {
+            for chunk in batch.iter() {
+                upload.write_and_hash(chunk, false)?;
+            }
+            Ok(upload)
+        });
+        let hasher = tokio::task::spawn_blocking(move || {
+            for chunk in for_side.iter() {
+                side.0.update(chunk);
+                side.1.update(chunk);
+            }
+            side
+        });
+        Ok(Stage::Busy(writer, hasher))
+    }
+}
+
+/// Feeds a byte stream (an upload's body) into an upload. The bytes are awaited on the
+/// async side and gathered into batches of about 1 MiB; only full batches go to blocking
+/// threads for disk writes and hashing, so an upload that stalls holds no thread (the
+/// body's progress timeout ends it). One batch is written while the next is received.
+/// Returns the staged blob, or why it failed, having waited for the work in flight, so a
+/// failed upload's staging file is gone when this returns. `limit` bounds the size.
 pub async fn stream_into<S>(
     mut upload: Upload,
     mut bytes: S,
     limit: u64,
 ) -> Result<StagedBlob, StreamError>
 where
-    S: futures_util::Stream<Item = Result<Bytes, String>> + Unpin,
+    S: futures_util::Stream<Item = Result<Bytes, BodyError>> + Unpin,
 {
     use futures_util::StreamExt as _;
-    // Two threads share the work: one writes and computes MD5 and SHA-256, the other
-    // SHA-1 and SHA-512 (hashing, not I/O, bounds an upload's speed).
-    let mut side = (
+    let side = (
         std::mem::take(&mut upload.sha1),
         std::mem::take(&mut upload.sha512),
     );
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-    let (side_tx, mut side_rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-    let writer = tokio::task::spawn_blocking(move || -> io::Result<Upload> {
-        while let Some(chunk) = rx.blocking_recv() {
-            upload.write_and_hash(&chunk, false)?;
-        }
-        Ok(upload)
-    });
-    let hasher = tokio::task::spawn_blocking(move || {
-        while let Some(chunk) = side_rx.blocking_recv() {
-            side.0.update(&chunk);
-            side.1.update(&chunk);
-        }
-        side
-    });
+    let mut stage = Stage::Idle(Box::new((upload, side)));
+    let mut batch = Vec::new();
+    let mut batch_len = 0usize;
     let mut received: u64 = 0;
     let mut failure = None;
     while let Some(chunk) = bytes.next().await {
@@ -269,8 +314,11 @@ where
                     failure = Some(StreamError::TooLarge);
                     break;
                 }
-                if side_tx.send(data.clone()).await.is_err() || tx.send(data).await.is_err() {
-                    break;
+                batch_len += data.len();
+                batch.push(data);
+                if batch_len >= BATCH_BYTES {
+                    batch_len = 0;
+                    stage = stage.feed(std::mem::take(&mut batch)).await?;
                 }
             }
             Err(e) => {
@@ -279,20 +327,17 @@ where
             }
         }
     }
-    drop(tx);
-    drop(side_tx);
-    let mut upload = writer
-        .await
-        .map_err(|e| StreamError::Io(io::Error::other(e)))?
-        .map_err(StreamError::Io)?;
-    let (sha1, sha512) = hasher
-        .await
-        .map_err(|e| StreamError::Io(io::Error::other(e)))?;
-    upload.sha1 = sha1;
-    upload.sha512 = sha512;
     if let Some(failure) = failure {
+        // Dropping the settled upload deletes its staging file.
+        drop(stage.settle().await);
         return Err(failure);
     }
+    if !batch.is_empty() {
+        stage = stage.feed(batch).await?;
+    }
+    let (mut upload, (sha1, sha512)) = stage.settle().await?;
+    upload.sha1 = sha1;
+    upload.sha512 = sha512;
     tokio::task::spawn_blocking(move || upload.finish())
         .await
         .map_err(|e| StreamError::Io(io::Error::other(e)))?
@@ -303,7 +348,7 @@ where
 #[derive(Debug)]
 pub enum StreamError {
     TooLarge,
-    /// The client's body ended early or broke.
-    Body(String),
+    /// The client's body ended early, broke or stalled.
+    Body(BodyError),
     Io(io::Error),
 }

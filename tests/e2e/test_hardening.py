@@ -1,0 +1,327 @@
+"""Hardening (issue 12): slow clients, stalled uploads, oversized bodies, full disks and the small
+holes. Every server here runs with short, configured timeouts; nothing is timed as performance:
+the assertions are about what the server answers and what it leaves behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import socket
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from conftest import (ACCESS_KEY, ACCOUNT, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, REGION, SECRET_KEY,
+                      Server, basic, http_request, make_client, unique)
+from npmkit import publish_body, tarball
+
+HOST = "127.0.0.1"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers: raw sockets and signed requests
+# --------------------------------------------------------------------------------------------
+
+
+def connect(srv: Server, timeout: float = 15) -> socket.socket:
+    s = socket.create_connection((HOST, srv.port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def read_until_closed(s: socket.socket, limit: int = 1 << 20) -> bytes:
+    """Everything the server sends until it closes the connection (or the socket times out)."""
+    data = b""
+    while len(data) < limit:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def response_parts(data: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+def read_response(s: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a response: {data!r}")
+        data += chunk
+    status, headers, body = response_parts(data)
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body
+
+
+def signed_headers(srv: Server, method: str, target: str, payload_sha256: str,
+                   extra: dict[str, str] | None = None, access_key: str = ACCESS_KEY,
+                   secret_key: str = SECRET_KEY) -> dict[str, str]:
+    """SigV4 headers for a request whose payload hash is `payload_sha256` (botocore's signer)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    headers = {"Host": srv.address, "x-amz-content-sha256": payload_sha256, **(extra or {})}
+    req = AWSRequest(method=method, url=f"http://{srv.address}{target}", data=b"", headers=headers)
+    SigV4Auth(Credentials(access_key, secret_key), "codeartifact", REGION).add_auth(req)
+    return dict(req.headers.items())
+
+
+def publish_target(domain: str, repo: str, package: str, version: str, asset: str = "a.bin") -> str:
+    query = urllib.parse.urlencode({"domain": domain, "repository": repo, "format": "generic",
+                                    "namespace": "ns", "package": package, "version": version,
+                                    "asset": asset}, quote_via=urllib.parse.quote)
+    return f"/v1/package/version/publish?{query}"
+
+
+def start_publish(srv: Server, domain: str, repo: str, package: str, version: str, declared: int,
+                  first: bytes, *, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
+                  digest_of: bytes | None = None) -> socket.socket:
+    """A streamed PublishPackageVersion that declares `declared` bytes and sends only `first`."""
+    target = publish_target(domain, repo, package, version)
+    digest = hashlib.sha256(digest_of if digest_of is not None else first).hexdigest()
+    headers = signed_headers(srv, "POST", target, digest,
+                             {"Content-Type": "application/octet-stream",
+                              "Content-Length": str(declared)}, access_key, secret_key)
+    s = connect(srv, timeout=60)
+    head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    s.sendall(head.encode() + first)
+    return s
+
+
+def staging_files(srv: Server) -> list[Path]:
+    return sorted((srv.data_dir / "blobs" / "tmp").iterdir())
+
+
+def vm_rss_kib(srv: Server) -> int:
+    for line in Path(f"/proc/{srv.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def health(srv: Server) -> int:
+    return http_request(HOST, srv.port, "GET", "/health", None, {"Host": srv.address}, timeout=10).status
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+def domain_with_repo(ca, repo: str = "repo") -> str:
+    d = unique("hard")
+    ca.create_domain(domain=d)
+    ca.create_repository(domain=d, repository=repo)
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# Connections: header, idle and body-progress timeouts; the connection cap
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hardening")
+    s = Server(base / "data", base / "server.log",
+               ["--header-timeout-seconds", "2", "--body-timeout-seconds", "2",
+                "--idle-timeout-seconds", "5", "--max-uploads-per-identity", "3"]).start()
+    yield s
+    s.terminate()
+
+
+@pytest.fixture(scope="module")
+def ca(srv):
+    return make_client(srv.endpoint)
+
+
+def test_silent_and_slowloris_connections_are_closed_while_others_are_served(srv, ca):
+    silent = [connect(srv) for _ in range(100)]
+    slow = []
+    for _ in range(30):
+        s = connect(srv)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+    stop = threading.Event()
+
+    def trickle():
+        # One header byte per connection every 200 ms: a request that never completes.
+        while not stop.is_set():
+            for s in slow:
+                try:
+                    s.send(b"X")
+                except OSError:
+                    pass
+            time.sleep(0.2)
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    try:
+        # Meanwhile the server answers others, unsigned and signed.
+        assert health(srv) == 200
+        assert "domains" in ca.list_domains()
+        started = time.monotonic()
+        for s in silent:
+            assert read_until_closed(s) == b"", "a silent connection got an answer"
+        # Closed by the 2 s header timeout, well before the sockets' own 15 s timeout.
+        assert time.monotonic() - started < 12
+        for s in slow:
+            # hyper answers a header timeout by closing; whatever came back is no 200.
+            data = read_until_closed(s)
+            assert not data.startswith(b"HTTP/1.1 200"), data[:100]
+    finally:
+        stop.set()
+        t.join()
+        for s in silent + slow:
+            s.close()
+    assert health(srv) == 200
+
+
+def test_an_idle_keep_alive_connection_is_closed(srv):
+    s = connect(srv)
+    s.sendall(f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\n\r\n".encode())
+    status, _, _ = read_response(s)
+    assert status == 200
+    started = time.monotonic()
+    assert read_until_closed(s) == b""
+    assert time.monotonic() - started < 12
+    s.close()
+
+
+def test_connections_beyond_the_cap_get_503_in_the_aws_shape(server_factory):
+    capped = server_factory(extra_args=["--max-connections", "8", "--header-timeout-seconds", "30"])
+    held = [connect(capped) for _ in range(8)]
+    try:
+        time.sleep(0.3)
+        s = connect(capped)
+        status, headers, body = response_parts(read_until_closed(s))
+        s.close()
+        assert status == 503
+        assert headers["x-amzn-errortype"] == "ServiceUnavailableException"
+        assert json.loads(body)["__type"] == "ServiceUnavailableException"
+    finally:
+        for h in held:
+            h.close()
+    wait_for(lambda: health(capped) == 200, 10, "service after the held connections closed")
+
+
+def test_a_body_shorter_than_its_length_ends_with_an_error_and_no_staging_file(srv, ca):
+    d = domain_with_repo(ca)
+    # The client stops sending: the body-progress timeout (2 s) ends the request with 408.
+    s = start_publish(srv, d, "repo", "stalled", "1.0.0", 100_000, b"x" * 1000)
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 408, body
+    assert headers["x-amzn-errortype"] == "RequestTimeoutException"
+    assert json.loads(body)["__type"] == "RequestTimeoutException"
+    # The client closes its side early: the request fails with the service's 400.
+    s = start_publish(srv, d, "repo", "short", "1.0.0", 100_000, b"x" * 1000)
+    s.shutdown(socket.SHUT_WR)
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 400, body
+    assert headers["x-amzn-errortype"] == "ValidationException"
+    wait_for(lambda: staging_files(srv) == [], 5, "staging files removed")
+    assert ca.list_packages(domain=d, repository="repo")["packages"] == []
+
+
+def test_a_stalled_maven_upload_gets_408_in_the_format_shape(srv, ca):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    path = f"/maven/d/{d}-{ACCOUNT}/repo/com/acme/app/1.0/app-1.0.jar"
+    s = connect(srv)
+    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: {srv.address}\r\nAuthorization: {basic(token)}\r\n"
+               f"Content-Length: 50000\r\n\r\n").encode() + b"PK" * 100)
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 408, body
+    assert headers["x-amzn-errortype"] == "RequestTimeoutException"
+    wait_for(lambda: staging_files(srv) == [], 5, "staging files removed")
+
+
+# --------------------------------------------------------------------------------------------
+# Uploads: bounded per identity, stalled ones hold no thread
+# --------------------------------------------------------------------------------------------
+
+
+def test_uploads_are_bounded_per_identity_and_freed_when_they_stall_out(srv, ca):
+    d = domain_with_repo(ca)
+    other = make_client(srv.endpoint, OTHER_ACCESS_KEY, OTHER_SECRET_KEY)
+    od = domain_with_repo(other)
+    stalled = [start_publish(srv, d, "repo", f"s{i}", "1.0.0", 10_000, b"y") for i in range(3)]
+    try:
+        time.sleep(0.3)
+        data = b"fourth"
+        fourth = start_publish(srv, d, "repo", "fourth", "1.0.0", len(data), data)
+        status, headers, body = read_response(fourth)
+        fourth.close()
+        assert status == 429, body
+        assert headers["x-amzn-errortype"] == "ThrottlingException"
+        # Another identity is not held up.
+        out = other.publish_package_version(domain=od, repository="repo", format="generic",
+                                            namespace="ns", package="p", packageVersion="1.0.0",
+                                            assetName="a.bin", assetContent=b"other",
+                                            assetSHA256=hashlib.sha256(b"other").hexdigest())
+        assert out["status"] == "Published"
+    finally:
+        for s in stalled:
+            read_until_closed(s)  # 408 after the body timeout
+            s.close()
+    out = ca.publish_package_version(domain=d, repository="repo", format="generic", namespace="ns",
+                                     package="after", packageVersion="1.0.0", assetName="a.bin",
+                                     assetContent=b"after", assetSHA256=hashlib.sha256(b"after").hexdigest())
+    assert out["status"] == "Published"
+
+
+def test_300_stalled_uploads_do_not_stop_a_publish(server_factory):
+    # Limits high enough that none of the 300 is refused: each is in progress, waiting for
+    # bytes that never come. Before uploads awaited their bytes on the async side, each held
+    # two blocking threads and ~256 of them starved every other publish.
+    srv2 = server_factory(extra_args=["--max-uploads", "1000", "--max-uploads-per-identity", "1000",
+                                      "--body-timeout-seconds", "120"])
+    ca2 = make_client(srv2.endpoint)
+    d = domain_with_repo(ca2)
+    stalled = [start_publish(srv2, d, "repo", f"s{i}", "1.0.0", 1_000_000, b"z" * 100) for i in range(300)]
+    try:
+        time.sleep(1)
+        data = b"a publish that must go through"
+        out = ca2.publish_package_version(domain=d, repository="repo", format="generic",
+                                          namespace="ns", package="through", packageVersion="1.0.0",
+                                          assetName="a.bin", assetContent=data,
+                                          assetSHA256=hashlib.sha256(data).hexdigest())
+        assert out["status"] == "Published"
+        assert health(srv2) == 200
+        assert len(staging_files(srv2)) == 300
+    finally:
+        for s in stalled:
+            s.close()
+    wait_for(lambda: staging_files(srv2) == [], 20, "staging files of abandoned uploads removed")
