@@ -250,15 +250,18 @@ async fn control_plane(
     let body = read_body_with(&parts.headers, body, limit)
         .await
         .map_err(|e| fail(e.into()))?;
+    // The payload hash is computed, never taken from the request: the service accepts no
+    // `UNSIGNED-PAYLOAD` on these JSON operations, so a body swapped after signing fails
+    // the signature (or the header check below).
     let body_sha256 = hex::encode(Sha256::digest(&body));
     let claimed = parts
         .headers
         .get("x-amz-content-sha256")
         .and_then(|v| v.to_str().ok());
     let caller = pending
-        .verify(&parts, claimed.unwrap_or(&body_sha256))
+        .verify(&parts, &body_sha256)
         .map_err(|e| fail(Refusal::Auth(e)))?;
-    if claimed.is_some_and(|c| c != body_sha256 && c != "UNSIGNED-PAYLOAD") {
+    if claimed.is_some_and(|c| c != body_sha256) {
         return Err(fail(Refusal::Auth(AuthError::InvalidSignature(
             "The provided 'x-amz-content-sha256' header does not match what was computed."
                 .to_string(),

@@ -57,6 +57,13 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
     };
     let mut registry =
         Registry::open(&args.data_dir, Arc::clone(&clock), quotas).map_err(|e| format!("{e:?}"))?;
+    // A data directory made by an older build (or by hand) is made private too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make {} private: {e}", args.data_dir.display()))?;
+    }
     let sinks = crate::events::Sinks {
         file: args.events_file.clone(),
         endpoint: args.events_endpoint.clone(),

@@ -325,3 +325,146 @@ def test_300_stalled_uploads_do_not_stop_a_publish(server_factory):
         for s in stalled:
             s.close()
     wait_for(lambda: staging_files(srv2) == [], 20, "staging files of abandoned uploads removed")
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies: one bounded reader per route class, memory bounded
+# --------------------------------------------------------------------------------------------
+
+
+def send_chunked(srv: Server, method: str, target: str, headers: dict[str, str], total: int,
+                 filler: bytes = b"x") -> int | None:
+    """Sends `total` bytes as a chunked body (1 MiB chunks) until the server stops reading;
+    the status it answered, or None when the connection was reset before it could be read."""
+    s = connect(srv, timeout=30)
+    head = f"{method} {target} HTTP/1.1\r\nHost: {srv.address}\r\nTransfer-Encoding: chunked\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    chunk = filler * (1024 * 1024 // len(filler))
+    try:
+        s.sendall(head.encode())
+        sent = 0
+        while sent < total:
+            s.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            sent += len(chunk)
+        s.sendall(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        status, _, _ = read_response(s)
+        return status
+    except (ConnectionError, OSError):
+        return None
+    finally:
+        s.close()
+
+
+def test_oversized_bodies_on_every_route_are_refused_with_memory_bounded(srv, ca):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    auth = {"Authorization": basic(token)}
+    base = f"d/{d}-{ACCOUNT}/repo"
+    # The control plane signs the body hash, so a chunked body cannot be pre-signed here: its
+    # signature is checked after the body is read (bounded), and fails.
+    cp_target = f"/v1/repository?domain={d}&repository=big"
+    cp_headers = signed_headers(srv, "POST", cp_target, hashlib.sha256(b"{}").hexdigest(),
+                                {"Content-Type": "application/json"})
+    cp_headers.pop("Host")
+    boundary = "hardening-boundary"
+    routes = {
+        "control plane JSON": ("POST", cp_target, cp_headers),
+        "npm dist-tag PUT": ("PUT", f"/npm/{base}/-/package/widget/dist-tags/beta", auth),
+        "npm dist-tag GET with a body": ("GET", f"/npm/{base}/-/package/widget/dist-tags", auth),
+        "maven metadata": ("PUT", f"/maven/{base}/com/acme/app/maven-metadata.xml", auth),
+        "maven checksum": ("PUT", f"/maven/{base}/com/acme/app/1.0/app-1.0.jar.sha1", auth),
+        "pypi text field": ("POST", f"/pypi/{base}/",
+                            {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}),
+        "health with a body": ("POST", "/health", {}),
+    }
+    pypi_prefix = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n")
+    before = vm_rss_kib(srv)
+    statuses = {}
+    for name, (method, target, headers) in routes.items():
+        filler = b"x"
+        if name == "pypi text field":
+            # The first chunk opens a text field that never ends.
+            filler = pypi_prefix.encode() + b"x" * (1024 * 1024 - len(pypi_prefix))
+        statuses[name] = send_chunked(srv, method, target, headers, 48 * 1024 * 1024, filler)
+    after = vm_rss_kib(srv)
+    print(f"VmRSS before {before} KiB, after 7 x 48 MiB bodies {after} KiB")
+    assert health(srv) == 200
+    refused = {n: s for n, s in statuses.items() if s is not None}
+    assert refused.get("control plane JSON") in (413, None), statuses
+    assert refused.get("npm dist-tag PUT") in (413, None), statuses
+    assert refused.get("maven metadata") in (413, None), statuses
+    assert refused.get("pypi text field") in (413, None), statuses
+    assert all(s != 200 or n.endswith("with a body") for n, s in refused.items()), statuses
+    # 48 MiB went to each of seven routes; memory grew by far less than one of them.
+    assert after - before < 24 * 1024, (before, after, statuses)
+
+
+def test_declared_lengths_over_a_route_limit_are_refused_before_reading(srv, ca):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    base = f"d/{d}-{ACCOUNT}/repo"
+    cases = {
+        f"/npm/{base}/widget": 600 * 1024 * 1024,         # npm publish: 512 MiB
+        f"/cargo/{base}/api/v1/crates/new": 300 * 1024 * 1024,  # cargo publish: 256 MiB
+        f"/npm/{base}/-/package/widget/dist-tags/beta": 17 * 1024,
+    }
+    for target, length in cases.items():
+        s = connect(srv)
+        s.sendall((f"PUT {target} HTTP/1.1\r\nHost: {srv.address}\r\nAuthorization: {basic(token)}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode())
+        status, headers, body = read_response(s)
+        s.close()
+        assert status == 413, (target, body)
+        assert headers["x-amzn-errortype"] == "ServiceQuotaExceededException", headers
+
+
+# --------------------------------------------------------------------------------------------
+# Smaller holes: UNSIGNED-PAYLOAD, npm names, private files
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_unsigned_payload_cannot_carry_a_swapped_body(srv, ca):
+    d = unique("unsigned")
+    target = f"/v1/domain?domain={d}"
+    signed_body = b"{}"
+    headers = signed_headers(srv, "POST", target, "UNSIGNED-PAYLOAD", {"Content-Type": "application/json"})
+    swapped = json.dumps({"tags": [{"key": "swapped", "value": "after-signing"}]}).encode()
+    resp = http_request(HOST, srv.port, "POST", target, swapped, headers)
+    assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
+    # Not even the body that was there at signing time is accepted with UNSIGNED-PAYLOAD.
+    resp = http_request(HOST, srv.port, "POST", target, signed_body, headers)
+    assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
+    assert d not in [x["name"] for x in ca.list_domains()["domains"]]
+
+
+@pytest.mark.parametrize("bad", ["\u202e", "\u200b", "\u2066", "\ufeff"])
+def test_npm_names_with_invisible_or_bidi_characters_are_refused(srv, ca, bad):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    registry = f"http://{srv.address}/npm/d/{d}-{ACCOUNT}/repo/"
+    name = f"lod{bad}ash"
+    tgz = tarball(name, "1.0.0")
+    doc = json.dumps(publish_body(registry, name, "1.0.0", tgz)).encode()
+    path = f"/npm/d/{d}-{ACCOUNT}/repo/" + urllib.parse.quote(name, safe="")
+    resp = http_request(HOST, srv.port, "PUT", path, doc,
+                        {"Host": srv.address, "Authorization": f"Bearer {token}",
+                         "Content-Type": "application/json"})
+    assert resp.status in (400, 404), resp
+    assert ca.list_packages(domain=d, repository="repo")["packages"] == []
+
+
+def test_the_data_directory_and_its_files_are_private(srv, ca):
+    d = domain_with_repo(ca)
+    ca.publish_package_version(domain=d, repository="repo", format="generic", namespace="ns",
+                               package="p", packageVersion="1.0.0", assetName="a.bin",
+                               assetContent=b"private", assetSHA256=hashlib.sha256(b"private").hexdigest())
+    assert srv.data_dir.stat().st_mode & 0o777 == 0o700
+    seen = 0
+    for path in srv.data_dir.rglob("*"):
+        mode = path.stat().st_mode & 0o777
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+        seen += 1
+    assert seen > 5
