@@ -7,11 +7,7 @@
 //! answers back, so every rule can be tested on its own. It depends on no module of the
 //! crate but `names`.
 
-/// Re-exported from `names`, where they now live, so callers of the old paths still compile
-/// while they switch.
-pub use super::names::{
-    namespace_rule, normalize_name, normalize_namespace, normalize_version, NamespaceRule, FORMATS,
-};
+use super::names::{namespace_rule, normalize_name, normalize_namespace, NamespaceRule, FORMATS};
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -1376,7 +1372,7 @@ mod tests {
                 assert!(pattern.is_within(&pattern));
                 let _ = pattern.matches("npm", Some(text), text);
             }
-            let _ = normalize_version("nuget", text);
+            let _ = crate::registry::names::normalize_version("nuget", text);
             let _ = weak_fold(text);
         }
     }

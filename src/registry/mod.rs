@@ -20,6 +20,8 @@ mod repositories;
 mod resolve;
 mod store;
 mod tags;
+#[cfg(test)]
+mod tests;
 mod versions;
 mod write;
 
@@ -169,6 +171,9 @@ pub struct Registry {
     writer: Arc<write::Writer>,
     clock: Arc<Clock>,
     pub quotas: Quotas,
+    /// Where an in-memory registry keeps its blobs; removed with it.
+    #[cfg(test)]
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl Registry {
@@ -178,6 +183,18 @@ impl Registry {
             .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         let (reader, committer) = store::open(dir)?;
         Registry::over(reader, committer, dir, clock, quotas)
+    }
+
+    /// A registry whose records live in memory only (`MemKv`) and whose blobs live in a
+    /// temporary directory removed with it: the registry's rules, tested in-process.
+    #[cfg(test)]
+    pub(crate) fn in_memory(clock: Arc<Clock>, quotas: Quotas) -> Registry {
+        let scratch = tempfile::tempdir().expect("a temporary directory for blobs");
+        let (reader, committer) = store::in_memory();
+        let mut registry = Registry::over(reader, committer, scratch.path(), clock, quotas)
+            .expect("an in-memory registry opens");
+        registry._scratch = Some(scratch);
+        registry
     }
 
     /// A registry over an opened store, with its blobs under `blob_dir`.
@@ -202,6 +219,8 @@ impl Registry {
             writer: Arc::new(writer),
             clock,
             quotas,
+            #[cfg(test)]
+            _scratch: None,
         };
         registry.check_schema()?;
         registry.collect_garbage();

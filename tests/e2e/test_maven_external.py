@@ -309,6 +309,25 @@ def test_request_through_b_retains_in_b_and_store_only(server, ca, track, tmp_pa
     assert_retained(chain, "repo-a", name, ["1.0"], EXTERNAL)
 
 
+def test_a_file_imported_late_is_kept_where_a_fetch_retains_only(server, ca, track, tmp_path,
+                                                                 public_repo: PublicRepo):
+    """A file the import did not bring (a classifier) is fetched on its first request and added
+    to the version in the repository asked and in the one owning the connection, never in a
+    repository between them that also holds the version (upstreams spec §4)."""
+    chain = Chain(server, ca, track, tmp_path)
+    linux = f"{EXT}-1.0-linux.jar"
+    for repo in ("repo-b", "repo-a"):  # the version is now stored in A, B and C
+        r = chain.http(repo).get(gav_path(EXT_GROUP, EXT, "1.0", f"{EXT}-1.0.pom"))
+        assert r.status == 200, (repo, r)
+    for repo in ("repo-a", "repo-b", "repo-c"):
+        assert linux not in chain.assets(repo, EXT, "1.0"), repo
+    r = chain.http("repo-a").get(gav_path(EXT_GROUP, EXT, "1.0", linux))
+    assert r.status == 200 and r.body == public_repo.files[(EXT, "1.0")][linux], r
+    assert linux in chain.assets("repo-a", EXT, "1.0")
+    assert linux in chain.assets("repo-c", EXT, "1.0")
+    assert linux not in chain.assets("repo-b", EXT, "1.0")
+
+
 # --------------------------------------------------------------------------------------------
 # 3. Snapshots never come through the external connection
 # --------------------------------------------------------------------------------------------

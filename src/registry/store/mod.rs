@@ -10,7 +10,11 @@
 //! API model can change without rewriting stored data.
 
 pub(super) mod blobs;
+#[cfg(test)]
+mod contract;
 mod keys;
+#[cfg(test)]
+mod mem_kv;
 mod records;
 mod sled_kv;
 
@@ -109,6 +113,12 @@ impl Batch {
 /// Opens (or creates) the durable store in `dir`: its reader and its one committer.
 pub(super) fn open(dir: &Path) -> Result<(Reader, Committer), StoreError> {
     Ok(handles(Arc::new(SledKv::open(dir)?)))
+}
+
+/// A store that lives in memory only (for tests of the registry's rules).
+#[cfg(test)]
+pub(super) fn in_memory() -> (Reader, Committer) {
+    handles(Arc::new(mem_kv::MemKv::new()))
 }
 
 fn handles(kv: Arc<dyn Kv>) -> (Reader, Committer) {

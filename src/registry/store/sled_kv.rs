@@ -34,18 +34,13 @@ impl Kv for SledKv {
 
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>) -> Pairs<'_> {
         let iter = match after {
-            Some(after) if after.starts_with(prefix) => {
+            // The smallest key strictly greater than `after`.
+            Some(after) if after >= prefix => {
                 let mut start = after.to_vec();
-                // The smallest key strictly greater than `after`.
                 start.push(0);
-                let mut end = prefix.to_vec();
-                if increment(&mut end) {
-                    self.db.range(start..end)
-                } else {
-                    self.db.range(start..)
-                }
+                self.db.range(start..)
             }
-            _ => self.db.scan_prefix(prefix),
+            _ => self.db.range(prefix.to_vec()..),
         };
         let prefix = prefix.to_vec();
         Box::new(
@@ -76,15 +71,4 @@ impl Kv for SledKv {
     fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
-}
-
-/// Turns a prefix into the first key after every key it prefixes; false when none exists.
-fn increment(bytes: &mut Vec<u8>) -> bool {
-    while let Some(last) = bytes.pop() {
-        if last < u8::MAX {
-            bytes.push(last + 1);
-            return true;
-        }
-    }
-    false
 }
