@@ -380,7 +380,7 @@ async fn publish_streaming(
     let upload = app
         .registry
         .upload()
-        .map_err(|e| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
+        .map_err(|e| ApiError::storage("cannot stage the asset", &e))?;
     let limit = app.registry.quotas.asset_size_bytes;
     let staged = match stream_into(upload, byte_stream(body), limit).await {
         Ok(staged) => staged,
@@ -398,9 +398,10 @@ async fn publish_streaming(
             ))))
         }
         Err(StreamError::Io(e)) => {
-            return Err(Refusal::Api(ApiError::Internal(format!(
-                "cannot store the asset: {e}"
-            ))))
+            return Err(Refusal::Api(ApiError::storage(
+                "cannot store the asset",
+                &e,
+            )))
         }
     };
     let output = tokio::task::block_in_place(|| assets::publish(&cx, plan, staged))?;

@@ -198,6 +198,17 @@ pub struct ServeArgs {
     )]
     pub max_uploads_per_identity: usize,
 
+    /// Bytes that must stay free on the data directory's file system. Below it every write
+    /// (upload, publish, any change) is refused with 402 `ServiceQuotaExceededException`,
+    /// reads go on, and writes resume by themselves once space is freed. Keep it above the
+    /// store's 8 MiB reserve (given up to open the store on a full disk). 0 turns it off.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_MIN_FREE_BYTES",
+        default_value_t = 64 * 1024 * 1024
+    )]
+    pub min_free_bytes: u64,
+
     /// Log format.
     #[arg(long, env = "CODEARTIFACT_LOCAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

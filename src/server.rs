@@ -53,6 +53,7 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
         domains_per_account: args.quota_domains,
         repositories_per_domain: args.quota_repositories,
         asset_size_bytes: args.quota_asset_size_bytes,
+        min_free_bytes: args.min_free_bytes,
         ..Quotas::default()
     };
     let mut registry =

@@ -32,6 +32,20 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A failure to write asset bytes: below the free-space watermark (or out of space)
+    /// it is the quota error writes get then; anything else is ours.
+    pub fn storage(what: &str, e: &std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            ApiError::QuotaExceeded {
+                kind: ResourceKind::Unnamed,
+                id: String::new(),
+                message: e.to_string(),
+            }
+        } else {
+            ApiError::Internal(format!("{what}: {e}"))
+        }
+    }
+
     /// A rule violation beyond the model's constraints.
     pub fn invalid(message: impl Into<String>) -> Self {
         ApiError::Validation {

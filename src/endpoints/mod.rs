@@ -142,6 +142,16 @@ impl RepoError {
         RepoError::Internal(what.to_string())
     }
 
+    /// A failure to write asset bytes: below the free-space watermark (or out of space)
+    /// it is the quota error writes get then; anything else is ours.
+    pub fn storage(what: &str, e: &std::io::Error) -> RepoError {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            RepoError::QuotaExceeded(e.to_string())
+        } else {
+            RepoError::Internal(format!("{what}: {e}"))
+        }
+    }
+
     /// The method is not one this route answers.
     pub fn method(method: &Method) -> RepoError {
         RepoError::MethodNotAllowed(format!("{method} is not supported here"))

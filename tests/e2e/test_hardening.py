@@ -468,3 +468,159 @@ def test_the_data_directory_and_its_files_are_private(srv, ca):
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
         seen += 1
     assert seen > 5
+
+
+# --------------------------------------------------------------------------------------------
+# Full disks: a watermark refuses writes cleanly, reads go on, writes resume; a failed
+# commit is never visible; start-up on a full disk serves reads
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A small file system for a data directory: CODEARTIFACT_TEST_SMALL_FS (a directory on
+    one, e.g. set up by CI), or a 24 MiB tmpfs mounted here when running as root."""
+    import os
+    import subprocess
+
+    given = os.environ.get("CODEARTIFACT_TEST_SMALL_FS")
+    if given:
+        path = Path(given) / unique("fs")
+        path.mkdir()
+        yield path
+        return
+    if os.geteuid() != 0:
+        pytest.fail("the full-disk tests need a small file system: run as root (a tmpfs is "
+                    "mounted) or set CODEARTIFACT_TEST_SMALL_FS", pytrace=False)
+    path = tmp_path / "small-fs"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def free_bytes(path: Path) -> int:
+    import os
+
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def fill(fs: Path, leave: int) -> Path:
+    """Fills the file system until only `leave` bytes are free."""
+    filler = fs / "filler"
+    with open(filler, "ab") as f:
+        want = free_bytes(fs) - leave
+        while want > 0:
+            n = min(want, 1 << 20)
+            f.write(b"\0" * n)
+            want -= n
+    return filler
+
+
+def publish(ca, d: str, version: str, data: bytes, package: str = "p"):
+    return ca.publish_package_version(domain=d, repository="repo", format="generic", namespace="ns",
+                                      package=package, packageVersion=version, assetName="a.bin",
+                                      assetContent=data, assetSHA256=hashlib.sha256(data).hexdigest())
+
+
+def error_code(call) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        call()
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
+
+
+def versions(ca, d: str, package: str = "p") -> list[str]:
+    out = ca.list_package_versions(domain=d, repository="repo", format="generic", namespace="ns",
+                                   package=package)
+    return sorted(v["version"] for v in out["versions"])
+
+
+def test_below_the_watermark_writes_are_refused_reads_go_on_and_writes_resume(server_factory, small_fs):
+    srv = server_factory(small_fs / "data", ["--min-free-bytes", str(12 << 20)])
+    ca = make_client(srv.endpoint)
+    d = domain_with_repo(ca)
+    publish(ca, d, "1.0.0", b"before the disk filled")
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    npm_registry = f"http://{srv.address}/npm/d/{d}-{ACCOUNT}/repo/"
+    filler = fill(small_fs, 3 << 20)
+
+    # Writes of every kind are refused with the quota error, on both planes. (A refused
+    # publish is answered before its body is read, so its connection is not reused: each
+    # refusal gets a client of its own.)
+    fresh = lambda: make_client(srv.endpoint)  # noqa: E731
+    assert error_code(lambda: publish(fresh(), d, "2.0.0", b"x" * 100_000)) == "ServiceQuotaExceededException"
+    assert error_code(lambda: ca.create_repository(domain=d, repository="more")) == "ServiceQuotaExceededException"
+    tgz = tarball("widget", "1.0.0")
+    resp = http_request(HOST, srv.port, "PUT", f"/npm/d/{d}-{ACCOUNT}/repo/widget",
+                        json.dumps(publish_body(npm_registry, "widget", "1.0.0", tgz)).encode(),
+                        {"Host": srv.address, "Authorization": f"Bearer {token}",
+                         "Content-Type": "application/json"})
+    assert resp.status == 402 and "error" in resp.json, resp
+    assert resp.error_type == "ServiceQuotaExceededException"
+    # Reads go on, and nothing refused is visible.
+    assert versions(ca, d) == ["1.0.0"]
+    asset = ca.get_package_version_asset(domain=d, repository="repo", format="generic", namespace="ns",
+                                         package="p", packageVersion="1.0.0", asset="a.bin")
+    assert asset["asset"].read() == b"before the disk filled"
+    assert [r["name"] for r in ca.list_repositories_in_domain(domain=d)["repositories"]] == ["repo"]
+    assert staging_files(srv) == []
+
+    # Space comes back: writes resume by themselves.
+    filler.unlink()
+    assert publish(fresh(), d, "2.0.0", b"x" * 100_000)["status"] == "Published"
+    assert versions(ca, d) == ["1.0.0", "2.0.0"]
+
+
+def test_a_commit_that_meets_a_full_disk_is_never_visible_and_the_store_recovers(server_factory, small_fs):
+    # No watermark: the store itself meets ENOSPC while committing.
+    srv = server_factory(small_fs / "data", ["--min-free-bytes", "0"])
+    ca = make_client(srv.endpoint)
+    d = domain_with_repo(ca)
+    filler = fill(small_fs, 0)
+    failed = None
+    for i in range(60):
+        name = f"r{i:03d}"
+        code = error_code(lambda: ca.create_repository(domain=d, repository=name, description="x" * 1000))
+        if code is not None:
+            assert code == "InternalServerException", code
+            failed = name
+            break
+    assert failed, "the store never met the full disk"
+    # The failed change is not visible, now or later.
+    listed = [r["name"] for r in ca.list_repositories_in_domain(domain=d)["repositories"]]
+    assert failed not in listed
+    assert "store reopened at its last durable state" in srv.log()
+    filler.unlink()
+    assert ca.create_repository(domain=d, repository="after")["repository"]["name"] == "after"
+    srv.terminate()
+    srv2 = server_factory(small_fs / "data", ["--min-free-bytes", "0"])
+    listed_after = [r["name"] for r in make_client(srv2.endpoint).list_repositories_in_domain(domain=d)["repositories"]]
+    assert failed not in listed_after and "after" in listed_after
+    assert set(listed) <= set(listed_after)
+
+
+def test_start_up_on_a_full_disk_serves_reads(server_factory, small_fs):
+    args = ["--min-free-bytes", str(12 << 20)]
+    srv = server_factory(small_fs / "data", args)
+    ca = make_client(srv.endpoint)
+    d = domain_with_repo(ca)
+    publish(ca, d, "1.0.0", b"stored before the restart")
+    srv.terminate()
+    filler = fill(small_fs, 0)
+    srv2 = server_factory(small_fs / "data", args)
+    ca2 = make_client(srv2.endpoint)
+    assert versions(ca2, d) == ["1.0.0"]
+    asset = ca2.get_package_version_asset(domain=d, repository="repo", format="generic", namespace="ns",
+                                          package="p", packageVersion="1.0.0", asset="a.bin")
+    assert asset["asset"].read() == b"stored before the restart"
+    assert error_code(lambda: publish(make_client(srv2.endpoint), d, "2.0.0", b"refused")) == \
+        "ServiceQuotaExceededException"
+    filler.unlink()
+    assert publish(make_client(srv2.endpoint), d, "2.0.0", b"accepted")["status"] == "Published"

@@ -252,7 +252,7 @@ pub(super) fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Result<Response<Body>, Re
     }
     let staged = cx
         .write(|| registry.stage_bytes(crate_file))
-        .map_err(|e| RepoError::internal(format!("cannot stage a crate: {e}")))?;
+        .map_err(|e| RepoError::storage("cannot stage a crate", &e))?;
     let line = index_line_of(&metadata, &staged.digests().sha256);
     publish::publish::<Cargo>(
         cx,

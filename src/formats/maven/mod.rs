@@ -455,7 +455,7 @@ fn put_checksum(
 }
 
 fn not_stored(e: std::io::Error) -> RepoError {
-    RepoError::internal(format!("cannot stage an upload: {e}"))
+    RepoError::storage("cannot stage an upload", &e)
 }
 
 /// The uploaded document as the `maven-metadata.xml` asset of a version it publishes.

@@ -128,7 +128,7 @@ fn publish(
     }
     let staged = cx
         .write(|| cx.app.registry.stage_bytes(&tarball))
-        .map_err(|e| RepoError::internal(format!("cannot stage an npm tarball: {e}")))?;
+        .map_err(|e| RepoError::storage("cannot stage an npm tarball", &e))?;
     check_integrity(version.get("dist"), &staged).map_err(bad)?;
     let p = package.id();
     // The tags the document carries are committed with the version, in one write.

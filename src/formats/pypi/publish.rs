@@ -89,7 +89,7 @@ async fn read_form(cx: &RepoCx<'_>, request: Request<RequestBody>) -> Result<For
                 .app
                 .registry
                 .upload()
-                .map_err(|e| RepoError::internal(format!("cannot stage an upload: {e}")))?;
+                .map_err(|e| RepoError::storage("cannot stage an upload", &e))?;
             // BLAKE2b-256 and MD5 (PyPI's own digests) as the bytes pass; the store computes
             // the rest on its blocking threads.
             let mut blake = blake2::Blake2b::<blake2::digest::consts::U32>::new();
@@ -111,7 +111,7 @@ async fn read_form(cx: &RepoCx<'_>, request: Request<RequestBody>) -> Result<For
                 }
                 Err(StreamError::Body(e)) => return Err(e.into()),
                 Err(StreamError::Io(e)) => {
-                    return Err(RepoError::internal(format!("cannot write an upload: {e}")))
+                    return Err(RepoError::storage("cannot write an upload", &e))
                 }
             };
             let blake = hex::encode(blake.finalize());

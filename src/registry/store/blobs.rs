@@ -5,6 +5,7 @@
 //! content-addressed path, done before the metadata that references it is committed, so a
 //! crash leaves at worst an unreferenced file, which `collect_garbage` removes at start-up.
 
+use super::space::Space;
 use crate::wire::BodyError;
 use bytes::Bytes;
 use md5::Md5;
@@ -18,18 +19,25 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    space: Space,
 }
 
 impl BlobStore {
     /// Opens the store under `data_dir/blobs`, discarding uploads a crash left unfinished.
-    pub fn open(data_dir: &Path) -> io::Result<BlobStore> {
+    /// Writes (staging) are refused while `space` is below its watermark.
+    pub fn open(data_dir: &Path, space: Space) -> io::Result<BlobStore> {
         let root = data_dir.join("blobs");
         let tmp = root.join("tmp");
         if tmp.exists() {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
-        Ok(BlobStore { root })
+        Ok(BlobStore { root, space })
+    }
+
+    /// The free-space watermark every write checks.
+    pub fn space(&self) -> &Space {
+        &self.space
     }
 
     /// The file holding a blob of a domain.
@@ -44,7 +52,9 @@ impl BlobStore {
     }
 
     /// Starts a streamed upload into a temporary file.
+    /// Refused (`StorageFull`) while free space is below the watermark.
     pub fn upload(&self) -> io::Result<Upload> {
+        self.space.check()?;
         let path = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
         let file = File::create(&path)?;
         Ok(Upload {
@@ -54,6 +64,8 @@ impl BlobStore {
                 digests: None,
             },
             file: Some(file),
+            space: self.space.clone(),
+            unchecked: 0,
             md5: Md5::new(),
             sha1: Sha1::new(),
             sha256: Sha256::new(),
@@ -135,10 +147,16 @@ pub struct Digests {
     pub sha512: String,
 }
 
+/// How many bytes an upload writes between two checks of the free-space watermark.
+const SPACE_CHECK_BYTES: usize = 1024 * 1024;
+
 /// An upload in progress. Dropping it without `finish` deletes the partial file.
 pub struct Upload {
     staged: StagedBlob,
     file: Option<File>,
+    /// Checked again after every `SPACE_CHECK_BYTES` written.
+    space: Space,
+    unchecked: usize,
     md5: Md5,
     sha1: Sha1,
     sha256: Sha256,
@@ -154,11 +172,16 @@ impl Upload {
     /// Writes a chunk and feeds MD5 and SHA-256; SHA-1 and SHA-512 too unless another
     /// thread computes those (`stream_into`).
     fn write_and_hash(&mut self, chunk: &[u8], all: bool) -> io::Result<()> {
+        if self.unchecked >= SPACE_CHECK_BYTES {
+            self.space.check()?;
+            self.unchecked = 0;
+        }
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| io::Error::other("upload already finished"))?;
         file.write_all(chunk)?;
+        self.unchecked += chunk.len();
         self.md5.update(chunk);
         self.sha256.update(chunk);
         if all {
