@@ -407,3 +407,39 @@ async fn publish_streaming(
     let output = tokio::task::block_in_place(|| assets::publish(&cx, plan, staged))?;
     Ok((op, rendered_response(rt::render_output(&output))))
 }
+
+#[cfg(test)]
+mod fuzz_target {
+    use super::*;
+    use codeartifact_model as model;
+
+    /// Query decoding, routing and model binding (query, header and body members, every
+    /// constraint) on arbitrary request lines and bodies: answers, never panics.
+    #[test]
+    fn fuzz_query_and_body_binding() {
+        crate::fuzz::fuzz("query", "query", |input| {
+            let text = String::from_utf8_lossy(input);
+            let (line, body) = text.split_once('\n').unwrap_or((&text, ""));
+            let (method, target) = line.split_once(' ').unwrap_or(("POST", line));
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            let _ = Operation::route(method, path);
+            let query = decode_query(query);
+            let header = |name: &str| (name == "x-assetname").then_some("a.bin");
+            let raw = RawInput {
+                query: &query,
+                header: &header,
+                body: body.as_bytes(),
+            };
+            let _ = rt::bind_input::<model::CreateRepositoryRequest>(&raw);
+            let _ = rt::bind_input::<model::ListPackagesRequest>(&raw);
+            let _ = rt::bind_input::<model::ListPackageVersionsRequest>(&raw);
+            let _ = rt::bind_input::<PublishPackageVersionRequest>(&raw);
+            let _ = rt::bind_input::<model::UpdatePackageVersionsStatusRequest>(&raw);
+            let _ = rt::bind_input::<model::CopyPackageVersionsRequest>(&raw);
+            let _ = rt::bind_input::<model::PutDomainPermissionsPolicyRequest>(&raw);
+            let _ = rt::bind_input::<model::CreatePackageGroupRequest>(&raw);
+            let _ = rt::bind_input::<model::GetPackageVersionAssetRequest>(&raw);
+            let _ = rt::bind_input::<model::TagResourceRequest>(&raw);
+        });
+    }
+}

@@ -15,6 +15,8 @@ pub mod endpoints;
 pub mod events;
 pub mod formats;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod layering;
 pub mod limits;
 pub mod outbound;

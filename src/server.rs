@@ -114,7 +114,7 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
 /// ready for a request, so silent, trickling and idle keep-alive connections are closed;
 /// an inactivity timeout on the socket itself) and in number (`max_connections`; beyond
 /// it a connection gets a 503 and is closed). A silent socket costs its descriptor, one
-/// small task and one timer.
+/// small task and one timer: its HTTP state is made when its first byte arrives.
 pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
     let app = Arc::new(app);
     let graceful = GracefulShutdown::new();
@@ -139,32 +139,21 @@ pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let activity = Activity::new();
-                let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
-                let service_app = Arc::clone(&app);
-                let service = service_fn(move |request| {
-                    let app = Arc::clone(&service_app);
-                    async move { Ok::<_, std::convert::Infallible>(app::handle(app, request).await) }
-                });
-                let connection = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(app.settings.header_timeout)
-                    .keep_alive(true)
-                    .serve_connection(io, service);
-                let connection = graceful.watch(connection);
-                let idle = app.settings.idle_timeout;
+                let app = Arc::clone(&app);
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    tokio::select! {
-                        result = connection => {
-                            if let Err(e) = result {
-                                tracing::debug!(error = %e, "connection ended with an error");
-                            }
-                        }
-                        () = activity.idle_for(idle) => {
-                            tracing::debug!("closed a connection idle for {idle:?}");
-                        }
+                    // Until its first byte a connection is only a socket and this task: no
+                    // HTTP state, no buffers. One that never speaks is closed at the header
+                    // timeout.
+                    let header_timeout = app.settings.header_timeout;
+                    if tokio::time::timeout(header_timeout, stream.readable()).await.is_err() {
+                        tracing::debug!("closed a connection that sent nothing");
+                        return;
                     }
+                    // Boxed, so that the task of a silent socket is only as large as the
+                    // wait above.
+                    Box::pin(serve_http(app, stream, watcher, header_timeout)).await;
                 });
             }
             () = &mut shutdown => {
@@ -179,6 +168,41 @@ pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
         () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("gave up waiting for connections"),
     }
     Ok(())
+}
+
+/// Serves HTTP/1.1 on a connection that has sent its first byte, until it closes, times
+/// out or goes idle.
+async fn serve_http(
+    app: Arc<App>,
+    stream: TcpStream,
+    watcher: hyper_util::server::graceful::Watcher,
+    header_timeout: Duration,
+) {
+    let activity = Activity::new();
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let idle = app.settings.idle_timeout;
+    let service = service_fn(move |request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(app::handle(app, request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::select! {
+        result = watcher.watch(connection) => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        () = activity.idle_for(idle) => {
+            tracing::debug!("closed a connection idle for {idle:?}");
+        }
+    }
 }
 
 /// Answers a connection over the limit with a 503 in the AWS error shape and closes it,

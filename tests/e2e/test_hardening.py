@@ -624,3 +624,27 @@ def test_start_up_on_a_full_disk_serves_reads(server_factory, small_fs):
         "ServiceQuotaExceededException"
     filler.unlink()
     assert publish(make_client(srv2.endpoint), d, "2.0.0", b"accepted")["status"] == "Published"
+
+
+def test_http_layer_refusals_carry_the_aws_error_shape(srv):
+    # A request target or headers over our limits: 414 / 431 in the AWS shape. (Malformed
+    # framing, such as a non-numeric Content-Length, is refused by hyper itself with a bare
+    # 400 and the connection closed: hyper offers no hook to shape it.)
+    s = connect(srv)
+    s.sendall(f"GET /v1/domain?domain={'a' * 9000} HTTP/1.1\r\nHost: {srv.address}\r\n\r\n".encode())
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 414 and headers["x-amzn-errortype"] == "RequestUriTooLongException", body
+    assert json.loads(body)["message"]
+    s = connect(srv)
+    big = "".join(f"X-Pad-{i}: {'b' * 1000}\r\n" for i in range(40))
+    s.sendall(f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\n{big}\r\n".encode())
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 431 and headers["x-amzn-errortype"] == "RequestHeaderFieldsTooLargeException", body
+    s = connect(srv)
+    s.sendall(f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\nContent-Length: nine\r\n\r\n".encode())
+    status, _, _ = response_parts(read_until_closed(s))
+    s.close()
+    assert status == 400
+    assert health(srv) == 200

@@ -327,3 +327,32 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz_target {
+    use super::*;
+
+    /// cargo's length-prefixed publish frame, then the `.crate` inside it (a gzipped tar),
+    /// the index line and the version metadata: refused or read, never a panic.
+    #[test]
+    fn fuzz_cargo_publish_frames() {
+        crate::fuzz::fuzz("cargo_publish", "cargo_publish", |input| {
+            let Ok((metadata, crate_file)) = split_publish_body(input) else {
+                return;
+            };
+            let name = string(&metadata, "name").unwrap_or_default();
+            let version = string(&metadata, "vers").unwrap_or_default();
+            let _ = read_crate(crate_file, &name, &version);
+            let line = index_line_of(&metadata, "00");
+            let _ = version_metadata(&metadata, line);
+        });
+    }
+
+    /// `.crate` tarballs on their own: every entry path and manifest checked, never a panic.
+    #[test]
+    fn fuzz_crate_tarballs() {
+        crate::fuzz::fuzz("crate_tarball", "tarball", |input| {
+            let _ = read_crate(input, "widget", "1.0.0");
+        });
+    }
+}
