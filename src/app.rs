@@ -39,7 +39,10 @@ where
     let request_id = crate::clock::new_id();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let (mut response, operation) = route(&app, boxed_request(request)).await;
+    let (mut response, operation) = match oversized_head(&request) {
+        Some(refusal) => (refusal.into_response(), "unknown"),
+        None => route(&app, boxed_request(request, app.settings.body_timeout)).await,
+    };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-requestid", value);
     }
@@ -102,12 +105,59 @@ async fn repository_endpoint(
     }
 }
 
+/// Longest request target served; longer ones get 414 in the AWS error shape (hyper's own
+/// limit, far above this, answers a bare 414).
+const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest total of header names and values served; more gets 431 in the AWS error shape
+/// (hyper's own buffer limit, far above this, answers a bare 431).
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// A request whose target or headers are over our limits, refused before anything else.
+fn oversized_head<B>(request: &Request<B>) -> Option<Refusal> {
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(Refusal::Http(
+            StatusCode::URI_TOO_LONG,
+            format!("The request URI is longer than {MAX_URI_BYTES} bytes"),
+        ));
+    }
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return Some(Refusal::Http(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("The request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        ));
+    }
+    None
+}
+
 /// What stops a control-plane request, before or inside the handler.
 enum Refusal {
     Auth(AuthError),
     Api(ApiError),
     TooLarge(usize),
     BadBody(String),
+    /// The body stopped arriving.
+    Stalled(String),
+    /// Refused at the HTTP layer (414, 431), before the request is routed.
+    Http(StatusCode, String),
+}
+
+impl From<BodyError> for Refusal {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => Refusal::TooLarge(limit),
+            BodyError::Broken(why) => Refusal::BadBody(why),
+            BodyError::Stalled(why) => Refusal::Stalled(why),
+        }
+    }
 }
 
 impl Refusal {
@@ -124,14 +174,10 @@ impl Refusal {
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 error_response(status, e.error_type(), e.body(), &[])
             }
-            Refusal::TooLarge(limit) => error_response(
+            Refusal::TooLarge(limit) => plain_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLargeException",
-                serde_json::json!({
-                    "__type": "RequestEntityTooLargeException",
-                    "message": format!("Request body is larger than the limit of {limit} bytes"),
-                }),
-                &[],
+                format!("Request body is larger than the limit of {limit} bytes"),
             ),
             Refusal::BadBody(why) => error_response(
                 StatusCode::BAD_REQUEST,
@@ -143,8 +189,25 @@ impl Refusal {
                 }),
                 &[],
             ),
+            Refusal::Stalled(why) => plain_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                format!("The request body stopped arriving: {why}"),
+            ),
+            Refusal::Http(status, message) if status == StatusCode::URI_TOO_LONG => {
+                plain_error(status, "RequestUriTooLongException", message)
+            }
+            Refusal::Http(status, message) => {
+                plain_error(status, "RequestHeaderFieldsTooLargeException", message)
+            }
         }
     }
+}
+
+/// An AWS error whose body is only `__type` and `message`.
+fn plain_error(status: StatusCode, error_type: &'static str, message: String) -> Response<Body> {
+    let body = serde_json::json!({ "__type": error_type, "message": message });
+    error_response(status, error_type, body, &[])
 }
 
 impl From<ApiError> for Refusal {
@@ -184,20 +247,21 @@ async fn control_plane(
             .map_err(fail);
     }
     let limit = app.settings.max_json_body;
-    let body = match read_body_with(&parts.headers, body, limit).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge(_)) => return Err(fail(Refusal::TooLarge(limit))),
-        Err(BodyError::Broken(why)) => return Err(fail(Refusal::BadBody(why))),
-    };
+    let body = read_body_with(&parts.headers, body, limit)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    // The payload hash is computed, never taken from the request: the service accepts no
+    // `UNSIGNED-PAYLOAD` on these JSON operations, so a body swapped after signing fails
+    // the signature (or the header check below).
     let body_sha256 = hex::encode(Sha256::digest(&body));
     let claimed = parts
         .headers
         .get("x-amz-content-sha256")
         .and_then(|v| v.to_str().ok());
     let caller = pending
-        .verify(&parts, claimed.unwrap_or(&body_sha256))
+        .verify(&parts, &body_sha256)
         .map_err(|e| fail(Refusal::Auth(e)))?;
-    if claimed.is_some_and(|c| c != body_sha256 && c != "UNSIGNED-PAYLOAD") {
+    if claimed.is_some_and(|c| c != body_sha256) {
         return Err(fail(Refusal::Auth(AuthError::InvalidSignature(
             "The provided 'x-amz-content-sha256' header does not match what was computed."
                 .to_string(),
@@ -309,10 +373,14 @@ async fn publish_streaming(
         rt::bind_input::<PublishPackageVersionRequest>(&raw).map_err(ApiError::from)?
     };
     let plan = tokio::task::block_in_place(|| assets::prepare_publish(&cx, input))?;
+    let _slot = app
+        .uploads
+        .try_acquire(caller.principal_arn())
+        .map_err(|busy| ApiError::Throttled(busy.to_string()))?;
     let upload = app
         .registry
         .upload()
-        .map_err(|e| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
+        .map_err(|e| ApiError::storage("cannot stage the asset", &e))?;
     let limit = app.registry.quotas.asset_size_bytes;
     let staged = match stream_into(upload, byte_stream(body), limit).await {
         Ok(staged) => staged,
@@ -323,17 +391,55 @@ async fn publish_streaming(
                 message: format!("The asset is larger than the limit of {limit} bytes"),
             }))
         }
+        Err(StreamError::Body(BodyError::Stalled(why))) => return Err(Refusal::Stalled(why)),
         Err(StreamError::Body(why)) => {
             return Err(Refusal::Api(ApiError::invalid(format!(
                 "The request body ended before the asset was complete: {why}"
             ))))
         }
         Err(StreamError::Io(e)) => {
-            return Err(Refusal::Api(ApiError::Internal(format!(
-                "cannot store the asset: {e}"
-            ))))
+            return Err(Refusal::Api(ApiError::storage(
+                "cannot store the asset",
+                &e,
+            )))
         }
     };
     let output = tokio::task::block_in_place(|| assets::publish(&cx, plan, staged))?;
     Ok((op, rendered_response(rt::render_output(&output))))
+}
+
+#[cfg(test)]
+mod fuzz_target {
+    use super::*;
+    use codeartifact_model as model;
+
+    /// Query decoding, routing and model binding (query, header and body members, every
+    /// constraint) on arbitrary request lines and bodies: answers, never panics.
+    #[test]
+    fn fuzz_query_and_body_binding() {
+        crate::fuzz::fuzz("query", "query", |input| {
+            let text = String::from_utf8_lossy(input);
+            let (line, body) = text.split_once('\n').unwrap_or((&text, ""));
+            let (method, target) = line.split_once(' ').unwrap_or(("POST", line));
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            let _ = Operation::route(method, path);
+            let query = decode_query(query);
+            let header = |name: &str| (name == "x-assetname").then_some("a.bin");
+            let raw = RawInput {
+                query: &query,
+                header: &header,
+                body: body.as_bytes(),
+            };
+            let _ = rt::bind_input::<model::CreateRepositoryRequest>(&raw);
+            let _ = rt::bind_input::<model::ListPackagesRequest>(&raw);
+            let _ = rt::bind_input::<model::ListPackageVersionsRequest>(&raw);
+            let _ = rt::bind_input::<PublishPackageVersionRequest>(&raw);
+            let _ = rt::bind_input::<model::UpdatePackageVersionsStatusRequest>(&raw);
+            let _ = rt::bind_input::<model::CopyPackageVersionsRequest>(&raw);
+            let _ = rt::bind_input::<model::PutDomainPermissionsPolicyRequest>(&raw);
+            let _ = rt::bind_input::<model::CreatePackageGroupRequest>(&raw);
+            let _ = rt::bind_input::<model::GetPackageVersionAssetRequest>(&raw);
+            let _ = rt::bind_input::<model::TagResourceRequest>(&raw);
+        });
+    }
 }

@@ -148,6 +148,67 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEARTIFACT_LOCAL_MAX_JSON_BODY", default_value_t = 1024 * 1024)]
     pub max_json_body: usize,
 
+    /// Seconds a connection may take to send a request's headers, counted from when it
+    /// is ready for a request: a new connection that sends nothing, one that trickles its
+    /// headers, and an idle keep-alive connection between requests are all closed then.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_HEADER_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a request body may go without delivering a byte before the request fails
+    /// (408 `RequestTimeoutException`, and any staged upload is discarded).
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_BODY_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub body_timeout_seconds: u64,
+
+    /// Seconds a connection may go without a byte read or written (a client that stops
+    /// reading its response, say) before it is closed.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 120
+    )]
+    pub idle_timeout_seconds: u64,
+
+    /// Connections served at once; beyond it a new connection is answered 503
+    /// `ServiceUnavailableException` and closed.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_MAX_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
+
+    /// Uploads (asset bodies streamed to staging) in progress at once, in all; beyond it
+    /// an upload is refused with 429 `ThrottlingException`.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_MAX_UPLOADS", default_value_t = 256)]
+    pub max_uploads: usize,
+
+    /// Uploads in progress at once for one identity (access key or token principal).
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_MAX_UPLOADS_PER_IDENTITY",
+        default_value_t = 32
+    )]
+    pub max_uploads_per_identity: usize,
+
+    /// Bytes that must stay free on the data directory's file system. Below it every write
+    /// (upload, publish, any change) is refused with 402 `ServiceQuotaExceededException`,
+    /// reads go on, and writes resume by themselves once space is freed. Keep it above the
+    /// store's 8 MiB reserve (given up to open the store on a full disk). 0 turns it off.
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_MIN_FREE_BYTES",
+        default_value_t = 64 * 1024 * 1024
+    )]
+    pub min_free_bytes: u64,
+
     /// Log format.
     #[arg(long, env = "CODEARTIFACT_LOCAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

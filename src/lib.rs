@@ -15,7 +15,10 @@ pub mod endpoints;
 pub mod events;
 pub mod formats;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod layering;
+pub mod limits;
 pub mod outbound;
 pub mod permissions;
 pub mod registry;

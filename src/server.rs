@@ -9,12 +9,17 @@ use crate::registry::{external_connection_format, Quotas, Registry};
 use crate::state::{App, Settings};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 /// Opens the store and resolves configuration into the shared state.
 pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
@@ -48,10 +53,18 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
         domains_per_account: args.quota_domains,
         repositories_per_domain: args.quota_repositories,
         asset_size_bytes: args.quota_asset_size_bytes,
+        min_free_bytes: args.min_free_bytes,
         ..Quotas::default()
     };
     let mut registry =
         Registry::open(&args.data_dir, Arc::clone(&clock), quotas).map_err(|e| format!("{e:?}"))?;
+    // A data directory made by an older build (or by hand) is made private too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make {} private: {e}", args.data_dir.display()))?;
+    }
     let sinks = crate::events::Sinks {
         file: args.events_file.clone(),
         endpoint: args.events_endpoint.clone(),
@@ -80,6 +93,10 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             external_connections,
             upstream_link_origins: args.upstream_link_origins.clone(),
             upstream_metadata_ttl: Duration::from_secs(args.upstream_metadata_ttl_seconds),
+            body_timeout: Duration::from_secs(args.body_timeout_seconds.max(1)),
+            header_timeout: Duration::from_secs(args.header_timeout_seconds.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),
+            max_connections: args.max_connections.max(1),
         },
         outbound: Outbound::new(
             Duration::from_secs(5),
@@ -87,13 +104,23 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
         ),
         pages: crate::cache::PageCache::default(),
         listings: crate::cache::ListingCache::default(),
+        uploads: crate::limits::UploadSlots::new(args.max_uploads, args.max_uploads_per_identity),
     })
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+///
+/// Every connection is bounded in time (hyper's header-read timeout from the moment it is
+/// ready for a request, so silent, trickling and idle keep-alive connections are closed;
+/// an inactivity timeout on the socket itself) and in number (`max_connections`; beyond
+/// it a connection gets a 503 and is closed). A silent socket costs its descriptor, one
+/// small task and one timer: its HTTP state is made when its first byte arrives.
 pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
     let app = Arc::new(app);
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(app.settings.max_connections));
+    // Refusals are written by small tasks; bound them too, beyond which a socket is just closed.
+    let refusals = Arc::new(Semaphore::new(64));
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
         tokio::select! {
@@ -107,20 +134,26 @@ pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
                         continue;
                     }
                 };
+                let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                    refuse(stream, &refusals, app.settings.max_connections);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let app = Arc::clone(&app);
-                let service = service_fn(move |request| {
-                    let app = Arc::clone(&app);
-                    async move { Ok::<_, std::convert::Infallible>(app::handle(app, request).await) }
-                });
-                let connection = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    let _permit = permit;
+                    // Until its first byte a connection is only a socket and this task: no
+                    // HTTP state, no buffers. One that never speaks is closed at the header
+                    // timeout.
+                    let header_timeout = app.settings.header_timeout;
+                    if tokio::time::timeout(header_timeout, stream.readable()).await.is_err() {
+                        tracing::debug!("closed a connection that sent nothing");
+                        return;
                     }
+                    // Boxed, so that the task of a silent socket is only as large as the
+                    // wait above.
+                    Box::pin(serve_http(app, stream, watcher, header_timeout)).await;
                 });
             }
             () = &mut shutdown => {
@@ -135,6 +168,169 @@ pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
         () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("gave up waiting for connections"),
     }
     Ok(())
+}
+
+/// Serves HTTP/1.1 on a connection that has sent its first byte, until it closes, times
+/// out or goes idle.
+async fn serve_http(
+    app: Arc<App>,
+    stream: TcpStream,
+    watcher: hyper_util::server::graceful::Watcher,
+    header_timeout: Duration,
+) {
+    let activity = Activity::new();
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let idle = app.settings.idle_timeout;
+    let service = service_fn(move |request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(app::handle(app, request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::select! {
+        result = watcher.watch(connection) => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        () = activity.idle_for(idle) => {
+            tracing::debug!("closed a connection idle for {idle:?}");
+        }
+    }
+}
+
+/// Answers a connection over the limit with a 503 in the AWS error shape and closes it,
+/// from a task that may take at most a second; when too many refusals are in flight the
+/// socket is simply closed.
+fn refuse(stream: TcpStream, refusals: &Arc<Semaphore>, limit: usize) {
+    tracing::warn!(limit, "connection limit reached; refusing a connection");
+    let Ok(permit) = Arc::clone(refusals).try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let _permit = permit;
+        let body = serde_json::json!({
+            "__type": "ServiceUnavailableException",
+            "message": format!("The server is serving its limit of {limit} connections; retry later"),
+        })
+        .to_string();
+        let response = format!(
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+             x-amzn-errortype: ServiceUnavailableException\r\nretry-after: 1\r\n\
+             connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = stream;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            stream.write_all(response.as_bytes()).await?;
+            stream.shutdown().await?;
+            // Read what the client sent so that closing does not reset the connection
+            // before it has read the answer.
+            let mut sink = [0u8; 4096];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+    });
+}
+
+/// When a connection last read or wrote a byte, shared by its socket and its watchdog.
+#[derive(Clone)]
+struct Activity {
+    since: Instant,
+    /// Milliseconds from `since` to the last byte.
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            since: Instant::now(),
+            last_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// Completes once no byte has moved for `timeout`.
+    async fn idle_for(&self, timeout: Duration) {
+        loop {
+            let last = self.since + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            let deadline = last + timeout;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline.into()).await;
+        }
+    }
+}
+
+/// A socket that records its activity.
+struct Watched {
+    inner: TcpStream,
+    activity: Activity,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 async fn shutdown_signal() {

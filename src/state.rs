@@ -5,6 +5,7 @@ use crate::addressing::EndpointStyle;
 use crate::auth::{Identities, TokenKey};
 use crate::cache::{ListingCache, PageCache};
 use crate::clock::Clock;
+use crate::limits::UploadSlots;
 use crate::outbound::Outbound;
 use crate::registry::Registry;
 use std::collections::BTreeMap;
@@ -29,6 +30,14 @@ pub struct Settings {
     /// How long a public registry's listing (packument, project page, maven-metadata.xml)
     /// is reused before it is asked again; zero asks every time.
     pub upstream_metadata_ttl: Duration,
+    /// How long a request body may go without delivering a byte.
+    pub body_timeout: Duration,
+    /// How long a connection ready for a request may take to send its headers.
+    pub header_timeout: Duration,
+    /// How long a connection may go without a byte read or written.
+    pub idle_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 /// The server's shared state.
@@ -44,4 +53,6 @@ pub struct App {
     pub pages: PageCache,
     /// Public registries' listing documents, kept for `upstream_metadata_ttl`.
     pub listings: ListingCache,
+    /// Uploads in progress, bounded in all and per identity.
+    pub uploads: UploadSlots,
 }

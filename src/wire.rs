@@ -8,6 +8,10 @@ use futures_util::TryStreamExt;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use std::future::Future as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio_util::io::ReaderStream;
 
 /// Response bodies: whole buffers, or streams for large downloads.
@@ -19,20 +23,95 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Request bodies as every handler sees them, whatever the connection delivered.
 pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
-/// Boxes any request body into a [`RequestBody`].
-pub fn boxed_request<B>(request: Request<B>) -> Request<RequestBody>
+/// Boxes any request body into a [`RequestBody`] that fails with [`Stalled`] when no byte
+/// of it arrives for `progress_timeout` (a client that declares a length and stops, or
+/// trickles nothing, cannot hold a handler forever).
+pub fn boxed_request<B>(request: Request<B>, progress_timeout: Duration) -> Request<RequestBody>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    request.map(|body| body.map_err(Into::into).boxed_unsync())
+    request.map(|body| {
+        Progress {
+            inner: body.map_err(Into::into).boxed_unsync(),
+            timeout: progress_timeout,
+            deadline: Box::pin(tokio::time::sleep(progress_timeout)),
+        }
+        .boxed_unsync()
+    })
+}
+
+/// The error a request body ends with when it made no progress for its timeout.
+#[derive(Debug)]
+pub struct Stalled(pub Duration);
+
+impl std::fmt::Display for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no data was received for {} seconds",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for Stalled {}
+
+/// Whether a body error (or any error in its source chain) is [`Stalled`].
+pub fn is_stalled(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<Stalled>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// A body whose every frame must arrive within `timeout` of the previous one.
+struct Progress {
+    inner: RequestBody,
+    timeout: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for Progress {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let next = tokio::time::Instant::now() + this.timeout;
+                this.deadline.as_mut().reset(next);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(Stalled(this.timeout))))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A request body as a plain stream of byte chunks, what the blob store takes.
 pub fn byte_stream(
     body: RequestBody,
-) -> impl futures_util::Stream<Item = Result<Bytes, String>> + Unpin + Send {
-    http_body_util::BodyDataStream::new(body).map_err(|e| e.to_string())
+) -> impl futures_util::Stream<Item = Result<Bytes, BodyError>> + Unpin + Send {
+    http_body_util::BodyDataStream::new(body).map_err(|e| BodyError::from_body(e.as_ref()))
 }
 
 /// A whole in-memory body.
@@ -96,6 +175,19 @@ pub enum BodyError {
     TooLarge(usize),
     /// The client's body ended early or broke.
     Broken(String),
+    /// No byte arrived for the body-progress timeout.
+    Stalled(String),
+}
+
+impl BodyError {
+    /// Classifies an error the request body ended with.
+    pub fn from_body(error: &(dyn std::error::Error + Send + Sync + 'static)) -> BodyError {
+        if is_stalled(error) {
+            BodyError::Stalled(error.to_string())
+        } else {
+            BodyError::Broken(error.to_string())
+        }
+    }
 }
 
 impl std::fmt::Display for BodyError {
@@ -108,6 +200,7 @@ impl std::fmt::Display for BodyError {
                 )
             }
             BodyError::Broken(why) => write!(f, "The request body ended early: {why}"),
+            BodyError::Stalled(why) => write!(f, "The request body stalled: {why}"),
         }
     }
 }
@@ -136,7 +229,7 @@ pub async fn read_body_with(
     let mut body = body;
     let mut collected = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| BodyError::Broken(e.to_string()))?;
+        let frame = frame.map_err(|e| BodyError::from_body(e.as_ref()))?;
         if let Ok(data) = frame.into_data() {
             if collected.len() + data.len() > limit {
                 return Err(BodyError::TooLarge(limit));
@@ -282,6 +375,7 @@ mod tests {
                 builder
                     .body(Full::new(Bytes::from_static(body.as_bytes())))
                     .unwrap(),
+                Duration::from_secs(5),
             )
         };
         assert_eq!(read_body(request("abc", None), 3).await.unwrap(), "abc");

@@ -26,10 +26,26 @@ pub enum ApiError {
         id: String,
         message: String,
     },
+    /// Too many requests of a kind in progress (uploads); the SDKs retry it.
+    Throttled(String),
     Internal(String),
 }
 
 impl ApiError {
+    /// A failure to write asset bytes: below the free-space watermark (or out of space)
+    /// it is the quota error writes get then; anything else is ours.
+    pub fn storage(what: &str, e: &std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            ApiError::QuotaExceeded {
+                kind: ResourceKind::Unnamed,
+                id: String::new(),
+                message: e.to_string(),
+            }
+        } else {
+            ApiError::Internal(format!("{what}: {e}"))
+        }
+    }
+
     /// A rule violation beyond the model's constraints.
     pub fn invalid(message: impl Into<String>) -> Self {
         ApiError::Validation {
@@ -46,6 +62,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "ResourceNotFoundException",
             ApiError::Conflict { .. } => "ConflictException",
             ApiError::QuotaExceeded { .. } => "ServiceQuotaExceededException",
+            ApiError::Throttled(_) => "ThrottlingException",
             ApiError::Internal(_) => "InternalServerException",
         }
     }
@@ -57,6 +74,7 @@ impl ApiError {
             ApiError::NotFound { .. } => 404,
             ApiError::Conflict { .. } => 409,
             ApiError::QuotaExceeded { .. } => 402,
+            ApiError::Throttled(_) => 429,
             ApiError::Internal(_) => 500,
         }
     }
@@ -73,9 +91,9 @@ impl ApiError {
                 set("message", message);
                 set("reason", reason);
             }
-            ApiError::AccessDenied(message) | ApiError::Internal(message) => {
-                set("message", message)
-            }
+            ApiError::AccessDenied(message)
+            | ApiError::Internal(message)
+            | ApiError::Throttled(message) => set("message", message),
             ApiError::NotFound { kind, id, message }
             | ApiError::Conflict { kind, id, message }
             | ApiError::QuotaExceeded { kind, id, message } => {

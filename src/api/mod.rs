@@ -79,7 +79,7 @@ fn publish_buffered(cx: &Cx<'_>, raw: &RawInput<'_>) -> Result<Reply, ApiError> 
         upload.write(raw.body)?;
         upload.finish()
     })()
-    .map_err(|e: std::io::Error| ApiError::Internal(format!("cannot stage the asset: {e}")))?;
+    .map_err(|e: std::io::Error| ApiError::storage("cannot stage the asset", &e))?;
     let output = assets::publish(cx, plan, staged)?;
     Ok(Reply::Rendered(rt::render_output(&output)))
 }

@@ -1316,3 +1316,46 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz_target {
+    use super::*;
+
+    /// The SigV4 header parser and verifier on arbitrary `Authorization`, `X-Amz-Date` and
+    /// further header lines: answers, never panics.
+    #[test]
+    fn fuzz_sigv4_headers() {
+        let identities = Identities::default_test();
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_796_107_080);
+        crate::fuzz::fuzz("sigv4", "sigv4", |input| {
+            let text = String::from_utf8_lossy(input);
+            let mut lines = text.split('\n');
+            let mut request = http::Request::builder().method("POST").uri("/v1/domains");
+            if let Ok(value) = http::HeaderValue::from_bytes(lines.next().unwrap_or("").as_bytes())
+            {
+                request = request.header(http::header::AUTHORIZATION, value);
+            }
+            if let Ok(value) = http::HeaderValue::from_bytes(lines.next().unwrap_or("").as_bytes())
+            {
+                request = request.header(DATE_HEADER, value);
+            }
+            for line in lines {
+                if let Some((name, value)) = line.split_once(':') {
+                    if let (Ok(name), Ok(value)) = (
+                        http::HeaderName::from_bytes(name.trim().as_bytes()),
+                        http::HeaderValue::from_bytes(value.trim().as_bytes()),
+                    ) {
+                        request = request.header(name, value);
+                    }
+                }
+            }
+            let Ok(request) = request.body(()) else {
+                return;
+            };
+            let (parts, ()) = request.into_parts();
+            if let Ok(pending) = parse_authorization(&parts, &identities, now, DEFAULT_MAX_SKEW) {
+                let _ = pending.verify(&parts, &"0".repeat(64));
+            }
+        });
+    }
+}

@@ -77,6 +77,10 @@ pub enum RepoError {
     TooLarge(String),
     /// Another quota of the service (assets per version).
     QuotaExceeded(String),
+    /// Too many uploads in progress, in all or for this identity; clients retry.
+    Throttled(String),
+    /// The request body stopped arriving for the body-progress timeout.
+    Timeout(String),
     /// A failure of ours; the detail is logged, never sent.
     Internal(String),
 }
@@ -95,6 +99,8 @@ impl RepoError {
             RepoError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             // ServiceQuotaExceededException, as PublishPackageVersion answers.
             RepoError::QuotaExceeded(_) => StatusCode::PAYMENT_REQUIRED,
+            RepoError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            RepoError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             RepoError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +116,8 @@ impl RepoError {
             RepoError::BadRequest(_) => "ValidationException",
             RepoError::Conflict(_) => "ConflictException",
             RepoError::TooLarge(_) | RepoError::QuotaExceeded(_) => "ServiceQuotaExceededException",
+            RepoError::Throttled(_) => "ThrottlingException",
+            RepoError::Timeout(_) => "RequestTimeoutException",
             RepoError::Internal(_) => "InternalServerException",
         }
     }
@@ -126,7 +134,9 @@ impl RepoError {
             | RepoError::BadRequest(m)
             | RepoError::Conflict(m)
             | RepoError::TooLarge(m)
-            | RepoError::QuotaExceeded(m) => m,
+            | RepoError::QuotaExceeded(m)
+            | RepoError::Throttled(m)
+            | RepoError::Timeout(m) => m,
         }
     }
 
@@ -138,6 +148,16 @@ impl RepoError {
     /// A failure of ours, with what the log should say.
     pub fn internal(what: impl std::fmt::Display) -> RepoError {
         RepoError::Internal(what.to_string())
+    }
+
+    /// A failure to write asset bytes: below the free-space watermark (or out of space)
+    /// it is the quota error writes get then; anything else is ours.
+    pub fn storage(what: &str, e: &std::io::Error) -> RepoError {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            RepoError::QuotaExceeded(e.to_string())
+        } else {
+            RepoError::Internal(format!("{what}: {e}"))
+        }
     }
 
     /// The method is not one this route answers.
@@ -164,6 +184,7 @@ impl From<BodyError> for RepoError {
         match e {
             BodyError::TooLarge(_) => RepoError::TooLarge(e.to_string()),
             BodyError::Broken(_) => RepoError::BadRequest(e.to_string()),
+            BodyError::Stalled(_) => RepoError::Timeout(e.to_string()),
         }
     }
 }
@@ -257,6 +278,17 @@ async fn run<F: Format>(
         Action::Publish(Some(p)) | Action::PutMetadata(p) => cx.allowed(action.class(), Some(p))?,
         Action::Read => cx.allowed(action.class(), None)?,
     }
+    // A publish holds an upload slot of its principal until it has committed or failed,
+    // so stalled uploads cannot pile up without bound.
+    let _slot = match action {
+        Action::Publish(_) => Some(
+            cx.app
+                .uploads
+                .try_acquire(&cx.claims.principal_arn)
+                .map_err(|busy| RepoError::Throttled(busy.to_string()))?,
+        ),
+        Action::Read | Action::PutMetadata(_) => None,
+    };
     F::handle(cx, route, request).await
 }
 

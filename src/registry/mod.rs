@@ -61,6 +61,9 @@ pub struct Quotas {
     pub assets_per_version: usize,
     /// Largest asset accepted, in bytes (AWS: 5 GiB).
     pub asset_size_bytes: u64,
+    /// Space that must stay free on the data directory's file system; below it writes are
+    /// refused as an exceeded quota (0: no watermark).
+    pub min_free_bytes: u64,
 }
 
 impl Default for Quotas {
@@ -72,6 +75,7 @@ impl Default for Quotas {
             tags_per_resource: 50,
             assets_per_version: 350,
             asset_size_bytes: 5 * 1024 * 1024 * 1024,
+            min_free_bytes: 0,
         }
     }
 }
@@ -207,7 +211,8 @@ impl Registry {
         clock: Arc<Clock>,
         quotas: Quotas,
     ) -> Result<Registry> {
-        let blobs = store::blobs::BlobStore::open(blob_dir).map_err(|e| {
+        let space = store::space::Space::new(blob_dir, quotas.min_free_bytes);
+        let blobs = store::blobs::BlobStore::open(blob_dir, space).map_err(|e| {
             StoreError(format!(
                 "cannot open the blob store in {}: {e}",
                 blob_dir.display()

@@ -13,7 +13,7 @@ use super::blob_refs::{self, BlobChanges};
 use super::changes::{self, Outbox};
 use super::store::blobs::BlobStore;
 use super::store::{Batch, Committer, Key, Reader};
-use super::{DomainId, Registry, Result};
+use super::{DomainId, Error, Registry, ResourceKind, Result};
 use crate::clock::Clock;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -122,6 +122,8 @@ impl WriteTx<'_> {
     /// Commits everything atomically and durably: the batch, the blob reference counts and
     /// usage it implies, and (while events are delivered) its events. Then wakes delivery
     /// and removes the blob files nothing references any more.
+    /// Below the free-space watermark nothing is committed: the change is refused as an
+    /// exceeded quota before the store could meet `ENOSPC` half-way.
     pub(super) fn commit(self) -> Result<()> {
         let WriteTx {
             writer,
@@ -129,6 +131,13 @@ impl WriteTx<'_> {
             mut batch,
             blobs,
         } = self;
+        if let Err(e) = writer.blobs.space().check() {
+            return Err(Error::QuotaExceeded {
+                kind: ResourceKind::Unnamed,
+                id: String::new(),
+                message: e.to_string(),
+            });
+        }
         let mut freed = Vec::new();
         for ((region, owner, name), changes) in blobs {
             let d = DomainId {

@@ -252,7 +252,7 @@ pub(super) fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Result<Response<Body>, Re
     }
     let staged = cx
         .write(|| registry.stage_bytes(crate_file))
-        .map_err(|e| RepoError::internal(format!("cannot stage a crate: {e}")))?;
+        .map_err(|e| RepoError::storage("cannot stage a crate", &e))?;
     let line = index_line_of(&metadata, &staged.digests().sha256);
     publish::publish::<Cargo>(
         cx,
@@ -325,5 +325,34 @@ mod tests {
             described.dependencies[1].dependency_type.as_deref(),
             Some("dev")
         );
+    }
+}
+
+#[cfg(test)]
+mod fuzz_target {
+    use super::*;
+
+    /// cargo's length-prefixed publish frame, then the `.crate` inside it (a gzipped tar),
+    /// the index line and the version metadata: refused or read, never a panic.
+    #[test]
+    fn fuzz_cargo_publish_frames() {
+        crate::fuzz::fuzz("cargo_publish", "cargo_publish", |input| {
+            let Ok((metadata, crate_file)) = split_publish_body(input) else {
+                return;
+            };
+            let name = string(&metadata, "name").unwrap_or_default();
+            let version = string(&metadata, "vers").unwrap_or_default();
+            let _ = read_crate(crate_file, &name, &version);
+            let line = index_line_of(&metadata, "00");
+            let _ = version_metadata(&metadata, line);
+        });
+    }
+
+    /// `.crate` tarballs on their own: every entry path and manifest checked, never a panic.
+    #[test]
+    fn fuzz_crate_tarballs() {
+        crate::fuzz::fuzz("crate_tarball", "tarball", |input| {
+            let _ = read_crate(input, "widget", "1.0.0");
+        });
     }
 }

@@ -321,3 +321,19 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz_target {
+    use super::*;
+
+    /// Maven paths: parsed into coordinates or refused, never a panic.
+    #[test]
+    fn fuzz_maven_coordinates() {
+        crate::fuzz::fuzz("maven_path", "maven_path", |input| {
+            let text = String::from_utf8_lossy(input);
+            let _ = parse(&text);
+            let _ = is_snapshot_build(&text);
+            let _ = snapshot_of_build(&text);
+        });
+    }
+}

@@ -346,7 +346,7 @@ async fn put_file(
     let staged = match stream_into(upload, byte_stream(request.into_body()), limit).await {
         Ok(staged) => staged,
         Err(StreamError::TooLarge) => return Err(too_large()),
-        Err(StreamError::Body(why)) => return Err(bad(format!("The upload ended early: {why}"))),
+        Err(StreamError::Body(why)) => return Err(why.into()),
         Err(StreamError::Io(e)) => return Err(not_stored(e)),
     };
     store_file(cx, path, p, version, file, staged)
@@ -455,7 +455,7 @@ fn put_checksum(
 }
 
 fn not_stored(e: std::io::Error) -> RepoError {
-    RepoError::internal(format!("cannot stage an upload: {e}"))
+    RepoError::storage("cannot stage an upload", &e)
 }
 
 /// The uploaded document as the `maven-metadata.xml` asset of a version it publishes.

@@ -107,18 +107,24 @@ pub struct NpmName {
 }
 
 impl NpmName {
-    /// Validates a full name (`@scope/name` or `name`) against what npm and the service accept.
+    /// Validates a full name (`@scope/name` or `name`) against npm's own rules
+    /// (validate-npm-package-name, as valid for existing packages): each part is URL-safe
+    /// as `encodeURIComponent` leaves it (ASCII letters, digits and `-._~!*'()`), does not
+    /// start with `.` or `_`, and the name is not one npm reserves. So no invisible or
+    /// bidirectional-override character (U+200B, U+202E, U+2066, U+FEFF…) can make one
+    /// package look like another.
     fn parse(full_name: &str) -> Option<NpmName> {
         let valid = |s: &str| {
             !s.is_empty()
-                && s != "."
-                && s != ".."
                 && !s.starts_with('.')
                 && !s.starts_with('_')
-                && s.chars()
-                    .all(|c| !c.is_whitespace() && !c.is_control() && !"/#%\\?".contains(c))
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~!*'()".contains(&b))
         };
-        if full_name.len() > MAX_NAME_LENGTH {
+        if full_name.len() > MAX_NAME_LENGTH
+            || full_name.eq_ignore_ascii_case("node_modules")
+            || full_name.eq_ignore_ascii_case("favicon.ico")
+        {
             return None;
         }
         match full_name.strip_prefix('@') {
@@ -552,6 +558,36 @@ mod tests {
             assert_eq!(route(rest), Route::Unsupported, "{rest}");
         }
         assert_eq!(NpmName::parse("@acme/.."), None);
+    }
+
+    #[test]
+    fn names_are_what_npm_allows_and_nothing_invisible() {
+        for good in [
+            "lodash",
+            "@acme/widget",
+            "a-b.c_d",
+            "JSONStream",
+            "@a/b~c",
+            "x(1)",
+        ] {
+            assert!(NpmName::parse(good).is_some(), "{good}");
+        }
+        for bad in [
+            "lo\u{202e}dash",
+            "lo\u{200b}dash",
+            "\u{2066}lodash",
+            "\u{feff}lodash",
+            "@ac\u{200d}me/widget",
+            "caf\u{e9}",
+            "a b",
+            "a:b",
+            "node_modules",
+            "favicon.ico",
+            "@acme/",
+            "",
+        ] {
+            assert!(NpmName::parse(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

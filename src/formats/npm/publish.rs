@@ -128,7 +128,7 @@ fn publish(
     }
     let staged = cx
         .write(|| cx.app.registry.stage_bytes(&tarball))
-        .map_err(|e| RepoError::internal(format!("cannot stage an npm tarball: {e}")))?;
+        .map_err(|e| RepoError::storage("cannot stage an npm tarball", &e))?;
     check_integrity(version.get("dist"), &staged).map_err(bad)?;
     let p = package.id();
     // The tags the document carries are committed with the version, in one write.
@@ -351,5 +351,45 @@ mod tests {
             None
         );
         assert_eq!(readme_from_tarball(b"not a tarball"), None);
+    }
+}
+
+#[cfg(test)]
+mod fuzz_target {
+    use super::*;
+
+    /// npm publish documents as far as they are read without a store: the JSON, every
+    /// version's metadata, names, and the README inside the attachment's tarball.
+    #[test]
+    fn fuzz_npm_publish_documents() {
+        crate::fuzz::fuzz("npm_publish", "npm_publish", |input| {
+            let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(input) else {
+                return;
+            };
+            if let Some(name) = doc.get("name").and_then(Value::as_str) {
+                let _ = NpmName::parse(name);
+            }
+            if let Some(Value::Object(versions)) = doc.get("versions") {
+                for version in versions.values().filter_map(Value::as_object) {
+                    let _ = metadata_of(version, &doc);
+                }
+            }
+            if let Some(Value::Object(attachments)) = doc.get("_attachments") {
+                for attachment in attachments.values() {
+                    let data = attachment.get("data").and_then(Value::as_str).unwrap_or("");
+                    if let Ok(tarball) = base64::engine::general_purpose::STANDARD.decode(data) {
+                        let _ = readme_from_tarball(&tarball);
+                    }
+                }
+            }
+        });
+    }
+
+    /// npm tarballs on their own: the README search, never a panic.
+    #[test]
+    fn fuzz_npm_tarballs() {
+        crate::fuzz::fuzz("npm_tarball", "tarball", |input| {
+            let _ = readme_from_tarball(input);
+        });
     }
 }

@@ -5,6 +5,8 @@
 //! content-addressed path, done before the metadata that references it is committed, so a
 //! crash leaves at worst an unreferenced file, which `collect_garbage` removes at start-up.
 
+use super::space::Space;
+use crate::wire::BodyError;
 use bytes::Bytes;
 use md5::Md5;
 use sha1::Sha1;
@@ -17,18 +19,25 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    space: Space,
 }
 
 impl BlobStore {
     /// Opens the store under `data_dir/blobs`, discarding uploads a crash left unfinished.
-    pub fn open(data_dir: &Path) -> io::Result<BlobStore> {
+    /// Writes (staging) are refused while `space` is below its watermark.
+    pub fn open(data_dir: &Path, space: Space) -> io::Result<BlobStore> {
         let root = data_dir.join("blobs");
         let tmp = root.join("tmp");
         if tmp.exists() {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
-        Ok(BlobStore { root })
+        Ok(BlobStore { root, space })
+    }
+
+    /// The free-space watermark every write checks.
+    pub fn space(&self) -> &Space {
+        &self.space
     }
 
     /// The file holding a blob of a domain.
@@ -43,7 +52,9 @@ impl BlobStore {
     }
 
     /// Starts a streamed upload into a temporary file.
+    /// Refused (`StorageFull`) while free space is below the watermark.
     pub fn upload(&self) -> io::Result<Upload> {
+        self.space.check()?;
         let path = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
         let file = File::create(&path)?;
         Ok(Upload {
@@ -53,6 +64,8 @@ impl BlobStore {
                 digests: None,
             },
             file: Some(file),
+            space: self.space.clone(),
+            unchecked: 0,
             md5: Md5::new(),
             sha1: Sha1::new(),
             sha256: Sha256::new(),
@@ -134,10 +147,16 @@ pub struct Digests {
     pub sha512: String,
 }
 
+/// How many bytes an upload writes between two checks of the free-space watermark.
+const SPACE_CHECK_BYTES: usize = 1024 * 1024;
+
 /// An upload in progress. Dropping it without `finish` deletes the partial file.
 pub struct Upload {
     staged: StagedBlob,
     file: Option<File>,
+    /// Checked again after every `SPACE_CHECK_BYTES` written.
+    space: Space,
+    unchecked: usize,
     md5: Md5,
     sha1: Sha1,
     sha256: Sha256,
@@ -153,11 +172,16 @@ impl Upload {
     /// Writes a chunk and feeds MD5 and SHA-256; SHA-1 and SHA-512 too unless another
     /// thread computes those (`stream_into`).
     fn write_and_hash(&mut self, chunk: &[u8], all: bool) -> io::Result<()> {
+        if self.unchecked >= SPACE_CHECK_BYTES {
+            self.space.check()?;
+            self.unchecked = 0;
+        }
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| io::Error::other("upload already finished"))?;
         file.write_all(chunk)?;
+        self.unchecked += chunk.len();
         self.md5.update(chunk);
         self.sha256.update(chunk);
         if all {
@@ -226,39 +250,83 @@ impl Drop for StagedBlob {
     }
 }
 
-/// Feeds a byte stream (an upload's body) into an upload on blocking threads, so hashing
-/// and disk writes never stall the async workers. Returns the staged blob, or why it failed;
-/// `limit` bounds the size. A stream error is the sender's (`StreamError::Body`).
+/// Bytes gathered from the network before they are handed to disk and hashing at once.
+const BATCH_BYTES: usize = 1024 * 1024;
+
+/// The hashers a second thread feeds while the first writes (SHA-1 and SHA-512).
+type SideHashers = (Sha1, Sha512);
+
+/// Where the upload is: ready for the next batch, or busy with one on blocking threads.
+enum Stage {
+    Idle(Box<(Upload, SideHashers)>),
+    Busy(
+        tokio::task::JoinHandle<io::Result<Upload>>,
+        tokio::task::JoinHandle<SideHashers>,
+    ),
+}
+
+impl Stage {
+    /// Waits for the batch in progress, if any.
+    async fn settle(self) -> Result<(Upload, SideHashers), StreamError> {
+        match self {
+            Stage::Idle(idle) => Ok(*idle),
+            Stage::Busy(writer, hasher) => {
+                let (written, hashed) = tokio::join!(writer, hasher);
+                let upload = written
+                    .map_err(|e| StreamError::Io(io::Error::other(e)))?
+                    .map_err(StreamError::Io)?;
+                let side = hashed.map_err(|e| StreamError::Io(io::Error::other(e)))?;
+                Ok((upload, side))
+            }
+        }
+    }
+
+    /// Hands a full batch to two blocking tasks, once the previous batch is done: one
+    /// writes it and computes MD5 and SHA-256, the other SHA-1 and SHA-512 (hashing, not
+    /// I/O, bounds an upload's speed).
+    async fn feed(self, batch: Vec<Bytes>) -> Result<Stage, StreamError> {
+        let (mut upload, mut side) = self.settle().await?;
+        let batch = std::sync::Arc::new(batch);
+        let for_side = std::sync::Arc::clone(&batch);
+        let writer = tokio::task::spawn_blocking(move || -> io::Result<Upload> {
+            for chunk in batch.iter() {
+                upload.write_and_hash(chunk, false)?;
+            }
+            Ok(upload)
+        });
+        let hasher = tokio::task::spawn_blocking(move || {
+            for chunk in for_side.iter() {
+                side.0.update(chunk);
+                side.1.update(chunk);
+            }
+            side
+        });
+        Ok(Stage::Busy(writer, hasher))
+    }
+}
+
+/// Feeds a byte stream (an upload's body) into an upload. The bytes are awaited on the
+/// async side and gathered into batches of about 1 MiB; only full batches go to blocking
+/// threads for disk writes and hashing, so an upload that stalls holds no thread (the
+/// body's progress timeout ends it). One batch is written while the next is received.
+/// Returns the staged blob, or why it failed, having waited for the work in flight, so a
+/// failed upload's staging file is gone when this returns. `limit` bounds the size.
 pub async fn stream_into<S>(
     mut upload: Upload,
     mut bytes: S,
     limit: u64,
 ) -> Result<StagedBlob, StreamError>
 where
-    S: futures_util::Stream<Item = Result<Bytes, String>> + Unpin,
+    S: futures_util::Stream<Item = Result<Bytes, BodyError>> + Unpin,
 {
     use futures_util::StreamExt as _;
-    // Two threads share the work: one writes and computes MD5 and SHA-256, the other
-    // SHA-1 and SHA-512 (hashing, not I/O, bounds an upload's speed).
-    let mut side = (
+    let side = (
         std::mem::take(&mut upload.sha1),
         std::mem::take(&mut upload.sha512),
     );
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-    let (side_tx, mut side_rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-    let writer = tokio::task::spawn_blocking(move || -> io::Result<Upload> {
-        while let Some(chunk) = rx.blocking_recv() {
-            upload.write_and_hash(&chunk, false)?;
-        }
-        Ok(upload)
-    });
-    let hasher = tokio::task::spawn_blocking(move || {
-        while let Some(chunk) = side_rx.blocking_recv() {
-            side.0.update(&chunk);
-            side.1.update(&chunk);
-        }
-        side
-    });
+    let mut stage = Stage::Idle(Box::new((upload, side)));
+    let mut batch = Vec::new();
+    let mut batch_len = 0usize;
     let mut received: u64 = 0;
     let mut failure = None;
     while let Some(chunk) = bytes.next().await {
@@ -269,8 +337,11 @@ where
                     failure = Some(StreamError::TooLarge);
                     break;
                 }
-                if side_tx.send(data.clone()).await.is_err() || tx.send(data).await.is_err() {
-                    break;
+                batch_len += data.len();
+                batch.push(data);
+                if batch_len >= BATCH_BYTES {
+                    batch_len = 0;
+                    stage = stage.feed(std::mem::take(&mut batch)).await?;
                 }
             }
             Err(e) => {
@@ -279,20 +350,17 @@ where
             }
         }
     }
-    drop(tx);
-    drop(side_tx);
-    let mut upload = writer
-        .await
-        .map_err(|e| StreamError::Io(io::Error::other(e)))?
-        .map_err(StreamError::Io)?;
-    let (sha1, sha512) = hasher
-        .await
-        .map_err(|e| StreamError::Io(io::Error::other(e)))?;
-    upload.sha1 = sha1;
-    upload.sha512 = sha512;
     if let Some(failure) = failure {
+        // Dropping the settled upload deletes its staging file.
+        drop(stage.settle().await);
         return Err(failure);
     }
+    if !batch.is_empty() {
+        stage = stage.feed(batch).await?;
+    }
+    let (mut upload, (sha1, sha512)) = stage.settle().await?;
+    upload.sha1 = sha1;
+    upload.sha512 = sha512;
     tokio::task::spawn_blocking(move || upload.finish())
         .await
         .map_err(|e| StreamError::Io(io::Error::other(e)))?
@@ -303,7 +371,7 @@ where
 #[derive(Debug)]
 pub enum StreamError {
     TooLarge,
-    /// The client's body ended early or broke.
-    Body(String),
+    /// The client's body ended early, broke or stalled.
+    Body(BodyError),
     Io(io::Error),
 }

@@ -17,6 +17,7 @@ mod keys;
 mod mem_kv;
 mod records;
 mod sled_kv;
+pub(super) mod space;
 
 pub(super) use keys::{Key, RepoPath, VersionKey};
 pub(super) use records::SchemaRecord;

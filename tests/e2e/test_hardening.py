@@ -1,0 +1,650 @@
+"""Hardening (issue 12): slow clients, stalled uploads, oversized bodies, full disks and the small
+holes. Every server here runs with short, configured timeouts; nothing is timed as performance:
+the assertions are about what the server answers and what it leaves behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import socket
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from conftest import (ACCESS_KEY, ACCOUNT, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, REGION, SECRET_KEY,
+                      Server, basic, http_request, make_client, unique)
+from npmkit import publish_body, tarball
+
+HOST = "127.0.0.1"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers: raw sockets and signed requests
+# --------------------------------------------------------------------------------------------
+
+
+def connect(srv: Server, timeout: float = 15) -> socket.socket:
+    s = socket.create_connection((HOST, srv.port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def read_until_closed(s: socket.socket, limit: int = 1 << 20) -> bytes:
+    """Everything the server sends until it closes the connection (or the socket times out)."""
+    data = b""
+    while len(data) < limit:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def response_parts(data: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+def read_response(s: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a response: {data!r}")
+        data += chunk
+    status, headers, body = response_parts(data)
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body
+
+
+def signed_headers(srv: Server, method: str, target: str, payload_sha256: str,
+                   extra: dict[str, str] | None = None, access_key: str = ACCESS_KEY,
+                   secret_key: str = SECRET_KEY) -> dict[str, str]:
+    """SigV4 headers for a request whose payload hash is `payload_sha256` (botocore's signer)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    headers = {"Host": srv.address, "x-amz-content-sha256": payload_sha256, **(extra or {})}
+    req = AWSRequest(method=method, url=f"http://{srv.address}{target}", data=b"", headers=headers)
+    SigV4Auth(Credentials(access_key, secret_key), "codeartifact", REGION).add_auth(req)
+    return dict(req.headers.items())
+
+
+def publish_target(domain: str, repo: str, package: str, version: str, asset: str = "a.bin") -> str:
+    query = urllib.parse.urlencode({"domain": domain, "repository": repo, "format": "generic",
+                                    "namespace": "ns", "package": package, "version": version,
+                                    "asset": asset}, quote_via=urllib.parse.quote)
+    return f"/v1/package/version/publish?{query}"
+
+
+def start_publish(srv: Server, domain: str, repo: str, package: str, version: str, declared: int,
+                  first: bytes, *, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
+                  digest_of: bytes | None = None) -> socket.socket:
+    """A streamed PublishPackageVersion that declares `declared` bytes and sends only `first`."""
+    target = publish_target(domain, repo, package, version)
+    digest = hashlib.sha256(digest_of if digest_of is not None else first).hexdigest()
+    headers = signed_headers(srv, "POST", target, digest,
+                             {"Content-Type": "application/octet-stream",
+                              "Content-Length": str(declared)}, access_key, secret_key)
+    s = connect(srv, timeout=60)
+    head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    s.sendall(head.encode() + first)
+    return s
+
+
+def staging_files(srv: Server) -> list[Path]:
+    return sorted((srv.data_dir / "blobs" / "tmp").iterdir())
+
+
+def vm_rss_kib(srv: Server) -> int:
+    for line in Path(f"/proc/{srv.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def health(srv: Server) -> int:
+    return http_request(HOST, srv.port, "GET", "/health", None, {"Host": srv.address}, timeout=10).status
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+def domain_with_repo(ca, repo: str = "repo") -> str:
+    d = unique("hard")
+    ca.create_domain(domain=d)
+    ca.create_repository(domain=d, repository=repo)
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# Connections: header, idle and body-progress timeouts; the connection cap
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hardening")
+    s = Server(base / "data", base / "server.log",
+               ["--header-timeout-seconds", "2", "--body-timeout-seconds", "2",
+                "--idle-timeout-seconds", "5", "--max-uploads-per-identity", "3"]).start()
+    yield s
+    s.terminate()
+
+
+@pytest.fixture(scope="module")
+def ca(srv):
+    return make_client(srv.endpoint)
+
+
+def test_silent_and_slowloris_connections_are_closed_while_others_are_served(srv, ca):
+    silent = [connect(srv) for _ in range(100)]
+    slow = []
+    for _ in range(30):
+        s = connect(srv)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+    stop = threading.Event()
+
+    def trickle():
+        # One header byte per connection every 200 ms: a request that never completes.
+        while not stop.is_set():
+            for s in slow:
+                try:
+                    s.send(b"X")
+                except OSError:
+                    pass
+            time.sleep(0.2)
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    try:
+        # Meanwhile the server answers others, unsigned and signed.
+        assert health(srv) == 200
+        assert "domains" in ca.list_domains()
+        started = time.monotonic()
+        for s in silent:
+            assert read_until_closed(s) == b"", "a silent connection got an answer"
+        # Closed by the 2 s header timeout, well before the sockets' own 15 s timeout.
+        assert time.monotonic() - started < 12
+        for s in slow:
+            # hyper answers a header timeout by closing; whatever came back is no 200.
+            data = read_until_closed(s)
+            assert not data.startswith(b"HTTP/1.1 200"), data[:100]
+    finally:
+        stop.set()
+        t.join()
+        for s in silent + slow:
+            s.close()
+    assert health(srv) == 200
+
+
+def test_an_idle_keep_alive_connection_is_closed(srv):
+    s = connect(srv)
+    s.sendall(f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\n\r\n".encode())
+    status, _, _ = read_response(s)
+    assert status == 200
+    started = time.monotonic()
+    assert read_until_closed(s) == b""
+    assert time.monotonic() - started < 12
+    s.close()
+
+
+def test_connections_beyond_the_cap_get_503_in_the_aws_shape(server_factory):
+    capped = server_factory(extra_args=["--max-connections", "8", "--header-timeout-seconds", "30"])
+    held = [connect(capped) for _ in range(8)]
+    try:
+        time.sleep(0.3)
+        s = connect(capped)
+        status, headers, body = response_parts(read_until_closed(s))
+        s.close()
+        assert status == 503
+        assert headers["x-amzn-errortype"] == "ServiceUnavailableException"
+        assert json.loads(body)["__type"] == "ServiceUnavailableException"
+    finally:
+        for h in held:
+            h.close()
+    wait_for(lambda: health(capped) == 200, 10, "service after the held connections closed")
+
+
+def test_a_body_shorter_than_its_length_ends_with_an_error_and_no_staging_file(srv, ca):
+    d = domain_with_repo(ca)
+    # The client stops sending: the body-progress timeout (2 s) ends the request with 408.
+    s = start_publish(srv, d, "repo", "stalled", "1.0.0", 100_000, b"x" * 1000)
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 408, body
+    assert headers["x-amzn-errortype"] == "RequestTimeoutException"
+    assert json.loads(body)["__type"] == "RequestTimeoutException"
+    # The client closes its side early: the request fails with the service's 400.
+    s = start_publish(srv, d, "repo", "short", "1.0.0", 100_000, b"x" * 1000)
+    s.shutdown(socket.SHUT_WR)
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 400, body
+    assert headers["x-amzn-errortype"] == "ValidationException"
+    wait_for(lambda: staging_files(srv) == [], 5, "staging files removed")
+    assert ca.list_packages(domain=d, repository="repo")["packages"] == []
+
+
+def test_a_stalled_maven_upload_gets_408_in_the_format_shape(srv, ca):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    path = f"/maven/d/{d}-{ACCOUNT}/repo/com/acme/app/1.0/app-1.0.jar"
+    s = connect(srv)
+    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: {srv.address}\r\nAuthorization: {basic(token)}\r\n"
+               f"Content-Length: 50000\r\n\r\n").encode() + b"PK" * 100)
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 408, body
+    assert headers["x-amzn-errortype"] == "RequestTimeoutException"
+    wait_for(lambda: staging_files(srv) == [], 5, "staging files removed")
+
+
+# --------------------------------------------------------------------------------------------
+# Uploads: bounded per identity, stalled ones hold no thread
+# --------------------------------------------------------------------------------------------
+
+
+def test_uploads_are_bounded_per_identity_and_freed_when_they_stall_out(srv, ca):
+    d = domain_with_repo(ca)
+    other = make_client(srv.endpoint, OTHER_ACCESS_KEY, OTHER_SECRET_KEY)
+    od = domain_with_repo(other)
+    stalled = [start_publish(srv, d, "repo", f"s{i}", "1.0.0", 10_000, b"y") for i in range(3)]
+    try:
+        time.sleep(0.3)
+        data = b"fourth"
+        fourth = start_publish(srv, d, "repo", "fourth", "1.0.0", len(data), data)
+        status, headers, body = read_response(fourth)
+        fourth.close()
+        assert status == 429, body
+        assert headers["x-amzn-errortype"] == "ThrottlingException"
+        # Another identity is not held up.
+        out = other.publish_package_version(domain=od, repository="repo", format="generic",
+                                            namespace="ns", package="p", packageVersion="1.0.0",
+                                            assetName="a.bin", assetContent=b"other",
+                                            assetSHA256=hashlib.sha256(b"other").hexdigest())
+        assert out["status"] == "Published"
+    finally:
+        for s in stalled:
+            read_until_closed(s)  # 408 after the body timeout
+            s.close()
+    out = ca.publish_package_version(domain=d, repository="repo", format="generic", namespace="ns",
+                                     package="after", packageVersion="1.0.0", assetName="a.bin",
+                                     assetContent=b"after", assetSHA256=hashlib.sha256(b"after").hexdigest())
+    assert out["status"] == "Published"
+
+
+def test_300_stalled_uploads_do_not_stop_a_publish(server_factory):
+    # Limits high enough that none of the 300 is refused: each is in progress, waiting for
+    # bytes that never come. Before uploads awaited their bytes on the async side, each held
+    # two blocking threads and ~256 of them starved every other publish.
+    srv2 = server_factory(extra_args=["--max-uploads", "1000", "--max-uploads-per-identity", "1000",
+                                      "--body-timeout-seconds", "120"])
+    ca2 = make_client(srv2.endpoint)
+    d = domain_with_repo(ca2)
+    stalled = [start_publish(srv2, d, "repo", f"s{i}", "1.0.0", 1_000_000, b"z" * 100) for i in range(300)]
+    try:
+        time.sleep(1)
+        data = b"a publish that must go through"
+        out = ca2.publish_package_version(domain=d, repository="repo", format="generic",
+                                          namespace="ns", package="through", packageVersion="1.0.0",
+                                          assetName="a.bin", assetContent=data,
+                                          assetSHA256=hashlib.sha256(data).hexdigest())
+        assert out["status"] == "Published"
+        assert health(srv2) == 200
+        assert len(staging_files(srv2)) == 300
+    finally:
+        for s in stalled:
+            s.close()
+    wait_for(lambda: staging_files(srv2) == [], 20, "staging files of abandoned uploads removed")
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies: one bounded reader per route class, memory bounded
+# --------------------------------------------------------------------------------------------
+
+
+def send_chunked(srv: Server, method: str, target: str, headers: dict[str, str], total: int,
+                 filler: bytes = b"x") -> int | None:
+    """Sends `total` bytes as a chunked body (1 MiB chunks) until the server stops reading;
+    the status it answered, or None when the connection was reset before it could be read."""
+    s = connect(srv, timeout=30)
+    head = f"{method} {target} HTTP/1.1\r\nHost: {srv.address}\r\nTransfer-Encoding: chunked\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    chunk = filler * (1024 * 1024 // len(filler))
+    try:
+        s.sendall(head.encode())
+        sent = 0
+        while sent < total:
+            s.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            sent += len(chunk)
+        s.sendall(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        status, _, _ = read_response(s)
+        return status
+    except (ConnectionError, OSError):
+        return None
+    finally:
+        s.close()
+
+
+def test_oversized_bodies_on_every_route_are_refused_with_memory_bounded(srv, ca):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    auth = {"Authorization": basic(token)}
+    base = f"d/{d}-{ACCOUNT}/repo"
+    # The control plane signs the body hash, so a chunked body cannot be pre-signed here: its
+    # signature is checked after the body is read (bounded), and fails.
+    cp_target = f"/v1/repository?domain={d}&repository=big"
+    cp_headers = signed_headers(srv, "POST", cp_target, hashlib.sha256(b"{}").hexdigest(),
+                                {"Content-Type": "application/json"})
+    cp_headers.pop("Host")
+    boundary = "hardening-boundary"
+    routes = {
+        "control plane JSON": ("POST", cp_target, cp_headers),
+        "npm dist-tag PUT": ("PUT", f"/npm/{base}/-/package/widget/dist-tags/beta", auth),
+        "npm dist-tag GET with a body": ("GET", f"/npm/{base}/-/package/widget/dist-tags", auth),
+        "maven metadata": ("PUT", f"/maven/{base}/com/acme/app/maven-metadata.xml", auth),
+        "maven checksum": ("PUT", f"/maven/{base}/com/acme/app/1.0/app-1.0.jar.sha1", auth),
+        "pypi text field": ("POST", f"/pypi/{base}/",
+                            {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}),
+        "health with a body": ("POST", "/health", {}),
+    }
+    pypi_prefix = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n")
+    before = vm_rss_kib(srv)
+    statuses = {}
+    for name, (method, target, headers) in routes.items():
+        filler = b"x"
+        if name == "pypi text field":
+            # The first chunk opens a text field that never ends.
+            filler = pypi_prefix.encode() + b"x" * (1024 * 1024 - len(pypi_prefix))
+        statuses[name] = send_chunked(srv, method, target, headers, 48 * 1024 * 1024, filler)
+    after = vm_rss_kib(srv)
+    print(f"VmRSS before {before} KiB, after 7 x 48 MiB bodies {after} KiB")
+    assert health(srv) == 200
+    refused = {n: s for n, s in statuses.items() if s is not None}
+    assert refused.get("control plane JSON") in (413, None), statuses
+    assert refused.get("npm dist-tag PUT") in (413, None), statuses
+    assert refused.get("maven metadata") in (413, None), statuses
+    assert refused.get("pypi text field") in (413, None), statuses
+    assert all(s != 200 or n.endswith("with a body") for n, s in refused.items()), statuses
+    # 48 MiB went to each of seven routes; memory grew by far less than one of them.
+    assert after - before < 24 * 1024, (before, after, statuses)
+
+
+def test_declared_lengths_over_a_route_limit_are_refused_before_reading(srv, ca):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    base = f"d/{d}-{ACCOUNT}/repo"
+    cases = {
+        f"/npm/{base}/widget": 600 * 1024 * 1024,         # npm publish: 512 MiB
+        f"/cargo/{base}/api/v1/crates/new": 300 * 1024 * 1024,  # cargo publish: 256 MiB
+        f"/npm/{base}/-/package/widget/dist-tags/beta": 17 * 1024,
+    }
+    for target, length in cases.items():
+        s = connect(srv)
+        s.sendall((f"PUT {target} HTTP/1.1\r\nHost: {srv.address}\r\nAuthorization: {basic(token)}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode())
+        status, headers, body = read_response(s)
+        s.close()
+        assert status == 413, (target, body)
+        assert headers["x-amzn-errortype"] == "ServiceQuotaExceededException", headers
+
+
+# --------------------------------------------------------------------------------------------
+# Smaller holes: UNSIGNED-PAYLOAD, npm names, private files
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_unsigned_payload_cannot_carry_a_swapped_body(srv, ca):
+    d = unique("unsigned")
+    target = f"/v1/domain?domain={d}"
+    signed_body = b"{}"
+    headers = signed_headers(srv, "POST", target, "UNSIGNED-PAYLOAD", {"Content-Type": "application/json"})
+    swapped = json.dumps({"tags": [{"key": "swapped", "value": "after-signing"}]}).encode()
+    resp = http_request(HOST, srv.port, "POST", target, swapped, headers)
+    assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
+    # Not even the body that was there at signing time is accepted with UNSIGNED-PAYLOAD.
+    resp = http_request(HOST, srv.port, "POST", target, signed_body, headers)
+    assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
+    assert d not in [x["name"] for x in ca.list_domains()["domains"]]
+
+
+@pytest.mark.parametrize("bad", ["\u202e", "\u200b", "\u2066", "\ufeff"])
+def test_npm_names_with_invisible_or_bidi_characters_are_refused(srv, ca, bad):
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    registry = f"http://{srv.address}/npm/d/{d}-{ACCOUNT}/repo/"
+    name = f"lod{bad}ash"
+    tgz = tarball(name, "1.0.0")
+    doc = json.dumps(publish_body(registry, name, "1.0.0", tgz)).encode()
+    path = f"/npm/d/{d}-{ACCOUNT}/repo/" + urllib.parse.quote(name, safe="")
+    resp = http_request(HOST, srv.port, "PUT", path, doc,
+                        {"Host": srv.address, "Authorization": f"Bearer {token}",
+                         "Content-Type": "application/json"})
+    assert resp.status in (400, 404), resp
+    assert ca.list_packages(domain=d, repository="repo")["packages"] == []
+
+
+def test_the_data_directory_and_its_files_are_private(srv, ca):
+    d = domain_with_repo(ca)
+    ca.publish_package_version(domain=d, repository="repo", format="generic", namespace="ns",
+                               package="p", packageVersion="1.0.0", assetName="a.bin",
+                               assetContent=b"private", assetSHA256=hashlib.sha256(b"private").hexdigest())
+    assert srv.data_dir.stat().st_mode & 0o777 == 0o700
+    seen = 0
+    for path in srv.data_dir.rglob("*"):
+        mode = path.stat().st_mode & 0o777
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+        seen += 1
+    assert seen > 5
+
+
+# --------------------------------------------------------------------------------------------
+# Full disks: a watermark refuses writes cleanly, reads go on, writes resume; a failed
+# commit is never visible; start-up on a full disk serves reads
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A small file system for a data directory: CODEARTIFACT_TEST_SMALL_FS (a directory on
+    one, e.g. set up by CI), or a 24 MiB tmpfs mounted here when running as root."""
+    import os
+    import subprocess
+
+    given = os.environ.get("CODEARTIFACT_TEST_SMALL_FS")
+    if given:
+        path = Path(given) / unique("fs")
+        path.mkdir()
+        yield path
+        return
+    if os.geteuid() != 0:
+        pytest.fail("the full-disk tests need a small file system: run as root (a tmpfs is "
+                    "mounted) or set CODEARTIFACT_TEST_SMALL_FS", pytrace=False)
+    path = tmp_path / "small-fs"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def free_bytes(path: Path) -> int:
+    import os
+
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def fill(fs: Path, leave: int) -> Path:
+    """Fills the file system until only `leave` bytes are free."""
+    filler = fs / "filler"
+    with open(filler, "ab") as f:
+        want = free_bytes(fs) - leave
+        while want > 0:
+            n = min(want, 1 << 20)
+            f.write(b"\0" * n)
+            want -= n
+    return filler
+
+
+def publish(ca, d: str, version: str, data: bytes, package: str = "p"):
+    return ca.publish_package_version(domain=d, repository="repo", format="generic", namespace="ns",
+                                      package=package, packageVersion=version, assetName="a.bin",
+                                      assetContent=data, assetSHA256=hashlib.sha256(data).hexdigest())
+
+
+def error_code(call) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        call()
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
+
+
+def versions(ca, d: str, package: str = "p") -> list[str]:
+    out = ca.list_package_versions(domain=d, repository="repo", format="generic", namespace="ns",
+                                   package=package)
+    return sorted(v["version"] for v in out["versions"])
+
+
+def test_below_the_watermark_writes_are_refused_reads_go_on_and_writes_resume(server_factory, small_fs):
+    srv = server_factory(small_fs / "data", ["--min-free-bytes", str(12 << 20)])
+    ca = make_client(srv.endpoint)
+    d = domain_with_repo(ca)
+    publish(ca, d, "1.0.0", b"before the disk filled")
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    npm_registry = f"http://{srv.address}/npm/d/{d}-{ACCOUNT}/repo/"
+    filler = fill(small_fs, 3 << 20)
+
+    # Writes of every kind are refused with the quota error, on both planes. (A refused
+    # publish is answered before its body is read, so its connection is not reused: each
+    # refusal gets a client of its own.)
+    fresh = lambda: make_client(srv.endpoint)  # noqa: E731
+    assert error_code(lambda: publish(fresh(), d, "2.0.0", b"x" * 100_000)) == "ServiceQuotaExceededException"
+    assert error_code(lambda: ca.create_repository(domain=d, repository="more")) == "ServiceQuotaExceededException"
+    tgz = tarball("widget", "1.0.0")
+    resp = http_request(HOST, srv.port, "PUT", f"/npm/d/{d}-{ACCOUNT}/repo/widget",
+                        json.dumps(publish_body(npm_registry, "widget", "1.0.0", tgz)).encode(),
+                        {"Host": srv.address, "Authorization": f"Bearer {token}",
+                         "Content-Type": "application/json"})
+    assert resp.status == 402 and "error" in resp.json, resp
+    assert resp.error_type == "ServiceQuotaExceededException"
+    # Reads go on, and nothing refused is visible.
+    assert versions(ca, d) == ["1.0.0"]
+    asset = ca.get_package_version_asset(domain=d, repository="repo", format="generic", namespace="ns",
+                                         package="p", packageVersion="1.0.0", asset="a.bin")
+    assert asset["asset"].read() == b"before the disk filled"
+    assert [r["name"] for r in ca.list_repositories_in_domain(domain=d)["repositories"]] == ["repo"]
+    assert staging_files(srv) == []
+
+    # Space comes back: writes resume by themselves.
+    filler.unlink()
+    assert publish(fresh(), d, "2.0.0", b"x" * 100_000)["status"] == "Published"
+    assert versions(ca, d) == ["1.0.0", "2.0.0"]
+
+
+def test_a_commit_that_meets_a_full_disk_is_never_visible_and_the_store_recovers(server_factory, small_fs):
+    # No watermark: the store itself meets ENOSPC while committing.
+    srv = server_factory(small_fs / "data", ["--min-free-bytes", "0"])
+    ca = make_client(srv.endpoint)
+    d = domain_with_repo(ca)
+    filler = fill(small_fs, 0)
+    failed = None
+    for i in range(60):
+        name = f"r{i:03d}"
+        code = error_code(lambda: ca.create_repository(domain=d, repository=name, description="x" * 1000))
+        if code is not None:
+            assert code == "InternalServerException", code
+            failed = name
+            break
+    assert failed, "the store never met the full disk"
+    # The failed change is not visible, now or later.
+    listed = [r["name"] for r in ca.list_repositories_in_domain(domain=d)["repositories"]]
+    assert failed not in listed
+    assert "store reopened at its last durable state" in srv.log()
+    filler.unlink()
+    assert ca.create_repository(domain=d, repository="after")["repository"]["name"] == "after"
+    srv.terminate()
+    srv2 = server_factory(small_fs / "data", ["--min-free-bytes", "0"])
+    listed_after = [r["name"] for r in make_client(srv2.endpoint).list_repositories_in_domain(domain=d)["repositories"]]
+    assert failed not in listed_after and "after" in listed_after
+    assert set(listed) <= set(listed_after)
+
+
+def test_start_up_on_a_full_disk_serves_reads(server_factory, small_fs):
+    args = ["--min-free-bytes", str(12 << 20)]
+    srv = server_factory(small_fs / "data", args)
+    ca = make_client(srv.endpoint)
+    d = domain_with_repo(ca)
+    publish(ca, d, "1.0.0", b"stored before the restart")
+    srv.terminate()
+    filler = fill(small_fs, 0)
+    srv2 = server_factory(small_fs / "data", args)
+    ca2 = make_client(srv2.endpoint)
+    assert versions(ca2, d) == ["1.0.0"]
+    asset = ca2.get_package_version_asset(domain=d, repository="repo", format="generic", namespace="ns",
+                                          package="p", packageVersion="1.0.0", asset="a.bin")
+    assert asset["asset"].read() == b"stored before the restart"
+    assert error_code(lambda: publish(make_client(srv2.endpoint), d, "2.0.0", b"refused")) == \
+        "ServiceQuotaExceededException"
+    filler.unlink()
+    assert publish(make_client(srv2.endpoint), d, "2.0.0", b"accepted")["status"] == "Published"
+
+
+def test_http_layer_refusals_carry_the_aws_error_shape(srv):
+    # A request target or headers over our limits: 414 / 431 in the AWS shape. (Malformed
+    # framing, such as a non-numeric Content-Length, is refused by hyper itself with a bare
+    # 400 and the connection closed: hyper offers no hook to shape it.)
+    s = connect(srv)
+    s.sendall(f"GET /v1/domain?domain={'a' * 9000} HTTP/1.1\r\nHost: {srv.address}\r\n\r\n".encode())
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 414 and headers["x-amzn-errortype"] == "RequestUriTooLongException", body
+    assert json.loads(body)["message"]
+    s = connect(srv)
+    big = "".join(f"X-Pad-{i}: {'b' * 1000}\r\n" for i in range(40))
+    s.sendall(f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\n{big}\r\n".encode())
+    status, headers, body = read_response(s)
+    s.close()
+    assert status == 431 and headers["x-amzn-errortype"] == "RequestHeaderFieldsTooLargeException", body
+    s = connect(srv)
+    s.sendall(f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\nContent-Length: nine\r\n\r\n".encode())
+    status, _, _ = response_parts(read_until_closed(s))
+    s.close()
+    assert status == 400
+    assert health(srv) == 200
