@@ -22,7 +22,7 @@ import tarfile
 
 import pytest
 
-from conftest import basic, unique
+from conftest import basic, make_client, unique
 from rubykit import RubyHome, build_gem, http_range, push, raw, require_ruby
 
 
@@ -163,3 +163,16 @@ def test_push_refusals(repo, tmp_path):
         assert r.body.strip(), why
     assert raw(ep, "POST", "api/v1/gems", None, gem.read_bytes()).status == 401
     assert raw(ep, "GET", "api/v1/dependencies?gems=ok", tok).status == 200
+
+
+def test_a_gem_over_the_asset_quota_is_refused_and_nothing_is_written(server_factory, tmp_path):
+    srv = server_factory(extra_args=["--quota-asset-size-bytes", "1048576"])
+    ca = make_client(srv.endpoint)
+    domain = unique("rbq")
+    ca.create_domain(domain=domain)
+    ca.create_repository(domain=domain, repository="gems")
+    endpoint = ca.get_repository_endpoint(domain=domain, repository="gems", format="ruby")["repositoryEndpoint"]
+    token = ca.get_authorization_token(domain=domain)["authorizationToken"]
+    r = raw(endpoint, "POST", "api/v1/gems", token, b"\0" * (2 * 1024 * 1024))
+    assert r.status == 413 and r.body.strip(), (r.status, r.body)
+    assert ca.list_packages(domain=domain, repository="gems")["packages"] == []

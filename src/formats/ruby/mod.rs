@@ -26,7 +26,7 @@ use gem::Spec;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use upstream::PublicGems;
 
-/// Largest `gem push` body read (the gem, held in memory).
+/// Largest `gem push` body read (the gem, held in memory), below the asset size quota.
 const MAX_GEM_BYTES: usize = 256 * 1024 * 1024;
 /// Most gems one dependency-API request may name (Bundler asks in batches of 100 or less).
 const MAX_GEMS_PER_REQUEST: usize = 200;
@@ -89,7 +89,9 @@ impl Format for Ruby {
                 download::asset(cx, asset, "application/octet-stream", range.as_deref()).await
             }
             Route::Push => {
-                let body = read_body(request, MAX_GEM_BYTES).await?;
+                let quota = cx.app.registry.quotas.asset_size_bytes;
+                let limit = usize::try_from(quota).map_or(MAX_GEM_BYTES, |q| q.min(MAX_GEM_BYTES));
+                let body = read_body(request, limit).await?;
                 publish::push(cx, &body)
             }
             Route::Unsupported(_) | Route::NotFound => Err(RepoError::not_found()),
