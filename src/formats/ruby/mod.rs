@@ -130,7 +130,7 @@ pub enum Route {
     Spec(Vec<(String, String)>),
     Gem(Vec<(String, String)>),
     Push,
-    /// Routes of rubygems.org the service does not offer.
+    /// Routes of the public gem registry that the service does not offer.
     Unsupported(&'static str),
     NotFound,
 }
