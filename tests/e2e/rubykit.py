@@ -100,3 +100,48 @@ def http_range(endpoint: str, token: str, path: str, rng: str):
                         {"Host": hostport, "Authorization": f"Bearer {token}", "Range": rng})
 
 
+
+
+def gem_bytes(name: str, version: str, deps: dict[str, str] | None = None, platform: str = "ruby",
+              summary: str = "A gem") -> bytes:
+    """A minimal `.gem` made of deterministic bytes (no `gem build`): a tar holding
+    `metadata.gz` (the YAML gemspec as RubyGems writes it) and an empty `data.tar.gz`."""
+    import gzip
+    import io
+    import tarfile
+
+    def requirement(indent: str, reqs: list[tuple[str, str]]) -> str:
+        lines = [f"{indent}requirements:"]
+        for op, v in reqs:
+            lines += [f'{indent}- - "{op}"', f"{indent}  - !ruby/object:Gem::Version", f"{indent}    version: '{v}'"]
+        return "\n".join(lines) + "\n"
+
+    dep_yaml = "".join(
+        f"- !ruby/object:Gem::Dependency\n  name: {d}\n  requirement: !ruby/object:Gem::Requirement\n"
+        + requirement("    ", [tuple(c.strip().split(" ", 1)) for c in req.split(",")])
+        + "  type: :runtime\n  prerelease: false\n"
+        for d, req in (deps or {}).items())
+    gemspec = (
+        f"--- !ruby/object:Gem::Specification\nname: {name}\nversion: !ruby/object:Gem::Version\n"
+        f"  version: {version}\nplatform: {platform}\nauthors:\n- Golden\n"
+        f"date: 2026-01-01 00:00:00.000000000 Z\ndependencies:{' []' if not deps else ''}\n{dep_yaml}"
+        f"description: {summary}\nemail: golden@example.invalid\nhomepage: https://example.invalid/{name}\n"
+        f"licenses:\n- MIT\nmetadata: {{}}\nrequired_ruby_version: !ruby/object:Gem::Requirement\n"
+        + requirement("  ", [(">=", "2.7")])
+        + "required_rubygems_version: !ruby/object:Gem::Requirement\n"
+        + requirement("  ", [(">=", "0")])
+        + f"rubygems_version: 3.3.15\nspecification_version: 4\nsummary: {summary}\n")
+
+    def gz(data: bytes) -> bytes:
+        out = io.BytesIO()
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as g:
+            g.write(data)
+        return out.getvalue()
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for member, data in (("metadata.gz", gz(gemspec.encode())), ("data.tar.gz", gz(b""))):
+            info = tarfile.TarInfo(member)
+            info.size, info.mtime, info.mode = len(data), 0, 0o444
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
