@@ -290,16 +290,17 @@ pub fn requirement_text(req: &Requirement, sep: &str) -> String {
 }
 
 /// Reads `~> 1.0, >= 1.0.1` (or `&`-joined) back into pairs; a bare version means `=`.
-pub fn parse_requirement(text: &str) -> Requirement {
+/// `None` when a constraint is not one RubyGems could have written.
+pub fn parse_requirement(text: &str) -> Option<Requirement> {
     text.split([',', '&'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|c| {
-            let ops = ["~>", ">=", "<=", "!=", ">", "<", "="];
-            match ops.iter().find(|op| c.starts_with(*op)) {
+            let (op, v) = match OPERATORS.iter().find(|op| c.starts_with(*op)) {
                 Some(op) => ((*op).to_string(), c[op.len()..].trim().to_string()),
                 None => ("=".to_string(), c.to_string()),
-            }
+            };
+            valid_constraint(&op, &v).then_some((op, v))
         })
         .collect()
 }
@@ -375,7 +376,7 @@ pub fn parse_gemspec(text: &str) -> Result<Spec, String> {
     let number = scalar(&doc["version"]["version"])
         .or_else(|| scalar(&doc["version"]))
         .ok_or("The gem's metadata has no version")?;
-    let platform = scalar(&doc["platform"]).unwrap_or_else(|| "ruby".into());
+    let platform = platform(&doc["platform"]).unwrap_or_else(|| "ruby".into());
     if !valid_name(&name) {
         return Err(format!("Invalid gem name '{name}'"));
     }
@@ -401,7 +402,7 @@ pub fn parse_gemspec(text: &str) -> Result<Spec, String> {
             };
             Ok(Dep {
                 name: dep_name,
-                requirement: requirement(&d["requirement"]),
+                requirement: requirement(&d["requirement"])?,
                 kind: kind.to_string(),
             })
         })
@@ -442,8 +443,8 @@ pub fn parse_gemspec(text: &str) -> Result<Spec, String> {
         homepage: scalar(&doc["homepage"]),
         licenses: list(&doc["licenses"]),
         metadata,
-        required_ruby_version: requirement(&doc["required_ruby_version"]),
-        required_rubygems_version: requirement(&doc["required_rubygems_version"]),
+        required_ruby_version: requirement(&doc["required_ruby_version"])?,
+        required_rubygems_version: requirement(&doc["required_rubygems_version"])?,
         rubygems_version: scalar(&doc["rubygems_version"]),
         specification_version: doc["specification_version"]
             .as_i64()
@@ -464,17 +465,46 @@ fn scalar(y: &Yaml) -> Option<String> {
 }
 
 /// `requirements: [[op, {version: v}], …]` of a `Gem::Requirement`.
-fn requirement(y: &Yaml) -> Requirement {
+/// A constraint is refused unless its operator is one RubyGems has and its version a
+/// version: they are written back into documents (the compact index is line-based).
+fn requirement(y: &Yaml) -> Result<Requirement, String> {
     y["requirements"]
         .as_vec()
         .into_iter()
         .flatten()
-        .filter_map(|pair| {
-            let op = scalar(&pair[0])?;
-            let v = scalar(&pair[1]["version"]).or_else(|| scalar(&pair[1]))?;
-            Some((op, v))
+        .map(|pair| {
+            let op = scalar(&pair[0]).unwrap_or_default();
+            let v = scalar(&pair[1]["version"])
+                .or_else(|| scalar(&pair[1]))
+                .unwrap_or_default();
+            if valid_constraint(&op, &v) {
+                Ok((op, v))
+            } else {
+                Err(format!(
+                    "The gem's metadata has an invalid requirement '{op} {v}'"
+                ))
+            }
         })
         .collect()
+}
+
+const OPERATORS: [&str; 7] = ["~>", ">=", "<=", "!=", ">", "<", "="];
+
+/// Whether `op v` is a constraint RubyGems could have written.
+pub fn valid_constraint(op: &str, v: &str) -> bool {
+    OPERATORS.contains(&op) && valid_number(v)
+}
+
+/// The platform of a gemspec: a string, or a `Gem::Platform` written as its parts.
+fn platform(y: &Yaml) -> Option<String> {
+    if y.as_hash().is_some() {
+        let parts: Vec<String> = ["cpu", "os", "version"]
+            .iter()
+            .filter_map(|k| scalar(&y[*k]))
+            .collect();
+        return (!parts.is_empty()).then(|| parts.join("-"));
+    }
+    scalar(y)
 }
 
 #[cfg(test)]
@@ -575,7 +605,21 @@ summary: Alpha
         }
         assert_eq!(
             parse_requirement("~> 1.0, >= 1.0.1"),
-            vec![("~>".into(), "1.0".into()), (">=".into(), "1.0.1".into())]
+            Some(vec![
+                ("~>".into(), "1.0".into()),
+                (">=".into(), "1.0.1".into())
+            ])
+        );
+        assert_eq!(parse_requirement(">= 1\n9.9 evil"), None);
+        let injected = GEMSPEC.replace("version: 1.0.1", "version: \"1.0.1\\n9.9.9 |\"");
+        assert!(parse_gemspec(&injected).is_err());
+        let object_platform = GEMSPEC.replace(
+            "platform: x86_64-linux",
+            "platform: !ruby/object:Gem::Platform\n  cpu: x86_64\n  os: linux\n  version:",
+        );
+        assert_eq!(
+            parse_gemspec(&object_platform).unwrap().platform,
+            "x86_64-linux"
         );
     }
 

@@ -35,45 +35,53 @@ impl PublicGems<'_> {
             "application/json",
             MAX_LISTING_BYTES,
         )?;
-        let entries: Vec<Value> = serde_json::from_slice(&body).ok()?;
-        Some(
-            entries
-                .iter()
-                .filter_map(|e| {
-                    let spec = Spec {
-                        name: e.get("name")?.as_str()?.to_string(),
-                        number: e.get("number")?.as_str()?.to_string(),
-                        platform: e
-                            .get("platform")
-                            .and_then(Value::as_str)
-                            .unwrap_or("ruby")
-                            .to_string(),
-                        dependencies: e
-                            .get("dependencies")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|d| {
-                                Some(Dep {
-                                    name: d.get(0)?.as_str()?.to_string(),
-                                    requirement: parse_requirement(d.get(1)?.as_str()?),
-                                    kind: "runtime".into(),
-                                })
-                            })
-                            .collect(),
-                        ..Spec::default()
-                    };
-                    valid(&spec, name).then_some(spec)
-                })
-                .collect(),
-        )
+        Some(parse_dependencies_json(name, &body))
     }
+}
+
+/// A runtime dependency as a listing gives it; `None` when the name or the requirement is
+/// not one RubyGems could have written (the line is then left out).
+fn dep(name: &str, requirement: &str) -> Option<Dep> {
+    Some(Dep {
+        name: super::gem::valid_name(name).then(|| name.to_string())?,
+        requirement: parse_requirement(requirement)?,
+        kind: "runtime".into(),
+    })
 }
 
 fn valid(spec: &Spec, name: &str) -> bool {
     spec.name == name
         && super::gem::valid_number(&spec.number)
         && super::gem::valid_platform(&spec.platform)
+}
+
+/// Reads the dependency API's JSON variant for one gem; an entry with anything RubyGems
+/// could not have written is left out whole.
+fn parse_dependencies_json(name: &str, body: &[u8]) -> Vec<Spec> {
+    let entries: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
+    entries
+        .iter()
+        .filter_map(|e| {
+            let spec = Spec {
+                name: e.get("name")?.as_str()?.to_string(),
+                number: e.get("number")?.as_str()?.to_string(),
+                platform: e
+                    .get("platform")
+                    .and_then(Value::as_str)
+                    .unwrap_or("ruby")
+                    .to_string(),
+                dependencies: e
+                    .get("dependencies")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|d| dep(d.get(0)?.as_str()?, d.get(1)?.as_str()?))
+                    .collect::<Option<Vec<_>>>()?,
+                ..Spec::default()
+            };
+            valid(&spec, name).then_some(spec)
+        })
+        .collect()
 }
 
 /// Reads a compact-index `info/{name}` file: after `---`, one line per version,
@@ -94,18 +102,16 @@ fn parse_info(name: &str, body: &str) -> Vec<Spec> {
             };
             for dep in deps.split(',').filter(|d| !d.is_empty()) {
                 let (dep_name, req) = dep.split_once(':')?;
-                spec.dependencies.push(Dep {
-                    name: dep_name.to_string(),
-                    requirement: parse_requirement(req),
-                    kind: "runtime".into(),
-                });
+                spec.dependencies.push(self::dep(dep_name, req)?);
             }
             for item in extra.split(',') {
                 match item.split_once(':') {
-                    Some(("checksum", sha)) => spec.sha256 = Some(sha.to_ascii_lowercase()),
-                    Some(("ruby", req)) => spec.required_ruby_version = parse_requirement(req),
+                    Some(("checksum", sha)) if sha.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                        spec.sha256 = Some(sha.to_ascii_lowercase());
+                    }
+                    Some(("ruby", req)) => spec.required_ruby_version = parse_requirement(req)?,
                     Some(("rubygems", req)) => {
-                        spec.required_rubygems_version = parse_requirement(req)
+                        spec.required_rubygems_version = parse_requirement(req)?;
                     }
                     _ => {}
                 }
@@ -185,5 +191,22 @@ mod tests {
             "1.1.0 rack:>= 1.0&< 3,rake:>= 0|checksum:cd,ruby:>= 2.7"
         );
         assert_eq!(specs[2].version_key(), "1.1.0-java");
+        let tricks = "---\n1.0.0 evil:>= 1\\n|\n1.0.1 ok:>= 1|checksum:../x\n";
+        let specs = parse_info("demo", tricks);
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].sha256, None);
+    }
+
+    #[test]
+    fn dependency_api_json_is_read_entry_by_entry() {
+        let body = br#"[{"name":"demo","number":"1.0.0","platform":"ruby","dependencies":[["rack",">= 1.0, < 3"]]},
+            {"name":"demo","number":"1.1.0","dependencies":[["rack","bad requirement"]]},
+            {"name":"other","number":"1.0.0","dependencies":[]},
+            {"name":"demo","number":"2.0.0","platform":"x86_64-linux","dependencies":[]}]"#;
+        let specs = parse_dependencies_json("demo", body);
+        let keys: Vec<String> = specs.iter().map(Spec::version_key).collect();
+        assert_eq!(keys, ["1.0.0", "2.0.0-x86_64-linux"]);
+        assert_eq!(specs[0].dependencies[0].requirement.len(), 2);
+        assert!(parse_dependencies_json("demo", b"not json").is_empty());
     }
 }
