@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite, exactly as CI runs it: unit tests, the Rust SDK integration tests, then
 # end-to-end tests of the real binary with the AWS CLI, boto3, npm, yarn, pnpm, pip, uv, twine,
-# mvn and cargo.
+# mvn, cargo, gem and bundle.
 #
 # Creates .venv-test (from PyPI) with the pinned clients in tests/e2e/requirements.txt, and
 # .tools/ (from the npm registry) with the pinned yarn 1 and pnpm that test_npm_clients.py drives.
@@ -14,6 +14,16 @@ for tool in mvn java javac; do
   command -v "$tool" >/dev/null || {
     echo "ERROR: '$tool' not found: the Maven tests (tests/e2e/test_maven*.py) need mvn and a JDK." >&2
     echo "Install: apt-get install maven default-jdk-headless libmaven-deploy-plugin-java libmaven-dependency-plugin-java junit4" >&2
+    exit 1
+  }
+done
+
+# ruby, gem and bundle are system packages (.ci/run installs them): the RubyGems tests
+# (tests/e2e/test_ruby*.py) and the unit tests of src/formats/ruby need them
+for tool in ruby gem bundle; do
+  command -v "$tool" >/dev/null || {
+    echo "ERROR: '$tool' not found: the RubyGems tests (tests/e2e/test_ruby*.py, src/formats/ruby) need it." >&2
+    echo "Install: apt-get install ruby ruby-bundler" >&2
     exit 1
   }
 done

@@ -8,3 +8,4 @@ pub mod cargo;
 pub mod maven;
 pub mod npm;
 pub mod pypi;
+pub mod ruby;

@@ -1,10 +1,12 @@
 """Golden files for the documents the server renders, so that a change to the wire is a reviewed
 diff: the npm packument (full and abbreviated) and one version's manifest, the PyPI simple index
 and project page (HTML and PEP 691 JSON), the generated artifact-level `maven-metadata.xml`, and
-the cargo sparse index (`config.json` and index files).
+the cargo sparse index (`config.json` and index files), the RubyGems dependency API's JSON
+variant and a compact-index `info` file (the Marshal variant is checked by loading it in Ruby,
+test_ruby.py and src/formats/ruby).
 
 The module's server gets a fixed set of packages, published with raw requests made of
-deterministic bytes (npmkit, pydist/pypikit, mavenkit, cargokit), in a domain and repository
+deterministic bytes (npmkit, pydist/pypikit, mavenkit, cargokit, rubykit), in a domain and repository
 with fixed names. Each document is fetched raw; `normalise` replaces only what is inherently
 variable — the server's loopback port and timestamps — and the result must equal
 `golden/<name>` byte for byte.
@@ -32,6 +34,7 @@ from mavenkit import MavenHttp, artifact_metadata, digest, gav_path, pom_xml
 from npmkit import publish_body, tarball
 from pydist import make_sdist, make_wheel
 from pypikit import multipart, upload_fields
+from rubykit import gem_bytes
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -228,6 +231,21 @@ def publish_cargo(site: Published) -> CargoHttp:
     return http
 
 
+def publish_ruby(site: Published) -> None:
+    for name, version, deps, platform in [
+        ("golden-gem", "1.0.0", {}, "ruby"),
+        ("golden-gem", "1.1.0", {"golden-dep": "~> 1.0, >= 1.0.2", "other": ">= 0"}, "ruby"),
+        ("golden-gem", "1.1.0", {}, "x86_64-linux"),
+        ("golden-dep", "1.0.2", {}, "ruby"),
+    ]:
+        path = f"/ruby/d/{DOMAIN}-{ACCOUNT}/{REPO}/api/v1/gems"
+        body = gem_bytes(name, version, deps, platform, summary=f"{name} for golden files")
+        r = http_request(site.server.host, site.server.port, "POST", path, body,
+                         {"Host": site.server.address, "Content-Type": "application/octet-stream",
+                          "Authorization": f"Bearer {site.token}"})
+        assert r.status == 200, (name, version, platform, r)
+
+
 @pytest.fixture(scope="module")
 def site(server, ca, tmp_path_factory) -> Published:
     ca.create_domain(domain=DOMAIN)
@@ -238,6 +256,7 @@ def site(server, ca, tmp_path_factory) -> Published:
     publish_pypi(published, tmp_path_factory.mktemp("golden-dists"))
     publish_maven(published)
     publish_cargo(published)
+    publish_ruby(published)
     return published
 
 
@@ -257,6 +276,8 @@ DOCUMENTS = {
     "cargo/config.json.txt": ("cargo", "config.json", "*/*"),
     "cargo/index-golden_crate.txt": ("cargo", "go/ld/golden_crate", "text/plain"),
     "cargo/index-ab.txt": ("cargo", "2/ab", "text/plain"),
+    "ruby/dependencies.json.txt": ("ruby", "api/v1/dependencies.json?gems=golden-gem,golden-dep", "*/*"),
+    "ruby/info-golden-gem.txt": ("ruby", "info/golden-gem", "*/*"),
 }
 
 
