@@ -18,8 +18,10 @@ import json
 
 import pytest
 
-import conftest
-from conftest import ACCOUNT, Server, authenticated_url, connected_server, make_client, stored_versions
+import externalkit
+from conftest import ACCOUNT, Server, make_client
+from externalkit import authenticated_url
+from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
 from rubykit import RubyHome, build_gem, push, raw, require_ruby
 
 CONNECTION = "public:ruby-gems-org"
@@ -61,22 +63,10 @@ def public(tmp_path_factory: pytest.TempPathFactory, _isolated_aws_env) -> Publi
         srv.terminate()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, public: PublicRegistry):
-    """The server under test (overrides conftest's `server`, so `ca`, `track`, … use it)."""
-    yield from connected_server(tmp_path_factory, CONNECTION, public.url)
-
-
-class Chain(conftest.Chain):
+class Chain(externalkit.Chain):
     CONNECTION = CONNECTION
+    FORMAT = "ruby"
     PREFIX = "rbext"
-
-    def endpoint(self, repo: str) -> str:
-        return self.ca.get_repository_endpoint(domain=self.domain, repository=repo,
-                                               format="ruby")["repositoryEndpoint"]
-
-    def stored(self, repo: str, name: str) -> dict[str, dict]:
-        return stored_versions(self.ca, domain=self.domain, repository=repo, format="ruby", package=name)
 
 
 def test_gem_install_through_the_chain_retains_in_requester_and_connection_only(server, ca, track, tmp_path,
