@@ -485,9 +485,14 @@ def small_fs(tmp_path):
 
     given = os.environ.get("CODEARTIFACT_TEST_SMALL_FS")
     if given:
+        import shutil
+
         path = Path(given) / unique("fs")
         path.mkdir()
-        yield path
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
         return
     if os.geteuid() != 0:
         pytest.fail("the full-disk tests need a small file system: run as root (a tmpfs is "
