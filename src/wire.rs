@@ -36,6 +36,7 @@ where
             inner: body.map_err(Into::into).boxed_unsync(),
             timeout: progress_timeout,
             deadline: Box::pin(tokio::time::sleep(progress_timeout)),
+            waiting: false,
         }
         .boxed_unsync()
     })
@@ -69,11 +70,14 @@ pub fn is_stalled(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// A body whose every frame must arrive within `timeout` of the previous one.
+/// A body whose every frame must arrive within `timeout` of being asked for. Time the
+/// handler spends elsewhere (waiting for the write lock, writing a batch) does not count.
 struct Progress {
     inner: RequestBody,
     timeout: Duration,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Whether a frame has been asked for and not yet delivered (the deadline is armed).
+    waiting: bool,
 }
 
 impl http_body::Body for Progress {
@@ -85,10 +89,14 @@ impl http_body::Body for Progress {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if !this.waiting {
+            this.waiting = true;
+            let deadline = tokio::time::Instant::now() + this.timeout;
+            this.deadline.as_mut().reset(deadline);
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let next = tokio::time::Instant::now() + this.timeout;
-                this.deadline.as_mut().reset(next);
+                this.waiting = false;
                 Poll::Ready(frame)
             }
             Poll::Pending => match this.deadline.as_mut().poll(cx) {
@@ -362,6 +370,37 @@ mod tests {
                 ("c".into(), String::new())
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_body_fails_when_it_stalls_and_only_time_spent_waiting_counts() {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            let data = receiver.recv().await?;
+            Some((Ok::<_, BoxError>(Frame::data(data)), receiver))
+        });
+        let body = StreamBody::new(frames);
+        let request = boxed_request(
+            Request::builder().body(body).unwrap(),
+            Duration::from_millis(200),
+        );
+        // Time before the handler asks for the body does not count: it asks after 500 ms
+        // and the first bytes come 100 ms later, within the 200 ms timeout.
+        let late_sender = sender.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            late_sender.send(Bytes::from_static(b"abc")).await.unwrap();
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut body = request.into_body();
+        assert_eq!(
+            body.frame().await.unwrap().unwrap().into_data().unwrap(),
+            "abc"
+        );
+        // Then nothing arrives: the body fails after the timeout, as Stalled.
+        let error = body.frame().await.unwrap().unwrap_err();
+        assert!(is_stalled(error.as_ref()), "{error}");
+        drop(sender);
     }
 
     #[tokio::test]

@@ -17,23 +17,86 @@ fn bad(message: impl Into<String>) -> RepoError {
 
 /// PUT `{name}`: a publish when the body carries `_attachments`, otherwise a metadata update
 /// (`npm deprecate`).
+///
+/// The attachments' base64 is not copied: it is found in the body without copying
+/// (`attachment_data`), the rest of the document is parsed without it, and the tarball is
+/// decoded chunk by chunk straight into staging, so a publish costs its body plus a chunk
+/// (it cost nearly three times the body).
 pub(super) fn put_package(
     cx: &RepoCx<'_>,
     package: &NpmName,
     body: &[u8],
 ) -> Result<Response<Body>, RepoError> {
-    let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
+    let (skeleton, data) = attachment_data(body);
+    let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&skeleton) else {
         return Err(bad("The request body is not a JSON object"));
     };
+    drop(skeleton);
     if doc.get("name").and_then(Value::as_str) != Some(package.full().as_str()) {
         return Err(bad("The package name in the body does not match the URL"));
     }
     match doc.get("_attachments") {
         Some(Value::Object(attachments)) if !attachments.is_empty() => {
-            publish(cx, package, &doc, attachments)
+            publish(cx, package, &doc, attachments, &data)
         }
         _ => deprecate(cx, package, &doc),
     }
+}
+
+/// The body with every `_attachments.*.data` string emptied, and those strings by
+/// attachment name, borrowed from the body. A body whose attachments cannot be borrowed
+/// (escapes in a name or in the data) is returned whole, with no data taken out.
+fn attachment_data(body: &[u8]) -> (std::borrow::Cow<'_, [u8]>, BTreeMap<&str, &str>) {
+    #[derive(serde::Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow, default, rename = "_attachments")]
+        attachments: BTreeMap<&'a str, Attachment<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Attachment<'a> {
+        #[serde(borrow, default)]
+        data: Option<&'a str>,
+    }
+    let Ok(doc) = serde_json::from_slice::<Doc<'_>>(body) else {
+        return (std::borrow::Cow::Borrowed(body), BTreeMap::new());
+    };
+    let base = body.as_ptr() as usize;
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut data = BTreeMap::new();
+    for (name, attachment) in doc.attachments {
+        if let Some(text) = attachment.data {
+            let start = text.as_ptr() as usize - base;
+            ranges.push((start, start + text.len()));
+            data.insert(name, text);
+        }
+    }
+    ranges.sort_unstable();
+    let mut skeleton =
+        Vec::with_capacity(body.len() - ranges.iter().map(|(a, b)| b - a).sum::<usize>());
+    let mut at = 0;
+    for (start, end) in ranges {
+        skeleton.extend_from_slice(&body[at..start]);
+        at = end;
+    }
+    skeleton.extend_from_slice(&body[at..]);
+    (std::borrow::Cow::Owned(skeleton), data)
+}
+
+/// Decodes base64 into staging a chunk at a time (blocking: call from `RepoCx::write`).
+fn stage_base64(
+    registry: &crate::registry::Registry,
+    data: &str,
+) -> Result<Result<StagedBlob, String>, std::io::Error> {
+    /// Base64 characters decoded at once: a multiple of 4, about 1 MiB of bytes.
+    const CHUNK: usize = 4 * 1024 * 350;
+    let mut upload = registry.upload()?;
+    for chunk in data.as_bytes().chunks(CHUNK) {
+        match base64::engine::general_purpose::STANDARD.decode(chunk) {
+            Ok(bytes) => upload.write(&bytes)?,
+            Err(_) => return Ok(Err("The tarball attachment is not valid base64".to_string())),
+        }
+    }
+    upload.finish().map(Ok)
 }
 
 /// What a version's manifest says, in the registry's terms.
@@ -98,6 +161,7 @@ fn publish(
     package: &NpmName,
     doc: &Map<String, Value>,
     attachments: &Map<String, Value>,
+    data: &BTreeMap<&str, &str>,
 ) -> Result<Response<Body>, RepoError> {
     let Some(Value::Object(versions)) = doc.get("versions") else {
         return Err(bad("The publish has no versions"));
@@ -112,24 +176,27 @@ fn publish(
         .iter()
         .filter(|(name, _)| name.ends_with(".tgz"))
         .collect();
-    let [(_, attachment)] = tarballs[..] else {
+    let [(name, attachment)] = tarballs[..] else {
         return Err(bad("A publish must carry exactly one tarball"));
     };
-    let Some(data) = attachment.get("data").and_then(Value::as_str) else {
+    let Some(data) = data
+        .get(name.as_str())
+        .copied()
+        .or_else(|| attachment.get("data").and_then(Value::as_str))
+    else {
         return Err(bad("The tarball attachment has no data"));
     };
-    let Ok(tarball) = base64::engine::general_purpose::STANDARD.decode(data) else {
-        return Err(bad("The tarball attachment is not valid base64"));
-    };
+    let staged = cx
+        .write(|| stage_base64(&cx.app.registry, data))
+        .map_err(|e| RepoError::storage("cannot stage an npm tarball", &e))?
+        .map_err(bad)?;
     if let Some(length) = attachment.get("length").and_then(Value::as_u64) {
-        if length != tarball.len() as u64 {
+        if length != staged.size() {
             return Err(bad("The tarball length does not match its declared length"));
         }
     }
-    let staged = cx
-        .write(|| cx.app.registry.stage_bytes(&tarball))
-        .map_err(|e| RepoError::storage("cannot stage an npm tarball", &e))?;
     check_integrity(version.get("dist"), &staged).map_err(bad)?;
+    let metadata = with_readme(metadata_of(version, doc), staged.path());
     let p = package.id();
     // The tags the document carries are committed with the version, in one write.
     let dist_tags: BTreeMap<String, String> = match doc.get("dist-tags") {
@@ -149,7 +216,7 @@ fn publish(
                 asset: NewAsset::new(TARBALL_ASSET.to_string(), staged),
                 unfinished: false,
                 append: false,
-                metadata: Some(with_readme(metadata_of(version, doc), &tarball)),
+                metadata: Some(metadata),
                 dist_tags,
             },
             check_upstream: true,
@@ -163,16 +230,18 @@ fn publish(
 
 /// npm no longer sends the readme with a publish (it says "ERROR: No README data found!"
 /// at most): take it from the package's README file in the tarball, as registries do.
-fn with_readme(mut metadata: VersionMetadata, tarball: &[u8]) -> VersionMetadata {
+fn with_readme(mut metadata: VersionMetadata, tarball: &std::path::Path) -> VersionMetadata {
     const PLACEHOLDER: &str = "ERROR: No README data found!";
     if metadata.readme.as_deref().is_none_or(|r| r == PLACEHOLDER) {
-        metadata.readme = readme_from_tarball(tarball);
+        metadata.readme = std::fs::File::open(tarball)
+            .ok()
+            .and_then(|file| readme_from_tarball(std::io::BufReader::new(file)));
     }
     metadata
 }
 
 /// The top-level README of an npm tarball (`package/README*`), at most 1 MiB of UTF-8.
-fn readme_from_tarball(tarball: &[u8]) -> Option<String> {
+fn readme_from_tarball(tarball: impl std::io::Read) -> Option<String> {
     use std::io::Read as _;
     const LIMIT: u64 = 1024 * 1024;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball));
@@ -345,12 +414,15 @@ mod tests {
             ("package/docs/README.md", "nested"),
             ("package/Readme.md", "# Widget"),
         ]);
-        assert_eq!(readme_from_tarball(&tarball).as_deref(), Some("# Widget"));
         assert_eq!(
-            readme_from_tarball(&tarball_with(&[("package/index.js", "1")])),
+            readme_from_tarball(tarball.as_slice()).as_deref(),
+            Some("# Widget")
+        );
+        assert_eq!(
+            readme_from_tarball(tarball_with(&[("package/index.js", "1")]).as_slice()),
             None
         );
-        assert_eq!(readme_from_tarball(b"not a tarball"), None);
+        assert_eq!(readme_from_tarball(&b"not a tarball"[..]), None);
     }
 }
 
@@ -363,7 +435,13 @@ mod fuzz_target {
     #[test]
     fn fuzz_npm_publish_documents() {
         crate::fuzz::fuzz("npm_publish", "npm_publish", |input| {
-            let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(input) else {
+            let (skeleton, data) = attachment_data(input);
+            for text in data.values() {
+                for chunk in text.as_bytes().chunks(4096) {
+                    let _ = base64::engine::general_purpose::STANDARD.decode(chunk);
+                }
+            }
+            let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&skeleton) else {
                 return;
             };
             if let Some(name) = doc.get("name").and_then(Value::as_str) {
@@ -378,7 +456,7 @@ mod fuzz_target {
                 for attachment in attachments.values() {
                     let data = attachment.get("data").and_then(Value::as_str).unwrap_or("");
                     if let Ok(tarball) = base64::engine::general_purpose::STANDARD.decode(data) {
-                        let _ = readme_from_tarball(&tarball);
+                        let _ = readme_from_tarball(tarball.as_slice());
                     }
                 }
             }
