@@ -69,7 +69,7 @@ def site(server, ca, ca_other, tmp_path_factory):
 # A document each served format answers 200 for in every repository of `site`; the other
 # formats are not served (404 once the token is accepted).
 PROBE = {"npm": "-/ping", "pypi": "simple/probe-pkg/", "maven": "org/probe/probe/maven-metadata.xml",
-         "cargo": "config.json"}
+         "cargo": "config.json", "ruby": "api/v1/dependencies"}
 UNSERVED = tuple(f for f in FORMATS if f not in PROBE)
 
 

@@ -15,6 +15,7 @@ repository-endpoints spec §10.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -123,3 +124,25 @@ def test_publish_conflicts_with_public_versions(server, ca, track, tmp_path, pub
     # A version the public registry does not have is published (and then blocks the upstream).
     push(home, build_gem(tmp_path, "ext-core", "9.0.0"))
     assert list(chain.stored("repo-a", "ext-core")) == ["9.0.0"]
+
+
+@pytest.mark.parametrize("kind", ["refused", "unset"])
+def test_unreachable_public_registry_keeps_local_gems_working(kind, server_factory, tmp_path):
+    """Upstreams §11: with the public registry out of reach, unknown gems are simply absent from
+    the dependency API (quickly), and a gem stored in C installs through A and is retained there
+    with C's origin."""
+    chain = Chain.unreachable(server_factory, tmp_path, kind)
+    ep = chain.endpoint("repo-a")
+    started = time.monotonic()
+    r = raw(ep, "GET", "api/v1/dependencies.json?gems=ext-unknown", chain.token)
+    assert r.status == 200 and json.loads(r.body) == [] and time.monotonic() - started < 10, r
+    pusher = RubyHome(tmp_path / "pusher", chain.endpoint("repo-c"), chain.token)
+    push(pusher, build_gem(tmp_path, "local-only", "1.0.0"))
+    home = RubyHome(tmp_path / "consumer", ep, chain.token)
+    out = home.run("gem", "install", "local-only", "--no-document", "--clear-sources", "--source", home.source)
+    assert "local-only-1.0.0" in out.stdout, out.stdout
+    chain.assert_retained("repo-a", "local-only", ["1.0.0"], externalkit.internal_origin("repo-c"))
+    failed = home.run("gem", "install", "ext-unknown", "--no-document", "--clear-sources", "--source", home.source,
+                      check=False)
+    assert failed.returncode != 0
+    assert chain.srv.proc.poll() is None
