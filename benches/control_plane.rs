@@ -6,7 +6,10 @@
 //! 3. DescribeRepository throughput and latency over keep-alive connections, each request
 //!    SigV4-signed with `aws-sigv4` and fully verified by the server, plus the server's CPU
 //!    time during the measured window;
-//! 4. memory after the load, then a SIGTERM shutdown.
+//! 4. the same load again with a 20-statement domain policy and a 20-statement repository
+//!    policy in force (both are evaluated for every request), and the ratio of the two
+//!    throughputs;
+//! 5. memory after the load, then a SIGTERM shutdown.
 //!
 //! Prints a table, then one JSON line with every number. A benchmark, not a test: nothing
 //! here asserts on timings. All traffic goes to 127.0.0.1; the run is bounded in time.
@@ -25,7 +28,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use support::{
-    client_runtime, control, create_repository, env_or, load_phase, read_mem, round3,
+    client_runtime, control, create_repository, env_or, expect_200, load_phase, read_mem, round3,
     signed_request, BenchEnv, BoxError, Conn, LoadRequests, LoadResult, LoadSpec, Table, DOMAIN,
     REQUEST_TIMEOUT,
 };
@@ -79,9 +82,22 @@ fn run() -> Result<(), BoxError> {
     // 3. Load.
     let runtime = client_runtime(cfg.client_threads)?;
     let load = runtime.block_on(load(&cfg.load, server.addr, pid, cfg.env.clk_tck))?;
+    // 4. The same load under policies.
+    let with_policies = runtime.block_on(async {
+        put_policies(server.addr).await?;
+        load_phase(
+            server.addr,
+            describe_requests(server.addr),
+            &cfg.load,
+            pid,
+            cfg.env.clk_tck,
+        )
+        .await
+    })?;
     drop(runtime);
+    let policy_ratio = with_policies.rps / load.rps;
 
-    // 4. Memory after load, then stop.
+    // 5. Memory after load, then stop.
     let after = read_mem(pid)?;
     shutdowns.push(server.stop_ref()?);
 
@@ -146,9 +162,30 @@ fn run() -> Result<(), BoxError> {
         "server threads during load",
         load.server_threads.to_string(),
     );
+    row(
+        "req/s with 20+20-statement policies",
+        format!("{:.0}", with_policies.rps),
+    );
+    row(
+        "  latency p50 / p99",
+        format!(
+            "{:.3} / {:.3} ms",
+            with_policies.p50_us / 1e3,
+            with_policies.p99_us / 1e3
+        ),
+    );
+    row(
+        "  server CPU per request",
+        format!("{:.1} us", with_policies.server_cpu_us_per_req),
+    );
+    row("  non-200 responses", with_policies.non_200.to_string());
+    row(
+        "throughput ratio, policies / none",
+        format!("{policy_ratio:.3}"),
+    );
     row("VmRSS after load", format!("{} KiB", after.rss_kib));
     row("VmHWM after load", format!("{} KiB", after.hwm_kib));
-    if load.non_200 > 0 {
+    if load.non_200 + with_policies.non_200 > 0 {
         println!(
             "WARNING: {} non-200 responses (first: {})",
             load.non_200,
@@ -174,6 +211,12 @@ fn run() -> Result<(), BoxError> {
         "server_threads": load.server_threads,
         "after_load_rss_kib": after.rss_kib,
         "after_load_hwm_kib": after.hwm_kib,
+        "policies_rps": round3(with_policies.rps),
+        "policies_p50_us": round3(with_policies.p50_us),
+        "policies_p99_us": round3(with_policies.p99_us),
+        "policies_non_200": with_policies.non_200,
+        "policies_server_cpu_us_per_req": round3(with_policies.server_cpu_us_per_req),
+        "policies_to_none_ratio": round3(policy_ratio),
     });
     if let Some(fields) = json.as_object_mut() {
         fields.extend(load.json_fields());
@@ -208,11 +251,73 @@ async fn load(
     clk_tck: f64,
 ) -> Result<LoadResult, BoxError> {
     setup(addr).await?;
+    load_phase(addr, describe_requests(addr), spec, pid, clk_tck).await
+}
+
+/// Signed DescribeRepository requests, re-signed every [`RESIGN_EVERY`].
+fn describe_requests(addr: SocketAddr) -> LoadRequests {
     let host = addr.to_string();
     let path = describe_path();
-    let requests = LoadRequests::Rebuilt {
+    LoadRequests::Rebuilt {
         every: RESIGN_EVERY,
         build: Box::new(move || Ok(vec![signed_request("GET", &path, &host, b"")?])),
-    };
-    load_phase(addr, requests, spec, pid, clk_tck).await
+    }
+}
+
+/// A policy of `n` statements as teams write them: grants to other accounts' roles, on
+/// the actions they use, some on package ARNs, some with conditions, and a Deny that does
+/// not apply to the caller. None of them matches the benchmark's caller, so every
+/// statement is evaluated on every request.
+fn policy_document(n: usize, resource: &str) -> String {
+    let statements: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            if i + 1 == n {
+                return serde_json::json!({
+                    "Effect": "Deny", "Principal": "*",
+                    "Action": ["codeartifact:Delete*", "codeartifact:DescribeRepository"],
+                    "Resource": "*",
+                    "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "000000000000"}}
+                });
+            }
+            let account = format!("{:012}", 100_000_000_000u64 + i as u64);
+            let mut statement = serde_json::json!({
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{account}:role/ci-{i}")},
+                "Action": ["codeartifact:ReadFromRepository", "codeartifact:Describe*",
+                           "codeartifact:PublishPackageVersion"],
+                "Resource": if i % 2 == 0 { "*".to_string() } else {
+                    format!("{resource}/npm/team{i}/*")
+                },
+            });
+            if i % 3 == 0 {
+                statement["Condition"] =
+                    serde_json::json!({"StringEquals": {"aws:PrincipalOrgID": "o-bench"}});
+            }
+            statement
+        })
+        .collect();
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+/// Puts a 20-statement domain policy and a 20-statement repository policy.
+async fn put_policies(addr: SocketAddr) -> Result<(), BoxError> {
+    let host = addr.to_string();
+    let mut conn = Conn::connect(addr).await?;
+    let packages = format!("arn:aws:codeartifact:*:000000000000:package/{DOMAIN}/{REPOSITORY}");
+    let domain_body = serde_json::json!({
+        "domain": DOMAIN,
+        "policyDocument": policy_document(20, &packages),
+    });
+    let request = signed_request(
+        "PUT",
+        "/v1/domain/permissions/policy",
+        &host,
+        domain_body.to_string().as_bytes(),
+    )?;
+    expect_200(&mut conn, &request, "PutDomainPermissionsPolicy").await?;
+    let repository_body = serde_json::json!({ "policyDocument": policy_document(20, &packages) });
+    let path = format!("/v1/repository/permissions/policy?domain={DOMAIN}&repository={REPOSITORY}");
+    let request = signed_request("PUT", &path, &host, repository_body.to_string().as_bytes())?;
+    expect_200(&mut conn, &request, "PutRepositoryPermissionsPolicy").await?;
+    Ok(())
 }

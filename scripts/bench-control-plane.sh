@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Control-plane benchmark: startup-to-ready, idle memory, and signed DescribeRepository
-# throughput/latency against the release binary. Prints a table and one JSON line.
+# throughput/latency against the release binary, without policies and under a 20-statement
+# domain policy plus a 20-statement repository policy (the ratio is printed). Prints a table
+# and one JSON line.
 #
 # Knobs (environment): CODEARTIFACT_LOCAL_BIN, BENCH_STARTUP_RUNS, BENCH_CONNECTIONS,
 # BENCH_WARMUP_SECS, BENCH_SECS, BENCH_CLIENT_THREADS, BENCH_SERVER_LOG (see

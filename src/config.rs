@@ -76,7 +76,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEARTIFACT_LOCAL_IDENTITIES")]
     pub identities: Option<String>,
 
-    /// JSON file of identities: `{"identities":[{"accessKeyId","secretAccessKey","accountId","principalArn"}]}`.
+    /// JSON file of identities: `{"identities":[{"accessKeyId","secretAccessKey","accountId","principalArn"}]}`;
+    /// an identity may carry IAM policies (`inlinePolicies`, `attachedPolicies`; README "Access").
     #[arg(long, env = "CODEARTIFACT_LOCAL_IDENTITIES_FILE")]
     pub identities_file: Option<PathBuf>,
 

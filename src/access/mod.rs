@@ -16,7 +16,7 @@ pub mod table;
 
 pub use policy::{Kind, Policy, PolicyError, ACTIONS};
 
-use policy::{Condition, Effect, Op, Patterns, PrincipalEntry, Quantifier, Statement};
+use policy::{split_arn, Condition, Effect, Op, Patterns, PrincipalEntry, Quantifier, Statement};
 use std::cell::OnceCell;
 use std::net::IpAddr;
 
@@ -90,9 +90,11 @@ pub fn decide(
 ) -> Decision {
     let action = action.to_ascii_lowercase();
     let tags = OnceCell::new();
+    let arns: Vec<Option<[&str; 6]>> = resource.arns.iter().map(|a| split_arn(a)).collect();
     let facts = Facts {
         cx,
         resource,
+        arns: &arns,
         tags: &tags,
     };
     let mut id_allow = false;
@@ -153,18 +155,20 @@ pub fn denial_message(
 struct Facts<'a> {
     cx: &'a Context<'a>,
     resource: &'a Resource<'a>,
+    /// The resource's ARNs, split once for every statement.
+    arns: &'a [Option<[&'a str; 6]>],
     tags: &'a OnceCell<Vec<(String, String)>>,
 }
 
 impl Facts<'_> {
     fn applies(&self, s: &Statement, action: &str) -> bool {
-        matches_list(&s.action, |p| glob(p, action))
-            && s.resource.as_ref().is_none_or(|r| {
-                matches_list(r, |p| self.resource.arns.iter().any(|arn| arn_glob(p, arn)))
-            })
+        matches_list(&s.action, |p| p.matches(action))
             && s.principal
                 .as_ref()
                 .is_none_or(|p| matches_list(p, |e| self.principal_is(e)))
+            && s.resource.as_ref().is_none_or(|r| {
+                matches_list(r, |p| self.arns.iter().any(|arn| p.matches(arn.as_ref())))
+            })
             && s.conditions.iter().all(|c| self.holds(c))
     }
 
@@ -173,7 +177,12 @@ impl Facts<'_> {
         match entry {
             PrincipalEntry::Everyone => true,
             PrincipalEntry::Account(account) => account == me.account,
-            PrincipalEntry::Arn(arn) => arn == me.arn || role_session_matches(arn, me.arn),
+            PrincipalEntry::Arn { arn, sessions } => {
+                arn == me.arn
+                    || sessions
+                        .as_ref()
+                        .is_some_and(|p| me.arn.starts_with(p.as_str()))
+            }
             PrincipalEntry::NonAws => false,
         }
     }
@@ -337,21 +346,6 @@ fn cidr_contains(cidr: &str, ip: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// A role ARN matches its sessions: `arn:aws:iam::A:role/path/name` covers
-/// `arn:aws:sts::A:assumed-role/name/*`.
-fn role_session_matches(entry: &str, caller: &str) -> bool {
-    let Some((prefix, role_path)) = entry.split_once(":role/") else {
-        return false;
-    };
-    let Some(account) = prefix.strip_prefix("arn:aws:iam::") else {
-        return false;
-    };
-    let role_name = role_path.rsplit('/').next().unwrap_or(role_path);
-    caller
-        .strip_prefix(&format!("arn:aws:sts::{account}:assumed-role/{role_name}/"))
-        .is_some()
 }
 
 /// Case-sensitive ARN glob: in the first five fields wildcards do not cross `:`; in the

@@ -33,6 +33,70 @@ pub(super) struct Patterns<T> {
     pub items: Vec<T>,
 }
 
+/// A wildcard pattern (`*` any run, `?` one character), compiled for the shapes policies
+/// use most, which then match without a scan: everything, a literal, a literal prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Pat {
+    Any,
+    Exact(String),
+    Prefix(String),
+    Glob(String),
+}
+
+impl Pat {
+    pub fn new(pattern: &str) -> Pat {
+        match pattern.find(['*', '?']) {
+            None => Pat::Exact(pattern.to_string()),
+            Some(0) if pattern == "*" => Pat::Any,
+            Some(i) if i + 1 == pattern.len() && pattern.ends_with('*') => {
+                Pat::Prefix(pattern[..i].to_string())
+            }
+            Some(_) => Pat::Glob(pattern.to_string()),
+        }
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Pat::Any => true,
+            Pat::Exact(p) => p == text,
+            Pat::Prefix(p) => text.starts_with(p.as_str()),
+            Pat::Glob(p) => super::glob(p, text),
+        }
+    }
+}
+
+/// One entry of `Resource`: `*`, or an ARN pattern split into its six fields (wildcards in
+/// the first five do not cross `:`; in the resource field they match anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ResourcePat {
+    Any,
+    Arn(Box<[Pat; 6]>),
+}
+
+impl ResourcePat {
+    /// Whether the pattern matches an ARN already split into its six fields (`None` for a
+    /// resource that is not an ARN, such as the `*` of account-level actions).
+    pub fn matches(&self, arn: Option<&[&str; 6]>) -> bool {
+        match (self, arn) {
+            (ResourcePat::Any, _) => true,
+            (ResourcePat::Arn(fields), Some(arn)) => {
+                fields.iter().zip(arn.iter()).all(|(p, a)| p.matches(a))
+            }
+            (ResourcePat::Arn(_), None) => false,
+        }
+    }
+}
+
+/// An ARN split into its six fields.
+pub(super) fn split_arn(arn: &str) -> Option<[&str; 6]> {
+    let mut parts = arn.splitn(6, ':');
+    let mut out = [""; 6];
+    for field in &mut out {
+        *field = parts.next()?;
+    }
+    Some(out)
+}
+
 /// One entry of `Principal`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum PrincipalEntry {
@@ -40,8 +104,12 @@ pub(super) enum PrincipalEntry {
     Everyone,
     /// Every principal of a twelve-digit account (`"123…"` or `arn:aws:iam::123…:root`).
     Account(String),
-    /// One IAM or STS ARN.
-    Arn(String),
+    /// One IAM or STS ARN; for a role, the prefix its sessions' ARNs start with
+    /// (`arn:aws:sts::A:assumed-role/name/`), computed once.
+    Arn {
+        arn: String,
+        sessions: Option<String>,
+    },
     /// A `Service`, `Federated` or `CanonicalUser` principal: never a signed caller here.
     NonAws,
 }
@@ -52,9 +120,9 @@ pub(super) struct Statement {
     /// `None` in identity policies.
     pub principal: Option<Patterns<PrincipalEntry>>,
     /// Lower-case action patterns.
-    pub action: Patterns<String>,
+    pub action: Patterns<Pat>,
     /// `None`: omitted in a resource policy, meaning the resource it is attached to.
-    pub resource: Option<Patterns<String>>,
+    pub resource: Option<Patterns<ResourcePat>>,
     pub conditions: Vec<Condition>,
 }
 
@@ -272,7 +340,7 @@ impl Policy {
                 }),
                 action: Patterns {
                     not: false,
-                    items: vec!["*".to_string()],
+                    items: vec![Pat::Any],
                 },
                 resource: None,
                 conditions: Vec::new(),
@@ -363,7 +431,7 @@ fn strings(v: &Value, what: &str) -> Result<Vec<String>, PolicyError> {
     }
 }
 
-fn actions(v: &Value, not: bool) -> Result<Patterns<String>, PolicyError> {
+fn actions(v: &Value, not: bool) -> Result<Patterns<Pat>, PolicyError> {
     let mut items = Vec::new();
     for action in strings(v, "Action")? {
         if action != "*" {
@@ -389,20 +457,25 @@ fn actions(v: &Value, not: bool) -> Result<Patterns<String>, PolicyError> {
                 return fail(format!("unknown action {action}"));
             }
         }
-        items.push(action.to_ascii_lowercase());
+        items.push(Pat::new(&action.to_ascii_lowercase()));
     }
     Ok(Patterns { not, items })
 }
 
-fn resources(v: &Value, not: bool) -> Result<Patterns<String>, PolicyError> {
-    let items = strings(v, "Resource")?;
-    for r in &items {
+fn resources(v: &Value, not: bool) -> Result<Patterns<ResourcePat>, PolicyError> {
+    let mut items = Vec::new();
+    for r in strings(v, "Resource")? {
         if r == "*" {
+            items.push(ResourcePat::Any);
             continue;
         }
-        let fields: Vec<&str> = r.splitn(6, ':').collect();
-        if fields.len() != 6 || fields[0] != "arn" || fields[1].is_empty() || fields[2].is_empty() {
-            return fail(format!("invalid resource ARN {r}"));
+        match split_arn(&r) {
+            Some(fields)
+                if fields[0] == "arn" && !fields[1].is_empty() && !fields[2].is_empty() =>
+            {
+                items.push(ResourcePat::Arn(Box::new(fields.map(Pat::new))));
+            }
+            _ => return fail(format!("invalid resource ARN {r}")),
         }
     }
     Ok(Patterns { not, items })
@@ -457,7 +530,19 @@ fn aws_principal(entry: &str) -> Result<PrincipalEntry, PolicyError> {
                 && resource.contains('/')
                 && !resource.contains('*') =>
         {
-            Ok(PrincipalEntry::Arn(entry.to_string()))
+            let sessions = match resource.split_once('/') {
+                Some(("role", path)) => {
+                    let name = path.rsplit('/').next().unwrap_or(path);
+                    Some(format!(
+                        "arn:{partition}:sts::{account}:assumed-role/{name}/"
+                    ))
+                }
+                _ => None,
+            };
+            Ok(PrincipalEntry::Arn {
+                arn: entry.to_string(),
+                sessions,
+            })
         }
         _ => fail(format!("invalid principal {entry}")),
     }

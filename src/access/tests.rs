@@ -396,3 +396,12 @@ fn messages_follow_the_service() {
     assert!(denial_message(BOB, "a:b", REPO, NoIdentityAllow)
         .ends_with("because no identity-based policy allows the a:b action"));
 }
+
+#[test]
+fn a_stored_policy_that_no_longer_parses_denies_everything() {
+    let broken = Policy::deny_all();
+    assert_eq!(
+        ask(ALICE, "codeartifact:DescribeDomain").decide(Identity::Trusted, &[&broken]),
+        ExplicitDeny { identity: false }
+    );
+}

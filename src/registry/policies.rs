@@ -98,9 +98,13 @@ impl Registry {
         .into_iter()
         .flatten()
         {
-            if let Some(record) = self.policy_if_any(t)? {
-                out.push(self.parsed_policies.get(&record));
-            }
+            // The generation is read before the record, so a commit in between only
+            // makes the next request read again.
+            let generation = self.generation();
+            let parsed = self
+                .parsed_policies
+                .get(&t.key(), generation, || self.policy_if_any(t))?;
+            out.extend(parsed);
         }
         Ok(out)
     }
@@ -159,27 +163,58 @@ pub fn validate_policy_document(document: &str) -> Result<()> {
         .map_err(|e| Error::Invalid(e.to_string()))
 }
 
-/// Parsed policies by revision. A stored document that no longer parses (written by an
+/// Parsed policies by storage key, valid while the store's commit generation has not moved
+/// (so an unchanged store is not read at all), and by revision (so a re-read of an unchanged
+/// policy is not parsed again). A stored document that no longer parses (written by an
 /// older, laxer version) is evaluated as denying everything, never as allowing.
 #[derive(Default)]
-pub(super) struct ParsedPolicies(Mutex<HashMap<String, Arc<Policy>>>);
+pub(super) struct ParsedPolicies(Mutex<Cached>);
+
+#[derive(Default)]
+struct Cached {
+    generation: u64,
+    by_key: HashMap<Vec<u8>, Option<Arc<Policy>>>,
+    by_revision: HashMap<String, Arc<Policy>>,
+}
 
 impl ParsedPolicies {
-    fn get(&self, record: &PolicyRecord) -> Arc<Policy> {
+    fn get(
+        &self,
+        key: &Key,
+        generation: u64,
+        read: impl FnOnce() -> Result<Option<PolicyRecord>>,
+    ) -> Result<Option<Arc<Policy>>> {
         let mut cache = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(parsed) = cache.get(&record.revision) {
-            return Arc::clone(parsed);
+        if cache.generation != generation {
+            cache.generation = generation;
+            cache.by_key.clear();
         }
-        let parsed = Arc::new(
-            Policy::parse(&record.document, Kind::Resource).unwrap_or_else(|_| Policy::deny_all()),
-        );
-        if cache.len() >= 1024 {
-            cache.clear();
+        if let Some(found) = cache.by_key.get(key.as_bytes()) {
+            return Ok(found.clone());
         }
-        cache.insert(record.revision.clone(), Arc::clone(&parsed));
-        parsed
+        let parsed = match read()? {
+            None => None,
+            Some(record) => Some(match cache.by_revision.get(&record.revision) {
+                Some(parsed) => Arc::clone(parsed),
+                None => {
+                    let parsed = Arc::new(
+                        Policy::parse(&record.document, Kind::Resource)
+                            .unwrap_or_else(|_| Policy::deny_all()),
+                    );
+                    if cache.by_revision.len() >= 1024 {
+                        cache.by_revision.clear();
+                    }
+                    cache
+                        .by_revision
+                        .insert(record.revision, Arc::clone(&parsed));
+                    parsed
+                }
+            }),
+        };
+        cache.by_key.insert(key.as_bytes().to_vec(), parsed.clone());
+        Ok(parsed)
     }
 }
