@@ -43,6 +43,16 @@ pub enum Action {
 }
 
 impl Action {
+    /// `Read` for GET and HEAD, the methods every reading route answers; any other method
+    /// is not one the route has.
+    pub fn read(method: &Method) -> Result<Action, RepoError> {
+        if method == Method::GET || method == Method::HEAD {
+            Ok(Action::Read)
+        } else {
+            Err(RepoError::method(method))
+        }
+    }
+
     /// The route class of the authorization table.
     pub fn class(&self) -> RouteClass {
         match self {

@@ -40,8 +40,7 @@ impl Format for Cargo {
         match route {
             // The crate's name is in the body: the one publish path checks it.
             Route::Publish => Ok(Action::Publish(None)),
-            _ if method == Method::GET || method == Method::HEAD => Ok(Action::Read),
-            _ => Err(RepoError::method(method)),
+            _ => Action::read(method),
         }
     }
 

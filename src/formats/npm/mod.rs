@@ -43,7 +43,6 @@ impl Format for Npm {
     }
 
     fn action(method: &Method, route: &Route) -> Result<Action, RepoError> {
-        let reading = method == Method::GET || method == Method::HEAD;
         match route {
             Route::DistTags { package, .. }
                 if method == Method::PUT || method == Method::DELETE =>
@@ -53,8 +52,7 @@ impl Format for Npm {
             Route::Packument(package) if method == Method::PUT => {
                 Ok(Action::Publish(Some(package.id())))
             }
-            _ if reading => Ok(Action::Read),
-            _ => Err(RepoError::method(method)),
+            _ => Action::read(method),
         }
     }
 

@@ -50,8 +50,7 @@ impl Format for Ruby {
     fn action(method: &Method, route: &Route) -> Result<Action, RepoError> {
         match route {
             Route::Push => Ok(Action::Publish(None)),
-            _ if method == Method::GET || method == Method::HEAD => Ok(Action::Read),
-            _ => Err(RepoError::method(method)),
+            _ => Action::read(method),
         }
     }
 
