@@ -157,3 +157,17 @@ impl Upstream<'_> {
         }
     }
 }
+
+/// The check [`Upstream::file`] most registries call for: the bytes must have the SHA-256
+/// the registry listed for them.
+pub fn sha256_is(expected: &str) -> impl FnOnce(&StagedBlob) -> Result<(), String> + '_ {
+    move |staged| {
+        if staged.digests().sha256.eq_ignore_ascii_case(expected) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the bytes do not match the listed SHA-256 {expected}"
+            ))
+        }
+    }
+}

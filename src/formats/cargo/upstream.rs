@@ -4,6 +4,7 @@
 
 use super::publish::{read_crate, string, version_metadata};
 use super::{index_dirs, MAX_PUBLISH_BYTES};
+use crate::endpoints::upstream::sha256_is;
 use crate::endpoints::RepoCx;
 use crate::registry::VersionMetadata;
 use crate::registry::{ExternalPackage, ExternalSource, ExternalVersion, NewAsset, PackageId};
@@ -113,11 +114,7 @@ impl ExternalSource for PublicCrates<'_> {
         let (blob, bytes) =
             self.cx
                 .upstream(connection)?
-                .file(&url, MAX_PUBLISH_BYTES, |staged| {
-                    (staged.digests().sha256 == cksum)
-                        .then_some(())
-                        .ok_or_else(|| "the crate does not match its cksum".to_string())
-                })?;
+                .file(&url, MAX_PUBLISH_BYTES, sha256_is(&cksum))?;
         Some(ExternalVersion {
             version: version.to_string(),
             display_name: name.clone(),

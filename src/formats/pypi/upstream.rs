@@ -3,6 +3,7 @@
 //! carry (on that origin, or one the user allowed) and checked against their SHA-256.
 
 use super::{file_identity, valid_file_name, valid_version, IndexFile};
+use crate::endpoints::upstream::sha256_is;
 use crate::endpoints::RepoCx;
 use crate::registry::names::normalize_name;
 use crate::registry::{
@@ -171,11 +172,7 @@ impl ExternalSource for PublicIndex<'_> {
         let files = by_version.remove(version)?;
         let mut assets = Vec::with_capacity(files.len());
         for file in &files {
-            let (blob, _) = upstream.file(&file.url, usize::MAX >> 1, |staged| {
-                (staged.digests().sha256 == file.sha256)
-                    .then_some(())
-                    .ok_or_else(|| "the file does not match its sha256".to_string())
-            })?;
+            let (blob, _) = upstream.file(&file.url, usize::MAX >> 1, sha256_is(&file.sha256))?;
             let mut properties = BTreeMap::new();
             if let Some(requires) = &file.requires_python {
                 properties.insert("requires-python".to_string(), requires.clone());

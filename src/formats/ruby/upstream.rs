@@ -6,6 +6,7 @@
 
 use super::gem::{parse_requirement, read_gem, Dep, Spec};
 use super::MAX_GEM_BYTES;
+use crate::endpoints::upstream::sha256_is;
 use crate::endpoints::RepoCx;
 use crate::registry::{ExternalPackage, ExternalSource, ExternalVersion, NewAsset, PackageId};
 use serde_json::Value;
@@ -150,10 +151,8 @@ impl ExternalSource for PublicGems<'_> {
         let upstream = self.cx.upstream(connection)?;
         let url = format!("{}/gems/{}.gem", upstream.base(), listed.full_name());
         let (blob, bytes) = upstream.file(&url, MAX_GEM_BYTES, |staged| match &listed.sha256 {
-            Some(sha) if *sha != staged.digests().sha256 => {
-                Err("the gem does not match its listed checksum".to_string())
-            }
-            _ => Ok(()),
+            Some(sha) => sha256_is(sha)(staged),
+            None => Ok(()),
         })?;
         let mut spec = read_gem(&bytes).ok()?;
         if spec.name != listed.name || spec.version_key() != version {
