@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import select
 import socket
 import threading
 import time
@@ -217,11 +218,31 @@ def test_an_idle_keep_alive_connection_is_closed(srv):
     s.close()
 
 
+def refused(s: socket.socket) -> bool:
+    """Whether the server has already answered (or closed) a connection that sent nothing."""
+    ready, _, _ = select.select([s], [], [], 0)
+    return bool(ready)
+
+
+def refused_any(held: list[socket.socket]) -> bool:
+    return any(refused(h) for h in held)
+
+
 def test_connections_beyond_the_cap_get_503_in_the_aws_shape(server_factory):
     capped = server_factory(extra_args=["--max-connections", "8", "--header-timeout-seconds", "30"])
-    held = [connect(capped) for _ in range(8)]
+    # The start-up health probe may still hold its slot for a moment, so a connection opened
+    # now can itself be refused: keep opening until eight silent connections are held.
+    held: list[socket.socket] = []
     try:
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while len(held) < 8 or refused_any(held):
+            assert time.monotonic() < deadline, "could not hold eight connections"
+            for h in [h for h in held if refused(h)]:
+                held.remove(h)
+                h.close()
+            while len(held) < 8:
+                held.append(connect(capped))
+            time.sleep(0.3)
         s = connect(capped)
         status, headers, body = response_parts(read_until_closed(s))
         s.close()
