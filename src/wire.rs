@@ -227,13 +227,7 @@ pub async fn read_body_with(
     body: RequestBody,
     limit: usize,
 ) -> Result<Bytes, BodyError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(BodyError::TooLarge(limit));
-    }
+    check_declared(headers, limit)?;
     let mut body = body;
     let mut collected = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
@@ -246,6 +240,19 @@ pub async fn read_body_with(
         }
     }
     Ok(collected.freeze())
+}
+
+/// Refuses a body whose declared `Content-Length` is over `limit`, before a byte is read
+/// (for routes that stream their body instead of reading it whole).
+pub fn check_declared(headers: &HeaderMap, limit: usize) -> Result<(), BodyError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    Ok(())
 }
 
 /// A file streamed from disk in chunks of up to 256 KiB, with its length and content type.

@@ -12,12 +12,12 @@ mod upstream;
 use crate::cache::Page;
 use crate::endpoints::{download, json, page_response, Action, Format, RepoCx, RepoError};
 use crate::registry::{PackageId, VersionRecord};
-use crate::wire::{header_text, read_body, Body, RequestBody};
+use crate::wire::{header_text, Body, RequestBody};
 use http::{header, Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 use upstream::PublicCrates;
 
-/// Largest publish request read (metadata plus the `.crate`, held in memory).
+/// Largest publish request read (metadata plus the `.crate`, streamed to staging).
 const MAX_PUBLISH_BYTES: usize = 256 * 1024 * 1024;
 
 /// The cargo sparse registry protocol.
@@ -70,8 +70,8 @@ impl Format for Cargo {
                 download::asset(cx, asset, "application/gzip", range.as_deref()).await
             }
             Route::Publish => {
-                let body = read_body(request, MAX_PUBLISH_BYTES).await?;
-                publish::publish(cx, &body)
+                let (parts, body) = request.into_parts();
+                publish::publish(cx, &parts.headers, body).await
             }
             Route::Unsupported(_) | Route::NotFound => Err(RepoError::not_found()),
         }

@@ -1,44 +1,87 @@
 //! `cargo publish`: the length-prefixed body (metadata JSON, then the `.crate`) checked down
 //! to the crate's own Cargo.toml, its index line derived once, then the one publish path.
 
-use super::{package_id, valid_name, Cargo};
+use super::{package_id, valid_name, Cargo, MAX_PUBLISH_BYTES};
 use crate::endpoints::publish::{self, Upload};
 use crate::endpoints::{json, RepoCx, RepoError};
-use crate::registry::{Dependency, License, NewAsset, Publish, VersionMetadata};
-use crate::wire::Body;
-use http::{Response, StatusCode};
+use crate::registry::{
+    stream_into, Dependency, License, NewAsset, Publish, Registry, StagedBlob, StreamError,
+    VersionMetadata,
+};
+use crate::wire::{byte_stream, check_declared, Body, BodyError, RequestBody};
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// Splits cargo's publish body: `u32 LE` metadata length, the metadata JSON, `u32 LE`
-/// crate length, the `.crate`; nothing may follow.
-pub(super) fn split_publish_body(body: &[u8]) -> Result<(Map<String, Value>, &[u8]), String> {
-    fn take_u32(body: &[u8], at: usize) -> Result<usize, String> {
-        let bytes: [u8; 4] = body
-            .get(at..at + 4)
-            .and_then(|b| b.try_into().ok())
-            .ok_or("The publish request ends early")?;
-        usize::try_from(u32::from_le_bytes(bytes)).map_err(|_| "Length out of range".to_string())
+/// The start of cargo's publish body: `u32 LE` metadata length, the metadata JSON, `u32 LE`
+/// crate length; the `.crate` follows, and nothing after it.
+#[derive(Debug)]
+pub(super) struct Head {
+    pub metadata: Map<String, Value>,
+    pub crate_len: usize,
+    /// Bytes of the body the head takes.
+    pub len: usize,
+}
+
+/// Why a publish body's head cannot be read.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum HeadError {
+    /// The metadata is longer than `MAX_METADATA_BYTES`.
+    TooLarge,
+    Bad(String),
+}
+
+/// Reads the head from the first bytes of a body: `Ok(None)` while more are needed.
+pub(super) fn head_of(body: &[u8]) -> Result<Option<Head>, HeadError> {
+    let take_u32 = |at: usize| -> Option<usize> {
+        let bytes: [u8; 4] = body.get(at..at + 4)?.try_into().ok()?;
+        usize::try_from(u32::from_le_bytes(bytes)).ok()
+    };
+    let Some(json_len) = take_u32(0) else {
+        return Ok(None);
+    };
+    if json_len > MAX_METADATA_BYTES {
+        return Err(HeadError::TooLarge);
     }
-    let json_len = take_u32(body, 0)?;
-    let json_end = 4usize
-        .checked_add(json_len)
-        .filter(|end| *end <= body.len())
-        .ok_or("The publish request ends inside its metadata")?;
+    let json_end = 4 + json_len;
+    let Some(crate_len) = take_u32(json_end) else {
+        return Ok(None);
+    };
     let metadata = match serde_json::from_slice::<Value>(&body[4..json_end]) {
         Ok(Value::Object(map)) => map,
-        _ => return Err("The publish metadata is not a JSON object".to_string()),
+        _ => {
+            return Err(HeadError::Bad(
+                "The publish metadata is not a JSON object".to_string(),
+            ))
+        }
     };
-    let crate_len = take_u32(body, json_end)?;
-    let crate_start = json_end + 4;
-    if body.len() - crate_start != crate_len {
+    Ok(Some(Head {
+        metadata,
+        crate_len,
+        len: json_end + 4,
+    }))
+}
+
+/// Splits a whole publish body into its metadata and its `.crate` (tests and the fuzz target).
+#[cfg(test)]
+pub(super) fn split_publish_body(body: &[u8]) -> Result<(Map<String, Value>, &[u8]), String> {
+    let head = head_of(body)
+        .map_err(|e| format!("{e:?}"))?
+        .ok_or("The publish request ends early")?;
+    let crate_file = &body[head.len..];
+    if crate_file.len() != head.crate_len {
         return Err(format!(
-            "The publish request declares a {crate_len}-byte crate but carries {} bytes",
-            body.len() - crate_start
+            "The publish request declares a {}-byte crate but carries {} bytes",
+            head.crate_len,
+            crate_file.len()
         ));
     }
-    Ok((metadata, &body[crate_start..]))
+    Ok((head.metadata, crate_file))
 }
+
+/// Largest metadata document of a publish (it carries the readme).
+const MAX_METADATA_BYTES: usize = 16 * 1024 * 1024;
 
 /// Largest `Cargo.toml` read from a crate.
 const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
@@ -46,7 +89,7 @@ const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
 /// Reads a `.crate`: a gzipped tarball whose entries all sit under `{name}-{version}/`,
 /// with a `Cargo.toml` naming that crate and version. Returns its `[package]` table.
 pub(super) fn read_crate(
-    bytes: &[u8],
+    bytes: impl std::io::Read,
     name: &str,
     version: &str,
 ) -> Result<Map<String, Value>, String> {
@@ -215,9 +258,17 @@ pub(super) fn version_metadata(
     }
 }
 
-pub(super) fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Result<Response<Body>, RepoError> {
+/// The body streamed: its head is read into memory (bounded by `MAX_METADATA_BYTES`), the
+/// `.crate` goes through `stream_into` to staging as it arrives, so a publish costs its
+/// metadata and a batch, not the crate. Then the crate is checked from staging.
+pub(super) async fn publish(
+    cx: &RepoCx<'_>,
+    headers: &HeaderMap,
+    body: RequestBody,
+) -> Result<Response<Body>, RepoError> {
     let bad = RepoError::BadRequest;
-    let (metadata, crate_file) = split_publish_body(body).map_err(bad)?;
+    check_declared(headers, MAX_PUBLISH_BYTES)?;
+    let (metadata, staged) = receive(&cx.app.registry, body).await?;
     let (Some(name), Some(version)) = (string(&metadata, "name"), string(&metadata, "vers")) else {
         return Err(bad(
             "The publish metadata needs 'name' and 'vers'".to_string()
@@ -231,7 +282,11 @@ pub(super) fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Result<Response<Body>, Re
             "Invalid version '{version}': not a semantic version"
         )));
     }
-    read_crate(crate_file, &name, &version).map_err(bad)?;
+    cx.write(|| {
+        let file = std::fs::File::open(staged.path())
+            .map_err(|e| RepoError::storage("cannot read a staged crate", &e))?;
+        read_crate(std::io::BufReader::new(file), &name, &version).map_err(bad)
+    })?;
     let p = package_id(&name);
     let registry = &cx.app.registry;
     // One crate, one spelling: names differing only in case share the lowercase package,
@@ -250,9 +305,6 @@ pub(super) fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Result<Response<Body>, Re
             "crate `{name}` was previously published as `{existing}`"
         )));
     }
-    let staged = cx
-        .write(|| registry.stage_bytes(crate_file))
-        .map_err(|e| RepoError::storage("cannot stage a crate", &e))?;
     let line = index_line_of(&metadata, &staged.digests().sha256);
     publish::publish::<Cargo>(
         cx,
@@ -274,6 +326,61 @@ pub(super) fn publish(cx: &RepoCx<'_>, body: &[u8]) -> Result<Response<Body>, Re
         StatusCode::OK,
         &json!({ "warnings": { "invalid_categories": [], "invalid_badges": [], "other": [] } }),
     ))
+}
+
+/// Reads the head, then streams exactly the declared crate into staging.
+async fn receive(
+    registry: &Registry,
+    body: RequestBody,
+) -> Result<(Map<String, Value>, StagedBlob), RepoError> {
+    use futures_util::StreamExt as _;
+    let mut frames = byte_stream(body);
+    let mut start = Vec::new();
+    let head = loop {
+        match head_of(&start) {
+            Ok(Some(head)) => break head,
+            Ok(None) => {}
+            Err(HeadError::TooLarge) => {
+                return Err(RepoError::TooLarge(format!(
+                    "The publish metadata is larger than the limit of {MAX_METADATA_BYTES} bytes"
+                )))
+            }
+            Err(HeadError::Bad(why)) => return Err(RepoError::BadRequest(why)),
+        }
+        match frames.next().await {
+            Some(frame) => start.extend_from_slice(&frame?),
+            None => {
+                return Err(RepoError::BadRequest(
+                    "The publish request ends early".into(),
+                ))
+            }
+        }
+    };
+    let crate_len = head.crate_len;
+    if crate_len > MAX_PUBLISH_BYTES {
+        return Err(BodyError::TooLarge(MAX_PUBLISH_BYTES).into());
+    }
+    let first = Bytes::from(start).slice(head.len..);
+    let crate_bytes = futures_util::stream::iter([Ok(first)]).chain(frames);
+    let upload = registry
+        .upload()
+        .map_err(|e| RepoError::storage("cannot stage a crate", &e))?;
+    let carries_other = |carried: &str| {
+        RepoError::BadRequest(format!(
+            "The publish request declares a {crate_len}-byte crate but carries {carried} bytes"
+        ))
+    };
+    let staged = stream_into(upload, crate_bytes, crate_len as u64)
+        .await
+        .map_err(|e| match e {
+            StreamError::TooLarge => carries_other("more"),
+            StreamError::Body(e) => e.into(),
+            StreamError::Io(e) => RepoError::storage("cannot stage a crate", &e),
+        })?;
+    if staged.size() != crate_len as u64 {
+        return Err(carries_other(&staged.size().to_string()));
+    }
+    Ok((head.metadata, staged))
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ impl ExternalSource for PublicCrates<'_> {
             version: version.to_string(),
             display_name: name.clone(),
             published_ms: 0,
-            metadata: line_metadata(line, read_crate(&bytes, &name, version).ok()),
+            metadata: line_metadata(line, read_crate(&bytes[..], &name, version).ok()),
             assets: vec![NewAsset::new(format!("{name}-{version}.crate"), blob)],
         })
     }

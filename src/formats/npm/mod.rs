@@ -6,6 +6,7 @@
 //! Versions come from the repository and its upstream graph (`Registry::merged`,
 //! `Registry::resolve`); downloading a tarball found upstream retains the version here.
 
+mod document;
 mod publish;
 mod upstream;
 
@@ -22,6 +23,9 @@ use upstream::Public;
 const TARBALL_ASSET: &str = "package.tgz";
 /// Largest publish request accepted (npm sends the tarball base64-encoded inside JSON).
 const MAX_PUBLISH_BYTES: usize = 512 * 1024 * 1024;
+/// Largest publish document apart from its attachments' data, which streams to staging
+/// (the manifest and readme of one version; a deprecation's whole packument).
+const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
 /// Largest dist-tag request body (a JSON string naming a version).
 const MAX_DIST_TAG_BYTES: usize = 16 * 1024;
 /// Longest package name npm allows.
@@ -65,8 +69,9 @@ impl Format for Npm {
         match route {
             Route::Ping => Ok(json(StatusCode::OK, &json!({}))),
             Route::Packument(package) if method == Method::PUT => {
-                let body = read_body(request, MAX_PUBLISH_BYTES).await?;
-                publish::put_package(cx, &package, &body)
+                let (parts, body) = request.into_parts();
+                let received = publish::receive(&cx.app.registry, &parts.headers, body).await?;
+                publish::put_package(cx, &package, received)
             }
             Route::Packument(package) => {
                 let accept = header_text(&request, header::ACCEPT).unwrap_or_default();

@@ -1,13 +1,18 @@
 //! npm's writes: `npm publish` (one version, its tarball base64-encoded in the document),
 //! `npm deprecate` (a metadata update of stored versions) and dist-tag changes.
 
-use super::{Npm, NpmName, TARBALL_ASSET};
+use super::document::{Base64Stream, ScanError, Scanner, Transition};
+use super::{Npm, NpmName, MAX_DOCUMENT_BYTES, MAX_PUBLISH_BYTES, TARBALL_ASSET};
 use crate::endpoints::publish::{self, Upload};
 use crate::endpoints::{json, Format, RepoCx, RepoError};
-use crate::registry::{Dependency, License, NewAsset, Publish, StagedBlob, VersionMetadata};
-use crate::wire::Body;
+use crate::registry::{
+    stream_into, Dependency, License, NewAsset, Publish, Registry, StagedBlob, StreamError,
+    VersionMetadata,
+};
+use crate::wire::{check_declared, Body, BodyError, RequestBody};
 use base64::Engine as _;
-use http::{Method, Response, StatusCode};
+use bytes::{Buf as _, Bytes};
+use http::{HeaderMap, Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -15,19 +20,180 @@ fn bad(message: impl Into<String>) -> RepoError {
     RepoError::BadRequest(message.into())
 }
 
+/// An npm publish document as received: the document without its attachments' data, and
+/// the tarball attachment decoded into staging as it streamed.
+pub(super) struct Received {
+    skeleton: Vec<u8>,
+    tarball: Option<(String, StagedBlob)>,
+}
+
+/// The request body, read as it streams (`document::Scanner`): the tarball attachment's
+/// base64 is decoded a network chunk at a time and staged through `stream_into` (bytes
+/// awaited on the async side, full batches to disk and hashing), the rest of the document
+/// is kept, up to `MAX_DOCUMENT_BYTES`. So a publish costs a chunk or two and its
+/// document without the tarball, whatever the tarball's size (it cost its whole body,
+/// and before that nearly three times it). A second tarball is refused as it starts;
+/// other attachments' data is read and dropped.
+pub(super) async fn receive(
+    registry: &Registry,
+    headers: &HeaderMap,
+    body: RequestBody,
+) -> Result<Received, RepoError> {
+    check_declared(headers, MAX_PUBLISH_BYTES)?;
+    let mut input = Input {
+        frames: byte_stream(body),
+        chunk: Bytes::new(),
+        received: 0,
+    };
+    let mut scanner = Scanner::new(MAX_DOCUMENT_BYTES);
+    let mut tarball = None;
+    let mut dropped = Vec::new();
+    while input.fill().await? {
+        let (used, transition) = scanner
+            .push(&input.chunk, &mut dropped)
+            .map_err(scan_error)?;
+        input.chunk.advance(used);
+        dropped.clear();
+        let Some(Transition::DataStart(name)) = transition else {
+            continue;
+        };
+        if !name.ends_with(".tgz") {
+            continue;
+        }
+        if tarball.is_some() {
+            return Err(bad("A publish must carry exactly one tarball"));
+        }
+        let staged = stage_attachment(registry, &mut scanner, &mut input).await?;
+        tarball = Some((name, staged));
+    }
+    let skeleton = scanner.finish().map_err(scan_error)?;
+    Ok(Received { skeleton, tarball })
+}
+
+fn scan_error(e: ScanError) -> RepoError {
+    match e {
+        ScanError::TooLarge(limit) => RepoError::TooLarge(format!(
+            "The publish document without its tarball is larger than the limit of {limit} bytes"
+        )),
+        ScanError::Malformed => bad("The request body is not a JSON object"),
+    }
+}
+
+/// The request body as the scanner reads it: the part of the last frame not yet used.
+struct Input {
+    frames: ByteStream,
+    chunk: Bytes,
+    received: usize,
+}
+
+type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, BodyError>> + Send>>;
+
+fn byte_stream(body: RequestBody) -> ByteStream {
+    Box::pin(crate::wire::byte_stream(body))
+}
+
+impl Input {
+    /// Waits for bytes when none are left; false at the end of the body.
+    async fn fill(&mut self) -> Result<bool, BodyError> {
+        use futures_util::StreamExt as _;
+        while self.chunk.is_empty() {
+            match self.frames.next().await {
+                None => return Ok(false),
+                Some(frame) => {
+                    self.chunk = frame?;
+                    self.received += self.chunk.len();
+                    if self.received > MAX_PUBLISH_BYTES {
+                        return Err(BodyError::TooLarge(MAX_PUBLISH_BYTES));
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Stages the `data` string the scanner has just entered, decoded as it arrives.
+async fn stage_attachment(
+    registry: &Registry,
+    scanner: &mut Scanner,
+    input: &mut Input,
+) -> Result<StagedBlob, RepoError> {
+    let upload = registry
+        .upload()
+        .map_err(|e| RepoError::storage("cannot stage an npm tarball", &e))?;
+    // Why the decoded stream stopped, when it was not the body's own failure.
+    let mut failure: Option<RepoError> = None;
+    let state = (scanner, input, Base64Stream::default(), &mut failure, false);
+    let decoded = futures_util::stream::unfold(state, |state| async move {
+        let (scanner, input, mut decoder, failure, done) = state;
+        if done {
+            return None;
+        }
+        let stop = |failure: &mut Option<RepoError>, why: RepoError| {
+            *failure = Some(why);
+            Err(BodyError::Broken(String::new()))
+        };
+        let mut text = Vec::new();
+        let mut bytes = Vec::new();
+        loop {
+            let item = match input.fill().await {
+                Ok(true) => None,
+                Ok(false) => Some(stop(
+                    failure,
+                    bad("The publish document ends inside its tarball attachment"),
+                )),
+                Err(e) => Some(Err(e)),
+            };
+            if let Some(item) = item {
+                return Some((item, (scanner, input, decoder, failure, true)));
+            }
+            let (used, transition) = match scanner.push(&input.chunk, &mut text) {
+                Ok(pushed) => pushed,
+                Err(e) => {
+                    let item = stop(failure, scan_error(e));
+                    return Some((item, (scanner, input, decoder, failure, true)));
+                }
+            };
+            input.chunk.advance(used);
+            let ended = transition == Some(Transition::DataEnd);
+            let decoded = decoder.push(&text, &mut bytes).and_then(|()| {
+                if ended {
+                    std::mem::take(&mut decoder).finish()
+                } else {
+                    Ok(())
+                }
+            });
+            text.clear();
+            if decoded.is_err() {
+                let item = stop(failure, bad("The tarball attachment is not valid base64"));
+                return Some((item, (scanner, input, decoder, failure, true)));
+            }
+            if ended || !bytes.is_empty() {
+                let item = Ok(Bytes::from(bytes));
+                return Some((item, (scanner, input, decoder, failure, ended)));
+            }
+        }
+    });
+    let staged = stream_into(upload, Box::pin(decoded), MAX_PUBLISH_BYTES as u64).await;
+    if let Some(why) = failure {
+        return Err(why);
+    }
+    staged.map_err(|e| match e {
+        StreamError::TooLarge => BodyError::TooLarge(MAX_PUBLISH_BYTES).into(),
+        StreamError::Body(e) => e.into(),
+        StreamError::Io(e) => RepoError::storage("cannot stage an npm tarball", &e),
+    })
+}
+
 /// PUT `{name}`: a publish when the body carries `_attachments`, otherwise a metadata update
 /// (`npm deprecate`).
-///
-/// The attachments' base64 is not copied: it is found in the body without copying
-/// (`attachment_data`), the rest of the document is parsed without it, and the tarball is
-/// decoded chunk by chunk straight into staging, so a publish costs its body plus a chunk
-/// (it cost nearly three times the body).
 pub(super) fn put_package(
     cx: &RepoCx<'_>,
     package: &NpmName,
-    body: &[u8],
+    received: Received,
 ) -> Result<Response<Body>, RepoError> {
-    let (skeleton, data) = attachment_data(body);
+    let Received { skeleton, tarball } = received;
     let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&skeleton) else {
         return Err(bad("The request body is not a JSON object"));
     };
@@ -37,49 +203,10 @@ pub(super) fn put_package(
     }
     match doc.get("_attachments") {
         Some(Value::Object(attachments)) if !attachments.is_empty() => {
-            publish(cx, package, &doc, attachments, &data)
+            publish(cx, package, &doc, attachments, tarball)
         }
         _ => deprecate(cx, package, &doc),
     }
-}
-
-/// The body with every `_attachments.*.data` string emptied, and those strings by
-/// attachment name, borrowed from the body. A body whose attachments cannot be borrowed
-/// (escapes in a name or in the data) is returned whole, with no data taken out.
-fn attachment_data(body: &[u8]) -> (std::borrow::Cow<'_, [u8]>, BTreeMap<&str, &str>) {
-    #[derive(serde::Deserialize)]
-    struct Doc<'a> {
-        #[serde(borrow, default, rename = "_attachments")]
-        attachments: BTreeMap<&'a str, Attachment<'a>>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Attachment<'a> {
-        #[serde(borrow, default)]
-        data: Option<&'a str>,
-    }
-    let Ok(doc) = serde_json::from_slice::<Doc<'_>>(body) else {
-        return (std::borrow::Cow::Borrowed(body), BTreeMap::new());
-    };
-    let base = body.as_ptr() as usize;
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    let mut data = BTreeMap::new();
-    for (name, attachment) in doc.attachments {
-        if let Some(text) = attachment.data {
-            let start = text.as_ptr() as usize - base;
-            ranges.push((start, start + text.len()));
-            data.insert(name, text);
-        }
-    }
-    ranges.sort_unstable();
-    let mut skeleton =
-        Vec::with_capacity(body.len() - ranges.iter().map(|(a, b)| b - a).sum::<usize>());
-    let mut at = 0;
-    for (start, end) in ranges {
-        skeleton.extend_from_slice(&body[at..start]);
-        at = end;
-    }
-    skeleton.extend_from_slice(&body[at..]);
-    (std::borrow::Cow::Owned(skeleton), data)
 }
 
 /// Decodes base64 into staging a chunk at a time (blocking: call from `RepoCx::write`).
@@ -161,7 +288,7 @@ fn publish(
     package: &NpmName,
     doc: &Map<String, Value>,
     attachments: &Map<String, Value>,
-    data: &BTreeMap<&str, &str>,
+    streamed: Option<(String, StagedBlob)>,
 ) -> Result<Response<Body>, RepoError> {
     let Some(Value::Object(versions)) = doc.get("versions") else {
         return Err(bad("The publish has no versions"));
@@ -179,17 +306,18 @@ fn publish(
     let [(name, attachment)] = tarballs[..] else {
         return Err(bad("A publish must carry exactly one tarball"));
     };
-    let Some(data) = data
-        .get(name.as_str())
-        .copied()
-        .or_else(|| attachment.get("data").and_then(Value::as_str))
-    else {
-        return Err(bad("The tarball attachment has no data"));
+    let staged = match streamed {
+        Some((streamed_name, staged)) if streamed_name == *name => staged,
+        _ => {
+            // Data the scanner could not take out (escaped keys) is in the document.
+            let Some(data) = attachment.get("data").and_then(Value::as_str) else {
+                return Err(bad("The tarball attachment has no data"));
+            };
+            cx.write(|| stage_base64(&cx.app.registry, data))
+                .map_err(|e| RepoError::storage("cannot stage an npm tarball", &e))?
+                .map_err(bad)?
+        }
     };
-    let staged = cx
-        .write(|| stage_base64(&cx.app.registry, data))
-        .map_err(|e| RepoError::storage("cannot stage an npm tarball", &e))?
-        .map_err(bad)?;
     if let Some(length) = attachment.get("length").and_then(Value::as_u64) {
         if length != staged.size() {
             return Err(bad("The tarball length does not match its declared length"));
@@ -435,10 +563,15 @@ mod fuzz_target {
     #[test]
     fn fuzz_npm_publish_documents() {
         crate::fuzz::fuzz("npm_publish", "npm_publish", |input| {
-            let (skeleton, data) = attachment_data(input);
-            for text in data.values() {
-                for chunk in text.as_bytes().chunks(4096) {
-                    let _ = base64::engine::general_purpose::STANDARD.decode(chunk);
+            // Pushed in pieces of a size the input chooses, as the network would cut it.
+            let step = input.first().map_or(1, |b| usize::from(*b) + 1);
+            let Ok((skeleton, found)) = crate::formats::npm::document::scan_whole(input, step)
+            else {
+                return;
+            };
+            for (_, data) in &found {
+                if let Ok(tarball) = data {
+                    let _ = readme_from_tarball(tarball.as_slice());
                 }
             }
             let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&skeleton) else {
