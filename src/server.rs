@@ -182,6 +182,7 @@ async fn serve_http(
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
+        shaped: None,
     });
     let idle = app.settings.idle_timeout;
     let service = service_fn(move |request| {
@@ -274,10 +275,95 @@ impl Activity {
     }
 }
 
-/// A socket that records its activity.
+/// A socket that records its activity, and that gives the responses hyper writes by itself
+/// for requests it cannot parse (bare 400, 414 and 431 with no body: a malformed request
+/// line, header or `Content-Length`, or a head over hyper's own buffer) the AWS error shape.
+/// hyper has no hook for those responses, so they are recognised as they are written: a
+/// write that is exactly one head, with one of those statuses, `content-length: 0` and no
+/// `content-type` (every response of ours has a content type), is replaced.
 struct Watched {
     inner: TcpStream,
     activity: Activity,
+    /// A replacement response still being written, and how much of it is.
+    shaped: Option<(Vec<u8>, usize)>,
+}
+
+impl Watched {
+    /// Writes what is left of a replacement response.
+    fn poll_shaped(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while let Some((bytes, at)) = &mut self.shaped {
+            if *at == bytes.len() {
+                self.shaped = None;
+                break;
+            }
+            let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, &bytes[*at..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            *at += n;
+            self.activity.touch();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Takes over a write of hyper's own refusal; the whole of `head` counts as written.
+    fn poll_take_over(
+        &mut self,
+        cx: &mut Context<'_>,
+        head: &[u8],
+    ) -> Option<Poll<std::io::Result<usize>>> {
+        let shaped = shape_automatic_response(head)?;
+        self.shaped = Some((shaped, 0));
+        Some(match self.poll_shaped(cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            _ => Poll::Ready(Ok(head.len())),
+        })
+    }
+}
+
+/// The AWS-shaped replacement for a bare response hyper writes on a parse error.
+fn shape_automatic_response(head: &[u8]) -> Option<Vec<u8>> {
+    let (status, error_type, message) = [
+        (
+            "400 Bad Request",
+            "ValidationException",
+            "The request could not be parsed: its request line, a header or its framing \
+             (Content-Length, Transfer-Encoding) is malformed",
+        ),
+        (
+            "414 URI Too Long",
+            "RequestUriTooLongException",
+            "The request URI is too long",
+        ),
+        (
+            "431 Request Header Fields Too Large",
+            "RequestHeaderFieldsTooLargeException",
+            "The request headers are too large",
+        ),
+    ]
+    .into_iter()
+    .find(|(status, _, _)| {
+        head.strip_prefix(b"HTTP/1.1 ")
+            .is_some_and(|rest| rest.starts_with(status.as_bytes()))
+    })?;
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let lower = head.to_ascii_lowercase();
+    if end != head.len()
+        || !lower.windows(21).any(|w| w == b"\r\ncontent-length: 0\r\n")
+        || lower.windows(14).any(|w| w == b"\r\ncontent-type")
+    {
+        return None;
+    }
+    let body = serde_json::json!({ "__type": error_type, "message": message }).to_string();
+    Some(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
+             x-amzn-errortype: {error_type}\r\nconnection: close\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
 }
 
 impl AsyncRead for Watched {
@@ -301,6 +387,10 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_shaped(cx))?;
+        if let Some(taken) = self.poll_take_over(cx, buf) {
+            return taken;
+        }
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();
@@ -313,6 +403,14 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_shaped(cx))?;
+        if let [head, rest @ ..] = bufs {
+            if rest.iter().all(|b| b.is_empty()) {
+                if let Some(taken) = self.poll_take_over(cx, head) {
+                    return taken;
+                }
+            }
+        }
         let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();
@@ -325,10 +423,12 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_shaped(cx))?;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_shaped(cx))?;
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -155,7 +155,8 @@ def srv(tmp_path_factory):
     base = tmp_path_factory.mktemp("hardening")
     s = Server(base / "data", base / "server.log",
                ["--header-timeout-seconds", "2", "--body-timeout-seconds", "2",
-                "--idle-timeout-seconds", "5", "--max-uploads-per-identity", "3"]).start()
+                "--idle-timeout-seconds", "5", "--max-uploads-per-identity", "3",
+                "--quota-domains", "50"]).start()
     yield s
     s.terminate()
 
@@ -652,10 +653,8 @@ def test_start_up_on_a_full_disk_serves_reads(server_factory, small_fs):
     assert publish(make_client(srv2.endpoint), d, "2.0.0", b"accepted")["status"] == "Published"
 
 
-def test_http_layer_refusals_carry_the_aws_error_shape(srv):
-    # A request target or headers over our limits: 414 / 431 in the AWS shape. (Malformed
-    # framing, such as a non-numeric Content-Length, is refused by hyper itself with a bare
-    # 400 and the connection closed: hyper offers no hook to shape it.)
+def test_http_layer_refusals_carry_the_aws_error_shape(srv, ca):
+    # A request target or headers over our limits: 414 / 431 in the AWS shape.
     s = connect(srv)
     s.sendall(f"GET /v1/domain?domain={'a' * 9000} HTTP/1.1\r\nHost: {srv.address}\r\n\r\n".encode())
     status, headers, body = read_response(s)
@@ -668,11 +667,41 @@ def test_http_layer_refusals_carry_the_aws_error_shape(srv):
     status, headers, body = read_response(s)
     s.close()
     assert status == 431 and headers["x-amzn-errortype"] == "RequestHeaderFieldsTooLargeException", body
+    # Malformed framing that hyper refuses itself, before any handler: a non-numeric or
+    # conflicting Content-Length, a broken request line or header, a head over hyper's own
+    # buffer. Its bare answer is replaced by the AWS shape as it is written.
+    malformed = {
+        "non-numeric Content-Length": f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\nContent-Length: nine\r\n\r\n",
+        "conflicting Content-Lengths": (f"POST /health HTTP/1.1\r\nHost: {srv.address}\r\n"
+                                        "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+        "header without a colon": f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\nno colon here\r\n\r\n",
+        "bad request line": "GET /health HTTP/9\r\n\r\n",
+    }
+    for name, raw in malformed.items():
+        s = connect(srv)
+        s.sendall(raw.encode())
+        status, headers, body = response_parts(read_until_closed(s))
+        s.close()
+        assert status == 400, (name, status, body)
+        assert headers.get("x-amzn-errortype") == "ValidationException", (name, headers)
+        assert json.loads(body)["__type"] == "ValidationException", (name, body)
     s = connect(srv)
-    s.sendall(f"GET /health HTTP/1.1\r\nHost: {srv.address}\r\nContent-Length: nine\r\n\r\n".encode())
-    status, _, _ = response_parts(read_until_closed(s))
+    s.sendall(f"GET /{'p' * 500_000} HTTP/1.1\r\nHost: {srv.address}\r\n\r\n".encode())
+    status, headers, body = response_parts(read_until_closed(s))
     s.close()
-    assert status == 400
+    assert status in (414, 431) and json.loads(body)["__type"].startswith("Request"), (status, body)
+    # A chunked body that breaks mid-way reaches the handler as a broken body: the
+    # service's 400 in the route's protocol (npm here), after which the connection closes.
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    s = connect(srv)
+    s.sendall((f"PUT /npm/d/{d}-{ACCOUNT}/repo/-/package/widget/dist-tags/beta HTTP/1.1\r\n"
+               f"Host: {srv.address}\r\nAuthorization: Bearer {token}\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n3\r\n\"1.\r\nzz\r\n").encode())
+    status, headers, body = response_parts(read_until_closed(s))
+    s.close()
+    assert status == 400 and headers["x-amzn-errortype"] == "ValidationException", (status, body)
+    assert "error" in json.loads(body)
     assert health(srv) == 200
 
 
