@@ -20,6 +20,18 @@ pub(super) struct BlobChanges {
     new_blobs: BTreeMap<String, BlobRecord>,
 }
 
+impl BlobChanges {
+    /// Whether the change adds no blob and no reference.
+    pub(super) fn adds_nothing(&self) -> bool {
+        self.new_blobs.is_empty() && self.delta.values().all(|n| *n <= 0)
+    }
+
+    /// Whether the change drops a reference.
+    pub(super) fn releases_any(&self) -> bool {
+        self.delta.values().any(|n| *n < 0)
+    }
+}
+
 impl Registry {
     /// The blob record of an asset (digests and size).
     pub fn blob(&self, d: DomainId<'_>, sha256: &str) -> Result<Option<BlobRecord>> {

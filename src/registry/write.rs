@@ -123,7 +123,8 @@ impl WriteTx<'_> {
     /// usage it implies, and (while events are delivered) its events. Then wakes delivery
     /// and removes the blob files nothing references any more.
     /// Below the free-space watermark nothing is committed: the change is refused as an
-    /// exceeded quota before the store could meet `ENOSPC` half-way.
+    /// exceeded quota before the store could meet `ENOSPC` half-way. A change that only
+    /// removes is held to the lower floor instead (`Space::check_floor`).
     pub(super) fn commit(self) -> Result<()> {
         let WriteTx {
             writer,
@@ -131,7 +132,16 @@ impl WriteTx<'_> {
             mut batch,
             blobs,
         } = self;
-        if let Err(e) = writer.blobs.space().check() {
+        // A change that only removes (keys, blob references; no new blob) may free space,
+        // so it is let through below the watermark down to a lower floor: deleting and
+        // disposing is how space comes back through the API.
+        let releases = batch.deletes_any() || blobs.values().any(BlobChanges::releases_any);
+        let space = if releases && blobs.values().all(BlobChanges::adds_nothing) {
+            writer.blobs.space().check_floor()
+        } else {
+            writer.blobs.space().check()
+        };
+        if let Err(e) = space {
             return Err(Error::QuotaExceeded {
                 kind: ResourceKind::Unnamed,
                 id: String::new(),

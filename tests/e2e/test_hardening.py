@@ -783,3 +783,44 @@ def test_a_cargo_publish_streams_its_crate_in_bounded_memory(server_factory):
                              "Content-Type": "application/octet-stream"})
         assert resp.status == 400 and "declares" in resp.body.decode(), resp
     assert staging_files(srv2) == []
+
+
+def test_below_the_watermark_deletes_and_disposals_free_space(server_factory, small_fs):
+    # Watermark 10 MiB, so the floor for deletions is 5 MiB.
+    srv = server_factory(small_fs / "data", ["--min-free-bytes", str(10 << 20)])
+    ca = make_client(srv.endpoint)
+    d = domain_with_repo(ca)
+    big = bytes(range(256)) * (4 << 12)  # 4 MiB
+    publish(ca, d, "1.0.0", big)
+    publish(ca, d, "2.0.0", b"small")
+    blob = hashlib.sha256(big).hexdigest()
+    blob_files = lambda: [p for p in (srv.data_dir / "blobs").rglob(blob)]  # noqa: E731
+    assert len(blob_files()) == 1
+    filler = fill(small_fs, 7 << 20)
+    try:
+        fresh = lambda: make_client(srv.endpoint)  # noqa: E731
+        assert error_code(lambda: publish(fresh(), d, "3.0.0", b"refused")) == "ServiceQuotaExceededException"
+        assert error_code(lambda: ca.create_repository(domain=d, repository="more")) == \
+            "ServiceQuotaExceededException"
+        # Disposing the big version drops the last reference to its blob: the file goes.
+        free_before = free_bytes(small_fs)
+        out = ca.dispose_package_versions(domain=d, repository="repo", format="generic", namespace="ns",
+                                          package="p", versions=["1.0.0"])
+        assert "1.0.0" in out["successfulVersions"], out
+        assert blob_files() == []
+        assert free_bytes(small_fs) >= free_before + (3 << 20)
+        out = ca.delete_package_versions(domain=d, repository="repo", format="generic", namespace="ns",
+                                         package="p", versions=["2.0.0"])
+        assert "2.0.0" in out["successfulVersions"], out
+        # Space is above the watermark again: writes resume.
+        assert publish(fresh(), d, "3.0.0", b"accepted")["status"] == "Published"
+        assert versions(ca, d) == ["1.0.0", "3.0.0"]  # 1.0.0 stays listed as Disposed
+        # Below the floor even deletions are refused, cleanly.
+        filler.unlink()
+        filler = fill(small_fs, 3 << 20)
+        assert error_code(lambda: ca.delete_package_versions(
+            domain=d, repository="repo", format="generic", namespace="ns", package="p",
+            versions=["3.0.0"])) == "ServiceQuotaExceededException"
+        assert versions(ca, d) == ["1.0.0", "3.0.0"]
+    finally:
+        filler.unlink()

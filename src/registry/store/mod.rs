@@ -94,6 +94,11 @@ impl Batch {
         self.ops.push(Op::Delete(key));
     }
 
+    /// Whether the batch deletes any key.
+    pub fn deletes_any(&self) -> bool {
+        self.ops.iter().any(|op| matches!(op, Op::Delete(_)))
+    }
+
     /// The version records the batch writes, by key, as the batch leaves them (`None`:
     /// deleted); a key written twice counts once, with its last value.
     pub fn version_writes(&self) -> std::collections::BTreeMap<&[u8], Option<&[u8]>> {
