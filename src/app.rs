@@ -41,7 +41,17 @@ where
     let path = request.uri().path().to_string();
     let (mut response, operation) = match oversized_head(&request) {
         Some(refusal) => (refusal.into_response(), "unknown"),
-        None => route(&app, boxed_request(request, app.settings.body_timeout)).await,
+        None => {
+            route(
+                &app,
+                boxed_request(
+                    request,
+                    app.settings.body_timeout,
+                    app.settings.min_body_rate,
+                ),
+            )
+            .await
+        }
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-requestid", value);

@@ -168,6 +168,12 @@ pub struct ServeArgs {
     )]
     pub body_timeout_seconds: u64,
 
+    /// Bytes per second a request body must average, counted over the time spent waiting
+    /// for it, once that time exceeds the body timeout: a body dripped a byte at a time just
+    /// inside each timeout fails then (408 `RequestTimeoutException`). 0 sets no minimum.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_MIN_BODY_RATE", default_value_t = 1024)]
+    pub min_body_rate: u64,
+
     /// Seconds a connection may go without a byte read or written (a client that stops
     /// reading its response, say) before it is closed.
     #[arg(

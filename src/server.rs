@@ -94,6 +94,7 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             upstream_link_origins: args.upstream_link_origins.clone(),
             upstream_metadata_ttl: Duration::from_secs(args.upstream_metadata_ttl_seconds),
             body_timeout: Duration::from_secs(args.body_timeout_seconds.max(1)),
+            min_body_rate: args.min_body_rate,
             header_timeout: Duration::from_secs(args.header_timeout_seconds.max(1)),
             idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),
             max_connections: args.max_connections.max(1),

@@ -32,6 +32,9 @@ pub struct Settings {
     pub upstream_metadata_ttl: Duration,
     /// How long a request body may go without delivering a byte.
     pub body_timeout: Duration,
+    /// Bytes per second a request body must average once waited for longer than
+    /// `body_timeout` (0: no minimum).
+    pub min_body_rate: u64,
     /// How long a connection ready for a request may take to send its headers.
     pub header_timeout: Duration,
     /// How long a connection may go without a byte read or written.

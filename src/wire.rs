@@ -25,8 +25,15 @@ pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxErro
 
 /// Boxes any request body into a [`RequestBody`] that fails with [`Stalled`] when no byte
 /// of it arrives for `progress_timeout` (a client that declares a length and stops, or
-/// trickles nothing, cannot hold a handler forever).
-pub fn boxed_request<B>(request: Request<B>, progress_timeout: Duration) -> Request<RequestBody>
+/// trickles nothing, cannot hold a handler forever), and with [`TooSlow`] when, once it
+/// has been waited for longer than `progress_timeout`, it has averaged less than
+/// `min_rate` bytes per second of waiting (a byte dripped just inside each timeout cannot
+/// hold it either). A `min_rate` of 0 sets no minimum.
+pub fn boxed_request<B>(
+    request: Request<B>,
+    progress_timeout: Duration,
+    min_rate: u64,
+) -> Request<RequestBody>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -35,8 +42,11 @@ where
         Progress {
             inner: body.map_err(Into::into).boxed_unsync(),
             timeout: progress_timeout,
+            min_rate,
             deadline: Box::pin(tokio::time::sleep(progress_timeout)),
-            waiting: false,
+            waiting: None,
+            waited: Duration::ZERO,
+            received: 0,
         }
         .boxed_unsync()
     })
@@ -58,11 +68,33 @@ impl std::fmt::Display for Stalled {
 
 impl std::error::Error for Stalled {}
 
-/// Whether a body error (or any error in its source chain) is [`Stalled`].
+/// The error a request body ends with when it arrives slower than the minimum rate.
+#[derive(Debug)]
+pub struct TooSlow {
+    pub received: u64,
+    pub waited: Duration,
+    pub min_rate: u64,
+}
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} bytes were received in {:.1} seconds, below the minimum rate of {} bytes per second",
+            self.received,
+            self.waited.as_secs_f64(),
+            self.min_rate
+        )
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+/// Whether a body error (or any error in its source chain) is [`Stalled`] or [`TooSlow`].
 pub fn is_stalled(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(e) = current {
-        if e.is::<Stalled>() {
+        if e.is::<Stalled>() || e.is::<TooSlow>() {
             return true;
         }
         current = e.source();
@@ -70,14 +102,32 @@ pub fn is_stalled(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// A body whose every frame must arrive within `timeout` of being asked for. Time the
-/// handler spends elsewhere (waiting for the write lock, writing a batch) does not count.
+/// A body whose every frame must arrive within `timeout` of being asked for, and which
+/// must average `min_rate` bytes per second of waiting once it has been waited for longer
+/// than `timeout`. Time the handler spends elsewhere (waiting for the write lock, writing
+/// a batch) does not count.
 struct Progress {
     inner: RequestBody,
     timeout: Duration,
+    min_rate: u64,
     deadline: Pin<Box<tokio::time::Sleep>>,
-    /// Whether a frame has been asked for and not yet delivered (the deadline is armed).
-    waiting: bool,
+    /// When the frame asked for and not yet delivered was asked for (the deadline is armed).
+    waiting: Option<tokio::time::Instant>,
+    /// Time spent waiting for the frames delivered so far.
+    waited: Duration,
+    /// Bytes delivered so far.
+    received: u64,
+}
+
+impl Progress {
+    /// The total waiting time at which the body falls below the minimum rate.
+    fn rate_limit(&self) -> Option<Duration> {
+        if self.min_rate == 0 {
+            return None;
+        }
+        let earned = Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
+        Some(earned.max(self.timeout))
+    }
 }
 
 impl http_body::Body for Progress {
@@ -89,18 +139,41 @@ impl http_body::Body for Progress {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if !this.waiting {
-            this.waiting = true;
-            let deadline = tokio::time::Instant::now() + this.timeout;
-            this.deadline.as_mut().reset(deadline);
-        }
+        let asked = match this.waiting {
+            Some(asked) => asked,
+            None => {
+                let now = tokio::time::Instant::now();
+                this.waiting = Some(now);
+                let mut deadline = now + this.timeout;
+                if let Some(limit) = this.rate_limit() {
+                    deadline = deadline.min(now + limit.saturating_sub(this.waited));
+                }
+                this.deadline.as_mut().reset(deadline);
+                now
+            }
+        };
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.waiting = false;
+                this.waiting = None;
+                this.waited += asked.elapsed();
+                if let Some(data) = frame
+                    .as_ref()
+                    .and_then(|f| f.as_ref().ok())
+                    .and_then(Frame::data_ref)
+                {
+                    this.received += data.len() as u64;
+                }
                 Poll::Ready(frame)
             }
             Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(Stalled(this.timeout))))),
+                Poll::Ready(()) if asked.elapsed() >= this.timeout => {
+                    Poll::Ready(Some(Err(Box::new(Stalled(this.timeout)))))
+                }
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(TooSlow {
+                    received: this.received,
+                    waited: this.waited + asked.elapsed(),
+                    min_rate: this.min_rate,
+                })))),
                 Poll::Pending => Poll::Pending,
             },
         }
@@ -379,18 +452,23 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_body_fails_when_it_stalls_and_only_time_spent_waiting_counts() {
+    /// A request whose body delivers what is sent on the channel.
+    fn channel_request(
+        progress_timeout: Duration,
+        min_rate: u64,
+    ) -> (tokio::sync::mpsc::Sender<Bytes>, Request<RequestBody>) {
         let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
         let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
             let data = receiver.recv().await?;
             Some((Ok::<_, BoxError>(Frame::data(data)), receiver))
         });
-        let body = StreamBody::new(frames);
-        let request = boxed_request(
-            Request::builder().body(body).unwrap(),
-            Duration::from_millis(200),
-        );
+        let request = Request::builder().body(StreamBody::new(frames)).unwrap();
+        (sender, boxed_request(request, progress_timeout, min_rate))
+    }
+
+    #[tokio::test]
+    async fn a_body_fails_when_it_stalls_and_only_time_spent_waiting_counts() {
+        let (sender, request) = channel_request(Duration::from_millis(200), 0);
         // Time before the handler asks for the body does not count: it asks after 500 ms
         // and the first bytes come 100 ms later, within the 200 ms timeout.
         let late_sender = sender.clone();
@@ -411,6 +489,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_that_drips_below_the_minimum_rate_fails_as_too_slow() {
+        // One byte every 100 ms, well inside the 300 ms progress timeout, but 10 bytes/s
+        // against a minimum of 100 bytes/s.
+        let (sender, request) = channel_request(Duration::from_millis(300), 100);
+        tokio::spawn(async move {
+            while sender.send(Bytes::from_static(b"x")).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut body = request.into_body();
+        let error = loop {
+            match body.frame().await.unwrap() {
+                Ok(_) => assert!(started.elapsed() < Duration::from_secs(5), "never refused"),
+                Err(e) => break e,
+            }
+        };
+        assert!(error.is::<TooSlow>(), "{error}");
+        assert!(is_stalled(error.as_ref()));
+    }
+
+    #[tokio::test]
     async fn bodies_are_read_up_to_their_limit_and_no_further() {
         let request = |body: &'static str, length: Option<&str>| {
             let mut builder = Request::builder();
@@ -422,6 +522,7 @@ mod tests {
                     .body(Full::new(Bytes::from_static(body.as_bytes())))
                     .unwrap(),
                 Duration::from_secs(5),
+                0,
             )
         };
         assert_eq!(read_body(request("abc", None), 3).await.unwrap(), "abc");

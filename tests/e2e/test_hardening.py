@@ -785,6 +785,30 @@ def test_a_cargo_publish_streams_its_crate_in_bounded_memory(server_factory):
     assert staging_files(srv2) == []
 
 
+def test_a_body_dripped_below_the_minimum_rate_ends_with_408(srv, ca):
+    # The module's server: body timeout 2 s and the default minimum rate (1024 bytes/s).
+    # One byte every half second never trips the progress timeout, but averages 2 bytes/s.
+    d = domain_with_repo(ca)
+    s = start_publish(srv, d, "repo", "drip", "1.0.0", 10_000, b"d")
+    started = time.monotonic()
+    status = headers = body = None
+    while time.monotonic() - started < 20:
+        ready, _, _ = select.select([s], [], [], 0.5)
+        if ready:
+            status, headers, body = read_response(s)
+            break
+        try:
+            s.send(b"d")
+        except OSError:
+            break
+    s.close()
+    assert status == 408, (status, body)
+    assert headers["x-amzn-errortype"] == "RequestTimeoutException"
+    assert "minimum rate" in json.loads(body)["message"], body
+    wait_for(lambda: staging_files(srv) == [], 5, "staging files removed")
+    assert ca.list_packages(domain=d, repository="repo")["packages"] == []
+
+
 def test_below_the_watermark_deletes_and_disposals_free_space(server_factory, small_fs):
     # Watermark 10 MiB, so the floor for deletions is 5 MiB.
     srv = server_factory(small_fs / "data", ["--min-free-bytes", str(10 << 20)])

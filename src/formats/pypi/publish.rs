@@ -296,7 +296,7 @@ mod fuzz_target {
                     .body(http_body_util::Full::new(Bytes::copy_from_slice(input)))
                     .unwrap();
                 let request =
-                    crate::wire::boxed_request(request, std::time::Duration::from_secs(5));
+                    crate::wire::boxed_request(request, std::time::Duration::from_secs(5), 0);
                 if let Ok(form) = read_form(&registry, request).await {
                     let _ = metadata_of(&form);
                     let _ = (
