@@ -52,6 +52,10 @@ enum Lex {
 
 /// Keys are recorded this deep: `_attachments` (1), an attachment's name (2), `data` (3).
 const KEY_DEPTH: usize = 3;
+/// Longest key recorded (a longer one names no attachment the scanner takes out).
+const MAX_KEY_BYTES: usize = 4096;
+/// Deepest nesting followed (JSON parsers stop far sooner; the stack stays small).
+const MAX_DEPTH: usize = 512;
 
 /// The streaming scanner. Push bytes with [`Scanner::push`]; take the skeleton with
 /// [`Scanner::finish`].
@@ -146,9 +150,10 @@ impl Scanner {
                 } else if byte == b'"' {
                     if let Some(start) = *key_start {
                         let end = self.skeleton.len() - 1;
-                        let key = self.skeleton[start..end].to_vec();
+                        let key = (end - start <= MAX_KEY_BYTES)
+                            .then(|| self.skeleton[start..end].to_vec());
                         if let Some(top) = self.stack.last_mut() {
-                            top.key = Some(key);
+                            top.key = key;
                         }
                     }
                     self.lex = Lex::Outside;
@@ -159,6 +164,9 @@ impl Scanner {
             Lex::Outside => {
                 match byte {
                     b'{' | b'[' => {
+                        if self.stack.len() == MAX_DEPTH {
+                            return Err(ScanError::Malformed);
+                        }
                         self.stack.push(Container {
                             object: byte == b'{',
                             after_colon: false,
@@ -419,6 +427,11 @@ mod tests {
         assert_eq!(
             scan_whole(br#"{"_attachments":{"a.tgz":{"data":"\q"}}}"#, 1).unwrap_err(),
             ScanError::Malformed
+        );
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            Scanner::new(1 << 20).push(deep.as_bytes(), &mut Vec::new()),
+            Err(ScanError::Malformed)
         );
         let mut big = Scanner::new(8);
         assert_eq!(
