@@ -743,6 +743,30 @@ def test_an_npm_publish_streams_its_tarball_in_bounded_memory(server_factory):
     assert packument["versions"]["1.0.0"]["dist"]["shasum"] == shasum
 
 
+def test_npm_publish_documents_are_read_as_json_reads_them_whatever_their_escapes(srv, ca):
+    # The streamed reader takes the tarball's base64 out of the document as it passes; a
+    # document that spells it with escapes (`\/` in the base64, `\u0064ata` for the key)
+    # is the same JSON and publishes the same way, and a second tarball is refused.
+    d = domain_with_repo(ca)
+    token = ca.get_authorization_token(domain=d)["authorizationToken"]
+    registry = f"http://{srv.address}/npm/d/{d}-{ACCOUNT}/repo/"
+    headers = {"Host": srv.address, "Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for version, spell in (("1.0.0", lambda t: t.replace("/", "\\/")),
+                           ("1.0.1", lambda t: t.replace('"data":', '"\\u0064ata":'))):
+        tgz = tarball("esc", version)
+        doc = json.dumps(publish_body(registry, "esc", version, tgz), separators=(",", ":"))
+        resp = http_request(HOST, srv.port, "PUT", f"/npm/d/{d}-{ACCOUNT}/repo/esc",
+                            spell(doc).encode(), headers)
+        assert resp.status == 200, (version, resp)
+        packument = http_request(HOST, srv.port, "GET", f"/npm/d/{d}-{ACCOUNT}/repo/esc", None, headers).json
+        assert packument["versions"][version]["dist"]["shasum"] == hashlib.sha1(tgz).hexdigest()
+    doc = publish_body(registry, "esc", "1.0.2", tarball("esc", "1.0.2"))
+    doc["_attachments"]["second.tgz"] = doc["_attachments"]["esc-1.0.2.tgz"]
+    resp = http_request(HOST, srv.port, "PUT", f"/npm/d/{d}-{ACCOUNT}/repo/esc", json.dumps(doc).encode(), headers)
+    assert resp.status == 400 and "one tarball" in resp.json["error"], resp
+    assert staging_files(srv) == []
+
+
 def test_a_cargo_publish_streams_its_crate_in_bounded_memory(server_factory):
     import gzip
     import io
