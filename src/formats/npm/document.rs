@@ -323,9 +323,20 @@ impl Base64Stream {
             return Ok(());
         }
         self.padded = self.pending[..whole].ends_with(b"=");
-        base64::engine::general_purpose::STANDARD
-            .decode_vec(&self.pending[..whole], out)
+        // A zeroed buffer of the decoded size, then decoded in place (`vec!` of zeros is
+        // one zeroed allocation; growing by `resize` writes each byte, which unoptimised
+        // builds do one at a time).
+        let start = out.len();
+        let estimate = whole / 4 * 3;
+        if start == 0 {
+            *out = vec![0; estimate];
+        } else {
+            out.resize(start + estimate, 0);
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode_slice(&self.pending[..whole], &mut out[start..])
             .map_err(|_| NotBase64)?;
+        out.truncate(start + decoded);
         self.pending.drain(..whole);
         Ok(())
     }
