@@ -334,3 +334,44 @@ impl ServeArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::parse_from_args(std::iter::once("codeartifact-local").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_go_before_or_after_the_subcommand() {
+        for args in [
+            &["--listen", "127.0.0.1:9", "serve"][..],
+            &["serve", "--listen", "127.0.0.1:9"][..],
+        ] {
+            let cli = parse(args);
+            assert!(matches!(cli.command, Some(Command::Serve)), "{args:?}");
+            assert_eq!(cli.serve.listen, "127.0.0.1:9", "{args:?}");
+        }
+        let cli = parse(&["healthcheck", "--port", "7"]);
+        assert!(matches!(cli.command, Some(Command::Healthcheck)));
+        assert_eq!(cli.serve.listen_addr().unwrap().to_string(), "127.0.0.1:7");
+    }
+
+    #[test]
+    fn listen_takes_names_and_port_overrides_the_port() {
+        let cli = parse(&["--listen", "localhost:4584"]);
+        let addr = cli.serve.listen_addr().unwrap();
+        assert!(addr.ip().is_loopback() && addr.port() == 4584, "{addr}");
+        let cli = parse(&["--listen", "0.0.0.0:1", "--port", "2"]);
+        assert_eq!(cli.serve.listen_addr().unwrap().to_string(), "0.0.0.0:2");
+        for bad in ["localhost", "127.0.0.1", "host:port", ":"] {
+            let cli = parse(&["--listen", bad]);
+            let e = cli.serve.listen_addr().unwrap_err();
+            assert!(
+                e.contains("HOST:PORT") || e.contains("resolve"),
+                "{bad}: {e}"
+            );
+        }
+    }
+}
