@@ -63,28 +63,21 @@ where
         });
     // One access line per request, target `access` (`--log-level info,access=warn` drops
     // them): the control-plane operation, or `{format}.{route}` for repository endpoints.
-    match response.extensions().get::<endpoints::Served>() {
-        Some(served) => access_line(
-            &request_id,
-            &method,
-            &path,
-            served,
-            status,
-            bytes,
-            micros,
-            error,
-        ),
-        None => access_line(
-            &request_id,
-            &method,
-            &path,
-            operation,
-            status,
-            bytes,
-            micros,
-            error,
-        ),
-    }
+    let served = response.extensions().get::<endpoints::Served>();
+    let operation: &dyn std::fmt::Display = match &served {
+        Some(served) => served,
+        None => &operation,
+    };
+    access_line(
+        &request_id,
+        &method,
+        &path,
+        operation,
+        status,
+        bytes,
+        micros,
+        error,
+    );
     response
 }
 
@@ -94,7 +87,7 @@ fn access_line(
     request_id: &str,
     method: &http::Method,
     path: &str,
-    operation: impl std::fmt::Display,
+    operation: &dyn std::fmt::Display,
     status: u16,
     bytes: Option<u64>,
     micros: u64,
