@@ -27,12 +27,11 @@ RUN touch src/main.rs src/lib.rs \
     && strip target/release/codeartifact-local
 
 FROM debian:bookworm-slim
-# ca-certificates: the system roots that https:// external connections trust.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin codeartifact \
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin codeartifact \
     && mkdir -p /data && chown codeartifact /data
+# The root certificates https:// external connections trust: the build image's bundle
+# (its ca-certificates package), without installing the package and its openssl here.
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /src/target/release/codeartifact-local /usr/local/bin/codeartifact-local
 USER 10001
 # Inside the container listen on all interfaces; the public URL is what clients use. Change

@@ -115,8 +115,9 @@ def test_runtime_stage_properties():
     assert command == ["codeartifact-local", "healthcheck"], \
         "the health check reads the listen address from the environment, never a fixed one"
     assert words.index("USER") < words.index("ENTRYPOINT")
-    assert "ca-certificates" in next(a for w, a in runtime if w == "RUN"), \
-        "https:// external connections need the system's roots"
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    assert any(w == "COPY" and a.startswith("--from=build") and a.split()[-1] == bundle
+               for w, a in runtime), "https:// external connections need the system's roots"
 
 
 def test_health_check_follows_the_configured_address(tmp_path: Path):

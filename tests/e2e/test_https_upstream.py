@@ -140,3 +140,11 @@ def test_ca_file_that_is_not_pem_is_refused_at_start(server_factory, tmp_path):
                         "--upstream-ca-file", str(bad)], capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
     assert "holds no PEM certificate" in p.stderr, p.stderr
+
+
+def test_no_openssl_is_linked():
+    """TLS is rustls: the binary links no OpenSSL library."""
+    from conftest import server_binary
+    p = subprocess.run(["ldd", str(server_binary())], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert "libssl" not in p.stdout and "libcrypto" not in p.stdout, p.stdout
