@@ -26,7 +26,7 @@
 //! - `CODEARTIFACT_LOCAL_BIN`: server binary (default `target/release/codeartifact-local`)
 //! - `BENCH_ASSET_MIB` (512), `BENCH_SMALL_ASSET_MIB` (64; 0 skips the small run)
 //! - `BENCH_TIMEOUT_SECS` (600): limit for each upload and each download
-//! - `BENCH_SERVER_LOG` (`info`): `RUST_LOG` for the server (keep the info-level "ready" line)
+//! - `BENCH_SERVER_LOG` (`info,access=warn`): `RUST_LOG` for the server (keep the info-level "ready" line)
 
 mod support;
 

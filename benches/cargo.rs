@@ -63,7 +63,7 @@
 //!   note; a `BENCH_CARGO` that leads to no toolchain is an error),
 //!   `BENCH_CARGO_RUNS` (3; 0 skips the cargo phase), `BENCH_CARGO_TIMEOUT_SECS` (120, per
 //!   run)
-//! - `BENCH_SERVER_LOG` (`info`): `RUST_LOG` for the server (keep the info-level "ready"
+//! - `BENCH_SERVER_LOG` (`info,access=warn`): `RUST_LOG` for the server (keep the info-level "ready"
 //!   line; `warn,codeartifact_local=info,codeartifact_local::app=warn` drops the per-request
 //!   lines)
 

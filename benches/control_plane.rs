@@ -18,7 +18,7 @@
 //! - `CODEARTIFACT_LOCAL_BIN`: server binary (default `target/release/codeartifact-local`)
 //! - `BENCH_STARTUP_RUNS` (10), `BENCH_CONNECTIONS` (32), `BENCH_WARMUP_SECS` (2),
 //!   `BENCH_SECS` (10), `BENCH_CLIENT_THREADS` (1: tokio workers of the load generator)
-//! - `BENCH_SERVER_LOG` (`info`): `RUST_LOG` for the server. The bench finds the port in the
+//! - `BENCH_SERVER_LOG` (`info,access=warn`): `RUST_LOG` for the server. The bench finds the port in the
 //!   info-level "ready" line, so keep that: every request also logs a line at info, and
 //!   `warn,codeartifact_local=info,codeartifact_local::app=warn` measures without those.
 

@@ -54,7 +54,7 @@
 //! - `BENCH_MVN` (`mvn` from PATH; the phase is skipped with a note when there is none or
 //!   Debian's plugin is missing, and is an error when `BENCH_MVN` names a missing file),
 //!   `BENCH_MVN_RUNS` (3; 0 skips the mvn phase), `BENCH_MVN_TIMEOUT_SECS` (300, per run)
-//! - `BENCH_SERVER_LOG` (`info`): `RUST_LOG` for the server (keep the info-level "ready"
+//! - `BENCH_SERVER_LOG` (`info,access=warn`): `RUST_LOG` for the server (keep the info-level "ready"
 //!   line; `warn,codeartifact_local=info,codeartifact_local::app=warn` drops the per-request
 //!   lines)
 

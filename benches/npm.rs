@@ -38,7 +38,7 @@
 //!   `BENCH_SECS` (10), `BENCH_CLIENT_THREADS` (1: tokio workers of the load generator)
 //! - `BENCH_NPM` (`/usr/bin/npm`), `BENCH_NPM_DEPS` (50), `BENCH_NPM_RUNS` (3; 0 skips the
 //!   install phase), `BENCH_NPM_TIMEOUT_SECS` (300, per install)
-//! - `BENCH_SERVER_LOG` (`info`): `RUST_LOG` for the server (keep the info-level "ready"
+//! - `BENCH_SERVER_LOG` (`info,access=warn`): `RUST_LOG` for the server (keep the info-level "ready"
 //!   line; `warn,codeartifact_local=info,codeartifact_local::app=warn` drops the per-request
 //!   lines)
 

@@ -62,14 +62,52 @@ where
         .and_then(|v| v.to_str().ok());
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let status = response.status().as_u16();
-    // Failures are logged at info, once; successes only at debug (a line per request costs
-    // a measurable share of throughput).
-    if error.is_some() || status >= 400 {
-        tracing::info!(request_id, %method, path, operation, status, error, micros, "request failed");
-    } else {
-        tracing::debug!(request_id, %method, path, operation, status, micros, "request");
-    }
+    // The response body's length when it is known (streamed bodies carry Content-Length).
+    let bytes = http_body::Body::size_hint(response.body())
+        .exact()
+        .or_else(|| {
+            response
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+        });
+    // One access line per request, target `access` (`--log-level info,access=warn` drops
+    // them): the control-plane operation, or `{format}.{route}` for repository endpoints.
+    let served = response.extensions().get::<endpoints::Served>();
+    let operation: &dyn std::fmt::Display = match &served {
+        Some(served) => served,
+        None => &operation,
+    };
+    access_line(
+        &request_id,
+        &method,
+        &path,
+        operation,
+        status,
+        bytes,
+        micros,
+        error,
+    );
     response
+}
+
+/// Logs one request at info (`request`), or `request failed` when it was refused.
+#[allow(clippy::too_many_arguments)]
+fn access_line(
+    request_id: &str,
+    method: &http::Method,
+    path: &str,
+    operation: &dyn std::fmt::Display,
+    status: u16,
+    bytes: Option<u64>,
+    micros: u64,
+    error: Option<&str>,
+) {
+    if error.is_some() || status >= 400 {
+        tracing::info!(target: "access", request_id, %method, path, %operation, status, bytes, micros, error, "request failed");
+    } else {
+        tracing::info!(target: "access", request_id, %method, path, %operation, status, bytes, micros, "request");
+    }
 }
 
 async fn route(app: &App, request: Request<RequestBody>) -> (Response<Body>, &'static str) {

@@ -2,8 +2,9 @@
 //! server can be configured in a container without a command line.
 
 pub use crate::addressing::EndpointStyle;
-use clap::{Parser, Subcommand, ValueEnum};
-use std::net::SocketAddr;
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 /// The port we listen on by default: unused by AWS tools and clear of LocalStack's 4566.
@@ -22,6 +23,34 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+impl Cli {
+    /// The command line, with every flag global: accepted before or after the subcommand
+    /// (`codeartifact-local serve --listen …`, `codeartifact-local healthcheck --port …`) and
+    /// listed by `serve --help`.
+    pub fn command() -> clap::Command {
+        <Cli as CommandFactory>::command().mut_args(|arg| match arg.get_id().as_str() {
+            "help" | "version" => arg,
+            _ => arg.global(true),
+        })
+    }
+
+    /// Parses the process's arguments (and environment), exiting with clap's message on error.
+    pub fn parse_args() -> Cli {
+        Cli::parse_from_args(std::env::args_os())
+    }
+
+    /// Parses `args` (the first is the program name) as [`Cli::parse_args`] does.
+    pub fn parse_from_args<I, T>(args: I) -> Cli
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = Cli::command();
+        let matches = command.clone().get_matches_from(args);
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
@@ -38,9 +67,24 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "CODEARTIFACT_LOCAL_LISTEN", default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
-    pub listen: SocketAddr,
+    /// Address to listen on, `HOST:PORT`; the host may be a name (`localhost:4580`) or an
+    /// IP address (`0.0.0.0:4580` for every interface).
+    #[arg(
+        long,
+        env = "CODEARTIFACT_LOCAL_LISTEN",
+        default_value = "127.0.0.1:4580"
+    )]
+    pub listen: String,
+
+    /// Port to listen on, with the host of `--listen` (`--port 8080` is `--listen 127.0.0.1:8080`
+    /// unless `--listen` names another host).
+    #[arg(long, env = "CODEARTIFACT_LOCAL_PORT")]
+    pub port: Option<u16>,
+
+    /// Throw-away state: the store lives in a new temporary directory, removed when the
+    /// server stops (`--data-dir` is ignored); nothing is left on disk.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_EPHEMERAL", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub ephemeral: bool,
 
     /// Directory holding the embedded store.
     #[arg(
@@ -50,7 +94,8 @@ pub struct ServeArgs {
     )]
     pub data_dir: PathBuf,
 
-    /// Region used when a request does not name one, and in health output.
+    /// Region used when a request does not name one (an authorization token or a
+    /// repository endpoint URL without a region).
     #[arg(long, env = "CODEARTIFACT_LOCAL_REGION", default_value = "us-east-1")]
     pub region: String,
 
@@ -81,12 +126,13 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEARTIFACT_LOCAL_IDENTITIES_FILE")]
     pub identities_file: Option<PathBuf>,
 
-    /// Do not add the default identity (`test`/`test`, account 000000000000).
-    #[arg(long, env = "CODEARTIFACT_LOCAL_NO_DEFAULT_IDENTITY")]
+    /// Do not add the default identity (`test`/`test`, account 000000000000). The variable
+    /// takes 1/0, true/false, yes/no, on/off.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_NO_DEFAULT_IDENTITY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub no_default_identity: bool,
 
     /// Where an external connection reaches its public registry: `NAME=URL`, repeatable or
-    /// comma-separated (e.g. `public:npmjs=http://127.0.0.1:4873/`). User-info in the URL is
+    /// comma-separated (e.g. `public:npmjs=http://127.0.0.1:4873/`); `http://` or `https://`. User-info in the URL is
     /// sent as Basic credentials. A connection with no URL behaves as an unreachable
     /// registry; nothing is ever fetched from an address that is not configured here.
     #[arg(
@@ -95,6 +141,11 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub external_connections: Vec<String>,
+
+    /// A PEM file of certificates that `https://` external connections trust besides the
+    /// system's root certificates (a corporate proxy's CA, a mirror's own certificate).
+    #[arg(long, env = "CODEARTIFACT_LOCAL_UPSTREAM_CA_FILE")]
+    pub upstream_ca_file: Option<PathBuf>,
 
     /// Another origin (`http://host:port`) whose links an upstream registry's documents may
     /// point at, e.g. an index that serves its files from a second host; repeatable or
@@ -220,6 +271,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEARTIFACT_LOCAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// What to log: a level (`error`, `warn`, `info`, `debug`, `trace`) or `RUST_LOG` directives
+    /// (`info,access=warn` drops the per-request access lines). Without it `RUST_LOG` is used,
+    /// and without that `info`: one access line per request.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_LOG_LEVEL")]
+    pub log_level: Option<String>,
+
     /// Domains per account (AWS default 10).
     #[arg(long, env = "CODEARTIFACT_LOCAL_QUOTA_DOMAINS", default_value_t = 10)]
     pub quota_domains: usize,
@@ -242,6 +299,37 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The address to listen on: `--listen` (its host resolved if it is a name) with the port
+    /// of `--port` when given. A name that resolves to several addresses takes the first,
+    /// IPv4 before IPv6.
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        let spec = self.listen.trim();
+        let mut addrs: Vec<SocketAddr> = match spec.parse::<SocketAddr>() {
+            Ok(addr) => vec![addr],
+            Err(_) => {
+                if spec
+                    .rsplit_once(':')
+                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+                {
+                    return Err(format!(
+                        "--listen wants HOST:PORT (e.g. 127.0.0.1:{DEFAULT_PORT} or localhost:{DEFAULT_PORT}), got '{spec}'"
+                    ));
+                }
+                spec.to_socket_addrs()
+                    .map_err(|e| format!("--listen {spec}: cannot resolve the host: {e}"))?
+                    .collect()
+            }
+        };
+        addrs.sort_by_key(SocketAddr::is_ipv6);
+        let mut addr = *addrs
+            .first()
+            .ok_or_else(|| format!("--listen {spec}: the host resolves to no address"))?;
+        if let Some(port) = self.port {
+            addr.set_port(port);
+        }
+        Ok(addr)
+    }
+
     /// The base URL clients use to reach us, without a trailing slash. `bound` is the
     /// address actually listened on (the port may have been chosen by the OS).
     pub fn public_base_url(&self, bound: SocketAddr) -> String {
@@ -249,6 +337,47 @@ impl ServeArgs {
             Some(url) => url.trim_end_matches('/').to_string(),
             None if bound.ip().is_unspecified() => format!("http://localhost:{}", bound.port()),
             None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::parse_from_args(std::iter::once("codeartifact-local").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_go_before_or_after_the_subcommand() {
+        for args in [
+            &["--listen", "127.0.0.1:9", "serve"][..],
+            &["serve", "--listen", "127.0.0.1:9"][..],
+        ] {
+            let cli = parse(args);
+            assert!(matches!(cli.command, Some(Command::Serve)), "{args:?}");
+            assert_eq!(cli.serve.listen, "127.0.0.1:9", "{args:?}");
+        }
+        let cli = parse(&["healthcheck", "--port", "7"]);
+        assert!(matches!(cli.command, Some(Command::Healthcheck)));
+        assert_eq!(cli.serve.listen_addr().unwrap().to_string(), "127.0.0.1:7");
+    }
+
+    #[test]
+    fn listen_takes_names_and_port_overrides_the_port() {
+        let cli = parse(&["--listen", "localhost:4584"]);
+        let addr = cli.serve.listen_addr().unwrap();
+        assert!(addr.ip().is_loopback() && addr.port() == 4584, "{addr}");
+        let cli = parse(&["--listen", "0.0.0.0:1", "--port", "2"]);
+        assert_eq!(cli.serve.listen_addr().unwrap().to_string(), "0.0.0.0:2");
+        for bad in ["localhost", "127.0.0.1", "host:port", ":"] {
+            let cli = parse(&["--listen", bad]);
+            let e = cli.serve.listen_addr().unwrap_err();
+            assert!(
+                e.contains("HOST:PORT") || e.contains("resolve"),
+                "{bad}: {e}"
+            );
         }
     }
 }

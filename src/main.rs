@@ -1,26 +1,49 @@
 //! Entry point: parse configuration, start logging, serve (or check a server's health).
 
-use clap::Parser;
 use codeartifact_local::config::{Cli, Command, LogFormat, ServeArgs};
 use codeartifact_local::server;
 use std::io::{IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&cli.serve),
+        Command::Serve => serve(cli.serve),
         Command::Healthcheck => healthcheck(&cli.serve),
     }
 }
 
-fn serve(args: &ServeArgs) -> ExitCode {
-    init_logging(args.log_format);
+fn serve(mut args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format, args.log_level.as_deref());
+    let listen = match args.listen_addr() {
+        Ok(addr) => addr,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Everything the server creates (store, blobs, token key, events file) is private to
     // its user: directories 0700, files 0600.
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    // Dropped last: removes the throw-away data directory after the server has stopped.
+    let _ephemeral = if args.ephemeral {
+        match Ephemeral::create() {
+            Ok(dir) => {
+                args.data_dir = dir.0.clone();
+                Some(dir)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot create a temporary data directory");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,17 +55,22 @@ fn serve(args: &ServeArgs) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), bind_failure(listen, &e)))?;
         let bound = listener.local_addr()?;
-        let app = server::build_app(args, bound).map_err(std::io::Error::other)?;
+        let app = server::build_app(&args, bound).map_err(std::io::Error::other)?;
         tracing::info!(
             listen = %bound,
             data_dir = %args.data_dir.display(),
+            ephemeral = args.ephemeral,
             public_url = %app.settings.public_base_url,
             "ready"
         );
         server::serve(app, listener).await
     });
+    // Every task holding the store ends with the runtime, before the directory goes.
+    drop(runtime);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -52,9 +80,63 @@ fn serve(args: &ServeArgs) -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// What to tell the user when the listener cannot be bound: the address, and how to pick
+/// another one.
+fn bind_failure(listen: SocketAddr, e: &std::io::Error) -> String {
+    let how = "choose another with --listen HOST:PORT or --port PORT \
+               (CODEARTIFACT_LOCAL_LISTEN, CODEARTIFACT_LOCAL_PORT)";
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {listen}: the address is already in use \
+             (another codeartifact-local?); {how}"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "cannot listen on {listen}: permission denied (ports below 1024 need privileges); {how}"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => format!(
+            "cannot listen on {listen}: no interface of this machine has that address; {how}"
+        ),
+        _ => format!("cannot listen on {listen}: {e}; {how}"),
+    }
+}
+
+/// A data directory of `--ephemeral` runs: made fresh under the system's temporary directory,
+/// removed when dropped.
+struct Ephemeral(PathBuf);
+
+impl Ephemeral {
+    fn create() -> std::io::Result<Ephemeral> {
+        let dir = std::env::temp_dir().join(format!(
+            "codeartifact-local-ephemeral-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir(&dir)?;
+        tracing::info!(data_dir = %dir.display(), "ephemeral: the store is removed when the server stops");
+        Ok(Ephemeral(dir))
+    }
+}
+
+impl Drop for Ephemeral {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.0) {
+            Ok(()) => tracing::info!(data_dir = %self.0.display(), "ephemeral store removed"),
+            Err(e) => {
+                tracing::warn!(data_dir = %self.0.display(), error = %e, "cannot remove the ephemeral store");
+            }
+        }
+    }
+}
+
+/// `--log-level` if given, else `RUST_LOG`, else `info`.
+fn init_logging(format: LogFormat, level: Option<&str>) {
+    let filter = match level {
+        Some(level) => tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|e| {
+            eprintln!("--log-level {level}: {e}; logging at info");
+            tracing_subscriber::EnvFilter::new("info")
+        }),
+        None => tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -65,13 +147,25 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// A dependency-free HTTP GET of `/health`, so a container image needs no curl.
+/// A dependency-free HTTP GET of `/health` at the configured listen address (`--listen`,
+/// `--port` or their variables; a wildcard address is checked on loopback), so a container
+/// image needs no curl. Prints what it checked and what it got.
 fn healthcheck(args: &ServeArgs) -> ExitCode {
-    let mut addr = args.listen;
+    let mut addr = match args.listen_addr() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
     }
-    let check = || -> std::io::Result<bool> {
+    let url = format!("http://{addr}/health");
+    let check = || -> std::io::Result<String> {
         let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
         stream.set_read_timeout(Some(Duration::from_secs(2)))?;
         write!(
@@ -80,10 +174,27 @@ fn healthcheck(args: &ServeArgs) -> ExitCode {
         )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
-        Ok(response.starts_with("HTTP/1.1 200"))
+        Ok(response)
     };
     match check() {
-        Ok(true) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+        Ok(response) if response.starts_with("HTTP/1.1 200") => {
+            let body = response
+                .split_once("\r\n\r\n")
+                .map_or("", |(_, b)| b.trim());
+            println!("healthy: GET {url} answered 200 {body}");
+            ExitCode::SUCCESS
+        }
+        Ok(response) => {
+            let status = response.lines().next().unwrap_or("no answer");
+            eprintln!("unhealthy: GET {url} answered {status}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!(
+                "unhealthy: GET {url} failed: {e} (the address comes from --listen/--port or \
+                 CODEARTIFACT_LOCAL_LISTEN/CODEARTIFACT_LOCAL_PORT)"
+            );
+            ExitCode::FAILURE
+        }
     }
 }

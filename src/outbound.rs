@@ -1,13 +1,20 @@
 //! Outbound HTTP to the upstream registries that external connections are configured to
-//! reach (a local mirror or fixture server; the product has no built-in public URLs). Plain
-//! HTTP, bounded in time, credentials taken from the configured URL's user-info.
+//! reach (a local mirror or fixture server, or a registry the user names; the product has no
+//! built-in public URLs). `http://` and `https://` (rustls with the ring provider, no OpenSSL;
+//! trusting the system's root certificates and, optionally, a PEM file of more), bounded in
+//! time, credentials taken from the configured URL's user-info.
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::CertificateDer;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why an upstream registry gave nothing usable; every case is "unreachable" to callers.
@@ -20,19 +27,55 @@ pub enum FetchError {
 /// A client for upstream registries.
 #[derive(Clone)]
 pub struct Outbound {
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     timeout: Duration,
 }
 
 impl Outbound {
-    pub fn new(connect_timeout: Duration, timeout: Duration) -> Outbound {
+    /// A client trusting, for `https://`, the system's root certificates and every
+    /// certificate of the PEM file `ca_file` if given (a corporate proxy's CA, a mirror's
+    /// self-signed certificate).
+    pub fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        ca_file: Option<&Path>,
+    ) -> Result<Outbound, String> {
+        let mut roots = system_roots();
+        if let Some(ca_file) = ca_file {
+            let what = || format!("the CA file {}", ca_file.display());
+            let certs = CertificateDer::pem_file_iter(ca_file)
+                .map_err(|e| format!("cannot read {}: {e}", what()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("cannot read {}: {e}", what()))?;
+            if certs.is_empty() {
+                return Err(format!("{} holds no PEM certificate", what()));
+            }
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{} holds a certificate rustls refuses: {e}", what()))?;
+            }
+        }
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
-        Outbound {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+        // The TLS layer above takes `https://` URIs; plain ones pass through.
+        connector.enforce_http(false);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("cannot set up TLS: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        Ok(Outbound {
+            client: Client::builder(TokioExecutor::new()).build(https),
             timeout,
-        }
+        })
     }
 
     /// GETs `url` and returns the body, at most `limit` bytes. `url` may carry user-info,
@@ -43,9 +86,9 @@ impl Outbound {
         let uri: Uri = url
             .parse()
             .map_err(|e| unreachable(format!("invalid URL: {e}")))?;
-        if uri.scheme_str() != Some("http") {
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
             return Err(unreachable(
-                "only http:// upstream URLs are supported".to_string(),
+                "only http:// and https:// upstream URLs are supported".to_string(),
             ));
         }
         let mut request = Request::get(uri)
@@ -82,6 +125,23 @@ impl Outbound {
             .await
             .map_err(|_| unreachable("timed out".to_string()))?
     }
+}
+
+/// The system's root certificates (the files and directories OpenSSL would read, found by
+/// `rustls-native-certs` without linking OpenSSL). Unreadable ones are skipped and logged.
+fn system_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for e in &found.errors {
+        tracing::debug!(error = %e, "a system root certificate could not be read");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(found.certs);
+    tracing::debug!(
+        added,
+        ignored,
+        "system root certificates for https:// upstreams"
+    );
+    roots
 }
 
 /// The origin of an http URL, `http://host:port` in lower case with the default port

@@ -5,7 +5,7 @@ use crate::auth::{Identities, TokenKey};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::outbound::Outbound;
-use crate::registry::{external_connection_format, Quotas, Registry};
+use crate::registry::{external_connection_format, Quotas, Registry, EXTERNAL_CONNECTIONS};
 use crate::state::{App, Settings};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -35,16 +35,29 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
     if let Some(spec) = &args.identities {
         identities.merge(Identities::parse_spec(spec).map_err(|e| e.to_string())?);
     }
+    if identities.is_empty() {
+        tracing::warn!(
+            "no identity is configured (--no-default-identity without --identities or \
+             --identities-file): every request will be refused"
+        );
+    }
     let mut external_connections = std::collections::BTreeMap::new();
     for entry in &args.external_connections {
         let (name, url) = entry
             .split_once('=')
             .ok_or_else(|| format!("--external-connection wants NAME=URL, got '{entry}'"))?;
         if external_connection_format(name).is_none() {
-            return Err(format!("unknown external connection '{name}'"));
+            let known: Vec<&str> = EXTERNAL_CONNECTIONS.iter().map(|(n, _)| *n).collect();
+            return Err(format!(
+                "unknown external connection '{name}'; the service's are: {}",
+                known.join(", ")
+            ));
         }
-        if !url.starts_with("http://") {
-            return Err(format!("the URL for {name} must start with http://"));
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            // The URL is not echoed: it may carry credentials.
+            return Err(format!(
+                "the URL for {name} must start with http:// or https://"
+            ));
         }
         external_connections.insert(name.to_string(), url.to_string());
     }
@@ -102,7 +115,8 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
         outbound: Outbound::new(
             Duration::from_secs(5),
             Duration::from_secs(args.upstream_timeout_seconds),
-        ),
+            args.upstream_ca_file.as_deref(),
+        )?,
         pages: crate::cache::PageCache::default(),
         listings: crate::cache::ListingCache::default(),
         uploads: crate::limits::UploadSlots::new(args.max_uploads, args.max_uploads_per_identity),

@@ -67,10 +67,11 @@ pub fn run_or_exit(bench: &str, run: fn() -> Result<(), BoxError>) {
     }
 }
 
-/// `BENCH_SERVER_LOG`: `RUST_LOG` for the server (default `info`; keep the info-level
-/// "ready" line, which is where the bench finds the port).
+/// `BENCH_SERVER_LOG`: `RUST_LOG` for the server (default `info,access=warn`: the info-level
+/// "ready" line, which is where the bench finds the port, without the per-request access
+/// lines, so figures stay comparable with those taken before there were any).
 pub fn server_log() -> String {
-    std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "info".to_owned())
+    std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "info,access=warn".to_owned())
 }
 
 /// The CPUs this process may use (0 if unknown).

@@ -235,6 +235,35 @@ pub trait Format {
     fn same_version(a: &str, b: &str) -> bool {
         a == b
     }
+
+    /// A short, stable name of what the route does (`packument`, `upload`, `put`, …): the
+    /// access log names a repository-endpoint request `{NAME}.{route_name}`.
+    fn route_name(method: &Method, route: &Self::Route) -> &'static str {
+        let _ = (method, route);
+        "request"
+    }
+}
+
+/// What a repository-endpoint request was, carried on its response to the access log:
+/// the format and the route's name ([`Format::route_name`]; `unrouted` when the path named
+/// no route of the format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub format: &'static str,
+    pub action: &'static str,
+}
+
+impl std::fmt::Display for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.format, self.action)
+    }
+}
+
+/// The route's name for the access log, `unrouted` if the path names none.
+fn route_name<F: Format>(method: &Method, route: &Result<F::Route, RepoError>) -> &'static str {
+    route
+        .as_ref()
+        .map_or("unrouted", |route| F::route_name(method, route))
 }
 
 /// A repository-endpoint request after authentication.
@@ -266,22 +295,35 @@ pub async fn serve<F: Format>(
     target: Target,
     request: Request<RequestBody>,
 ) -> Response<Body> {
-    let mut cx = match open(app, &target, &request) {
-        Ok(cx) => cx,
-        Err(e) => return render_with(&e, F::NAME, front_door_response),
+    let method = request.method().clone();
+    let mut action = "unrouted";
+    let mut response = match open(app, &target, &request) {
+        Ok(mut cx) => match run::<F>(&mut cx, &target, request, &mut action).await {
+            Ok(response) => response,
+            Err(e) => render::<F>(&e),
+        },
+        Err(e) => {
+            // Refused at the front door: name the route it asked for all the same.
+            action = route_name::<F>(&method, &F::route(&method, &target.rest));
+            render_with(&e, F::NAME, front_door_response)
+        }
     };
-    match run::<F>(&mut cx, &target, request).await {
-        Ok(response) => response,
-        Err(e) => render::<F>(&e),
-    }
+    response.extensions_mut().insert(Served {
+        format: F::NAME,
+        action,
+    });
+    response
 }
 
 async fn run<F: Format>(
     cx: &mut RepoCx<'_>,
     target: &Target,
     request: Request<RequestBody>,
+    name: &mut &'static str,
 ) -> Result<Response<Body>, RepoError> {
-    let route = F::route(request.method(), &target.rest)?;
+    let route = F::route(request.method(), &target.rest);
+    *name = route_name::<F>(request.method(), &route);
+    let route = route?;
     let action = F::action(request.method(), &route)?;
     match &action {
         Action::Publish(None) => cx.publish_unchecked = true,
@@ -312,7 +354,12 @@ pub fn unserved<B>(app: &App, target: &Target, request: &Request<B>) -> Response
             target.format
         )),
     };
-    render_with(&refusal, target.format.as_str(), front_door_response)
+    let mut response = render_with(&refusal, target.format.as_str(), front_door_response);
+    response.extensions_mut().insert(Served {
+        format: target.format.as_str(),
+        action: "unserved",
+    });
+    response
 }
 
 /// The body of front-door refusals and of formats without a protocol here: `message` is

@@ -85,6 +85,17 @@ impl Format for Cargo {
     fn adapter<'a>(cx: &'a RepoCx<'a>) -> PublicCrates<'a> {
         PublicCrates { cx }
     }
+
+    fn route_name(_method: &Method, route: &Route) -> &'static str {
+        match route {
+            Route::Config => "config",
+            Route::Index(_) => "index",
+            Route::Download { .. } => "download",
+            Route::Publish => "publish",
+            Route::Unsupported(_) => "unsupported",
+            Route::NotFound => "unrouted",
+        }
+    }
 }
 
 /// A crate name as cargo allows it: ASCII letters, digits, `-` and `_`, starting with a

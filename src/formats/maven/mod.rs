@@ -106,6 +106,16 @@ impl Format for Maven {
     fn adapter<'a>(cx: &'a RepoCx<'a>) -> PublicMaven<'a> {
         PublicMaven::new(cx)
     }
+
+    fn route_name(method: &Method, path: &MavenPath) -> &'static str {
+        let reading = method == Method::GET || method == Method::HEAD;
+        match (reading, &path.resource) {
+            (true, Resource::File { .. }) => "get",
+            (true, _) => "metadata",
+            (false, Resource::File { .. }) => "put",
+            (false, _) => "metadata.put",
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------

@@ -100,6 +100,20 @@ impl Format for Npm {
     fn adapter<'a>(cx: &'a RepoCx<'a>) -> Public<'a> {
         Public { cx }
     }
+
+    fn route_name(method: &Method, route: &Route) -> &'static str {
+        let writing = method == Method::PUT || method == Method::DELETE;
+        match route {
+            Route::Ping => "ping",
+            Route::DistTags { .. } if writing => "dist-tag.set",
+            Route::DistTags { .. } => "dist-tags",
+            Route::Packument(_) if writing => "publish",
+            Route::Packument(_) => "packument",
+            Route::Tarball { .. } => "tarball",
+            Route::Version { .. } => "version",
+            Route::Unsupported => "unsupported",
+        }
+    }
 }
 
 /// An npm package name as it appears in a path: `name` or `@scope/name`.

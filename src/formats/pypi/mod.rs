@@ -96,6 +96,15 @@ impl Format for Pypi {
         PublicIndex { cx }
     }
 
+    fn route_name(_method: &Method, route: &Route) -> &'static str {
+        match route {
+            Route::Upload => "upload",
+            Route::Project { .. } => "simple",
+            Route::File { .. } => "file",
+            Route::Unsupported => "unsupported",
+        }
+    }
+
     fn same_version(a: &str, b: &str) -> bool {
         same_version(a, b)
     }

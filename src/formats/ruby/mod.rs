@@ -105,6 +105,19 @@ impl Format for Ruby {
     fn adapter<'a>(cx: &'a RepoCx<'a>) -> PublicGems<'a> {
         PublicGems { cx }
     }
+
+    fn route_name(_method: &Method, route: &Route) -> &'static str {
+        match route {
+            Route::Root => "root",
+            Route::Dependencies { .. } => "dependencies",
+            Route::Info(_) => "info",
+            Route::Spec(_) => "gemspec",
+            Route::Gem(_) => "gem",
+            Route::Push => "push",
+            Route::Unsupported(_) => "unsupported",
+            Route::NotFound => "unrouted",
+        }
+    }
 }
 
 /// Gems have no namespace, and their names are case-sensitive.
