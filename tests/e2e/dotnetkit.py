@@ -19,9 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-import http.client
-
-from conftest import RawResponse
+from conftest import RawResponse, http_request
 
 CLIENT_VERSION = "6.12.1"
 USER_AGENT = f"NuGet .NET Core MSBuild Task/{CLIENT_VERSION} (.NETCoreApp,Version=v8.0; Linux)"
@@ -178,12 +176,13 @@ class DotnetNuGetClient:
         target = u.path + (f"?{u.query}" if u.query else "")
         base = {"Host": u.netloc, "user-agent": USER_AGENT, "X-NuGet-Client-Version": CLIENT_VERSION,
                 "X-NuGet-Session-Id": self.session_id, "Accept-Encoding": "gzip, deflate", **(headers or {})}
-        r = _http(u.hostname, u.port or 80, method, target, body, base)
+        r = http_request(u.hostname, u.port or 80, method, target, body, base, timeout=60)
         authenticated = False
         challenges = " ".join(r.header_all("WWW-Authenticate"))
         if r.status == 401 and self.token is not None and "basic" in challenges.lower():
             creds = base64.b64encode(f"{self.username}:{self.token}".encode()).decode()
-            r = _http(u.hostname, u.port or 80, method, target, body, {**base, "Authorization": f"Basic {creds}"})
+            r = http_request(u.hostname, u.port or 80, method, target, body,
+                             {**base, "Authorization": f"Basic {creds}"}, timeout=60)
             authenticated = True
         if r.header("Content-Encoding") == "gzip":
             r.body = gzip.decompress(r.body)
@@ -369,33 +368,6 @@ class DotnetNuGetClient:
         if api_key:
             headers["X-NuGet-ApiKey"] = api_key
         return self.send("PUT", url, body, headers)
-
-
-def _http(host: str, port: int, method: str, target: str, body: bytes | None, headers: dict,
-          timeout: float = 60) -> RawResponse:
-    """One HTTP/1.1 exchange; a body already in chunked coding is sent as it is."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-        for k, v in headers.items():
-            conn.putheader(k, v)
-        if body is not None and "Transfer-Encoding" not in headers:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders()
-        if body:
-            try:
-                conn.send(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the server may refuse before reading the body; read its answer
-        resp = conn.getresponse()
-        data = resp.read()
-        try:
-            parsed = json.loads(data) if data else None
-        except ValueError:
-            parsed = None
-        return RawResponse(resp.status, resp.headers, data, parsed)
-    finally:
-        conn.close()
 
 
 def chunked(data: bytes, size: int = 64 * 1024) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import uuid
 import zipfile
@@ -159,10 +160,17 @@ def test_versions_are_normalised_and_compared_as_nuget_does(ca, track):
                   build_nupkg("Contoso.Norm", "2.0.0-beta.1"), original):
         r = c.push(again)
         assert r.status == 409 and b"already exists" in r.body, r
+        # NuGet prints "Response status code does not indicate success: 409 (<reason>)".
+        assert r.reason.lower() == f"the package contoso.norm {again_version(again).lower()} already exists in the repository"
     # The first spelling of the id is the one kept.
     assert c.push(build_nupkg("CONTOSO.NORM", "3.0.0")).status == 201
     d = ca.describe_package_version(**pkg(ca, s["domain"]), package="contoso.norm", packageVersion="3.0.0")
     assert d["packageVersion"]["displayName"] == "Contoso.Norm"
+
+
+def again_version(nupkg: bytes) -> str:
+    """The normalised version a package's nuspec names."""
+    return normalize(re.search(r"<version>([^<]+)</version>", nuspec_of(nupkg)).group(1))
 
 
 def test_push_refusals_leave_nothing_behind(ca, track):

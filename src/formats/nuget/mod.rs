@@ -31,6 +31,8 @@ const PAGE_SIZE: usize = 64;
 /// Up to this many versions, registration pages are inlined in the index (as nuget.org
 /// does); beyond it the index links pages the client fetches.
 const MAX_INLINED: usize = 128;
+/// Longest reason phrase sent with a refusal.
+const MAX_REASON_CHARS: usize = 256;
 /// Most search results one request may ask for.
 const MAX_TAKE: usize = 1000;
 
@@ -107,9 +109,20 @@ impl Format for Nuget {
         }
     }
 
-    /// NuGet prints the status line; the body says why, for those who look.
+    /// NuGet prints the status line ("Response status code does not indicate success: 409
+    /// (…)"), so the message goes into the reason phrase as NuGet servers put it there; the
+    /// body says it too.
     fn error_response(status: StatusCode, message: &str) -> Response<Body> {
-        text(status, format!("{message}\n"))
+        let mut response = text(status, format!("{message}\n"));
+        let phrase: String = message
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+            .take(MAX_REASON_CHARS)
+            .collect();
+        if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(phrase.trim().to_string()) {
+            response.extensions_mut().insert(reason);
+        }
+        response
     }
 
     fn adapter<'a>(cx: &'a RepoCx<'a>) -> PublicNuget<'a> {

@@ -449,17 +449,18 @@ pub fn parse_nuspec(bytes: &[u8]) -> Result<Nuspec, String> {
             }
             Event::Text(t) => push_bounded(&mut value, &t.xml10_content())?,
             Event::CData(t) if !path.is_empty() => push_bounded(&mut value, &t.xml10_content())?,
-            Event::GeneralRef(r) if !path.is_empty() => value.push(match &*r {
-                "amp" => '&',
-                "lt" => '<',
-                "gt" => '>',
-                "quot" => '"',
-                "apos" => '\'',
-                name => r
-                    .resolve_char_ref()
-                    .map_err(|e| format!("The .nuspec is not well-formed XML: {e}"))?
-                    .ok_or_else(|| format!("The .nuspec uses an undefined entity &{name};"))?,
-            }),
+            Event::GeneralRef(r) if !path.is_empty() => {
+                let bad =
+                    |e: &dyn std::fmt::Display| format!("The .nuspec is not well-formed XML: {e}");
+                match r.resolve_char_ref().map_err(|e| bad(&e))? {
+                    Some(c) => value.push(c),
+                    None => value.push_str(
+                        quick_xml::escape::resolve_predefined_entity(&r).ok_or_else(|| {
+                            format!("The .nuspec uses an undefined entity &{};", &*r)
+                        })?,
+                    ),
+                }
+            }
             Event::CData(_) | Event::GeneralRef(_) => {
                 return Err("The .nuspec has content outside its root element".into());
             }
