@@ -137,7 +137,7 @@ fn run() -> Result<(), BoxError> {
     let loader = repo.loader(&load);
     let loads = vec![
         loader.run(
-            &format!("registration index ({versions_n} versions inlined)"),
+            "registration index (all versions inlined)",
             "registration",
             registration_body.len() as f64,
             vec![registration],

@@ -495,7 +495,7 @@ pub fn parse_nuspec(bytes: &[u8]) -> Result<Nuspec, String> {
 }
 
 fn push_bounded(value: &mut String, text: &str) -> Result<(), String> {
-    if value.len() + text.len() > MAX_NUSPEC_BYTES as usize {
+    if (value.len() + text.len()) as u64 > MAX_NUSPEC_BYTES {
         return Err("The .nuspec has an element too large".into());
     }
     value.push_str(text);
@@ -506,8 +506,8 @@ fn push_bounded(value: &mut String, text: &str) -> Result<(), String> {
 fn end(spec: &mut Nuspec, path: &[String], value: String, license_type: &str) {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     let some = |v: String| (!v.is_empty()).then_some(v);
-    match p.as_slice() {
-        ["package", "metadata", field] => match *field {
+    if let ["package", "metadata", field] = p.as_slice() {
+        match *field {
             "id" => spec.id = value,
             "version" => spec.original_version = value,
             "title" => spec.title = some(value),
@@ -535,8 +535,7 @@ fn end(spec: &mut Nuspec, path: &[String], value: String, license_type: &str) {
             "language" => spec.language = some(value),
             "readme" => spec.readme_file = some(value),
             _ => {}
-        },
-        _ => {}
+        }
     }
 }
 
