@@ -83,6 +83,11 @@ def test_push_restore_and_the_control_plane(ca, track):
     assets = ca.list_package_version_assets(**pkg(ca, s["domain"]), package="contoso.app",
                                             packageVersion="2.0.0")["assets"]
     assert [(a["name"], a["size"]) for a in assets] == [("contoso.app.2.0.0.nupkg", len(app))]
+    asset = ca.get_package_version_asset(**pkg(ca, s["domain"]), package="contoso.app", packageVersion="2.0.0",
+                                         asset="contoso.app.2.0.0.nupkg")
+    assert asset["asset"].read() == app
+    head = restore.send("HEAD", restore.nupkg_url("Contoso.App", "2.0.0"))
+    assert head.status == 200 and head.body == b"" and int(head.header("Content-Length")) == len(app)
     readme = ca.get_package_version_readme(**pkg(ca, s["domain"]), package="contoso.app", packageVersion="2.0.0")
     assert readme["readme"] == "# Contoso.App\n\nRead me."
     packages = ca.list_packages(domain=s["domain"], repository="feed", format="nuget")["packages"]

@@ -66,7 +66,10 @@ impl Format for Nuget {
                 .ok_or_else(RepoError::not_found)
         };
         match route {
-            Route::ServiceIndex => Ok(json(StatusCode::OK, &service_index(&cx.base_url))),
+            Route::ServiceIndex => page(cx.cached_page("nuget:index".into(), || {
+                let body = service_index(&cx.base_url).to_string();
+                Ok(Some(Page::new(body, "application/json")))
+            })?),
             Route::Versions(id) => page(flat_index(cx, &id)?),
             Route::Nupkg(id, version) => {
                 let range = header_text(&request, header::RANGE);
