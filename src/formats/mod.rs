@@ -7,5 +7,6 @@
 pub mod cargo;
 pub mod maven;
 pub mod npm;
+pub mod nuget;
 pub mod pypi;
 pub mod ruby;

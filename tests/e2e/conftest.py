@@ -526,6 +526,7 @@ class RawResponse:
     headers: http.client.HTTPMessage
     body: bytes
     json: Any = field(default=None)
+    reason: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -561,7 +562,7 @@ def http_request(host: str, port: int, method: str, target: str, body: bytes | N
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         for k, v in headers.items():
             conn.putheader(k, v)
-        if body is not None and not any(k.lower() == "content-length" for k in headers):
+        if body is not None and not any(k.lower() in ("content-length", "transfer-encoding") for k in headers):
             conn.putheader("Content-Length", str(len(body)))
         conn.endheaders()
         if body:
@@ -577,7 +578,7 @@ def http_request(host: str, port: int, method: str, target: str, body: bytes | N
                 parsed = json.loads(data)
             except ValueError:
                 parsed = None
-        return RawResponse(resp.status, resp.headers, data, parsed)
+        return RawResponse(resp.status, resp.headers, data, parsed, resp.reason)
     finally:
         conn.close()
 

@@ -70,6 +70,7 @@ def site(server, ca, ca_other, tmp_path_factory):
 # formats are not served (404 once the token is accepted).
 PROBE = {"npm": "-/ping", "pypi": "simple/probe-pkg/", "maven": "org/probe/probe/maven-metadata.xml",
          "cargo": "config.json", "ruby": "api/v1/dependencies"}
+PROBE["nuget"] = "v3/index.json"  # the service index
 UNSERVED = tuple(f for f in FORMATS if f not in PROBE)
 
 
