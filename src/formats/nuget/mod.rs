@@ -136,6 +136,20 @@ impl Format for Nuget {
     fn same_version(a: &str, b: &str) -> bool {
         normalized(a).eq_ignore_ascii_case(&normalized(b))
     }
+
+    fn route_name(_method: &Method, route: &Route) -> &'static str {
+        match route {
+            Route::ServiceIndex => "service-index",
+            Route::Versions(_) => "versions",
+            Route::Nupkg(..) => "nupkg",
+            Route::Nuspec(..) => "nuspec",
+            Route::RegistrationIndex(_) => "registration-index",
+            Route::RegistrationPage(..) => "registration-page",
+            Route::RegistrationLeaf(..) => "registration-leaf",
+            Route::Search => "search",
+            Route::Push => "push",
+        }
+    }
 }
 
 /// NuGet ids have no namespace and compare case-insensitively: stored lower-cased.
