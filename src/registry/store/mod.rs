@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 /// The schema version this build writes and understands. A store written by a newer build is
 /// refused at open rather than misread.
-pub(super) const SCHEMA_VERSION: u32 = 1;
+pub(in crate::registry) const SCHEMA_VERSION: u32 = 1;
 
 /// A storage failure: the engine failed, or a stored record could not be decoded.
 #[derive(Debug)]
@@ -92,6 +92,11 @@ impl Batch {
     /// Deletes a key found by a scan.
     pub fn delete_raw(&mut self, key: Vec<u8>) {
         self.ops.push(Op::Delete(key));
+    }
+
+    /// Puts a raw pair (a snapshot's records, written back as they were read).
+    pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(Op::Put(key, value));
     }
 
     /// The version records the batch writes, by key, as the batch leaves them (`None`:
