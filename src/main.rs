@@ -45,7 +45,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
                 "snapshot loaded"
             ),
             Err(e) => {
-                tracing::error!(snapshot = %file.display(), error = ?e, "cannot load the snapshot");
+                tracing::error!(snapshot = %file.display(), error = describe(e), "cannot load the snapshot");
                 return ExitCode::FAILURE;
             }
         }
@@ -138,7 +138,7 @@ fn snapshot(args: &ServeArgs, command: &SnapshotCommand) -> ExitCode {
                         args.data_dir.display()
                     )
                 })
-                .map_err(|e| format!("{e:?}"))
+                .map_err(describe)
         }
         SnapshotCommand::Save { file } => save_snapshot(args, file),
     };
@@ -171,9 +171,9 @@ fn save_snapshot(args: &ServeArgs, file: &std::path::Path) -> Result<String, Str
                 ..Default::default()
             },
         )
-        .map_err(|e| format!("cannot open {}: {e:?}", args.data_dir.display()))?;
+        .map_err(|e| format!("cannot open {}: {}", args.data_dir.display(), describe(e)))?;
         let stats = codeartifact_local::registry::snapshot::save_offline(&registry, file)
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(describe)?;
         return Ok(format!(
             "saved {} records and {} blobs from {}",
             stats.records,
@@ -231,4 +231,12 @@ fn save_snapshot(args: &ServeArgs, file: &std::path::Path) -> Result<String, Str
         "saved {} bytes from the server at {addr}",
         body.len()
     ))
+}
+
+/// A registry error as one line (a snapshot's errors are storage errors with a message).
+fn describe(e: codeartifact_local::registry::Error) -> String {
+    match e {
+        codeartifact_local::registry::Error::Store(e) => e.0,
+        other => format!("{other:?}"),
+    }
 }
