@@ -30,6 +30,8 @@ const FORMAT: &str = "codeartifact-local-snapshot";
 pub const SNAPSHOT_VERSION: u32 = 1;
 const MANIFEST: &str = "manifest.json";
 const RECORDS: &str = "records.bin";
+/// The server's token key file (`auth::token`), kept when a load replaces a data directory.
+const TOKEN_KEY_FILE: &str = "token.key";
 
 /// The size of what a snapshot holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -469,9 +471,7 @@ pub fn load_into(archive: &Path, data_dir: &Path, force: bool) -> Result<Snapsho
     if data_dir.exists() {
         let old = parent.join(format!(".{name}.replaced-{}", uuid::Uuid::new_v4()));
         fs::rename(data_dir, &old).map_err(io_fail("cannot move the old data directory aside"))?;
-        for keep in ["token.key"] {
-            let _ = fs::rename(old.join(keep), staging.join(keep));
-        }
+        let _ = fs::rename(old.join(TOKEN_KEY_FILE), staging.join(TOKEN_KEY_FILE));
         if let Err(e) = fs::rename(&staging, data_dir) {
             let _ = fs::rename(&old, data_dir);
             let _ = fs::remove_dir_all(&staging);
