@@ -107,6 +107,8 @@ pub struct ServeArgs {
     /// comma-separated (e.g. `public:npmjs=http://127.0.0.1:4873/`). User-info in the URL is
     /// sent as Basic credentials. A connection with no URL behaves as an unreachable
     /// registry; nothing is ever fetched from an address that is not configured here.
+    /// `NAME=dir:PATH` serves a local directory as the registry instead (npm tarballs,
+    /// wheels and sdists, a Maven repository layout such as `~/.m2/repository`).
     #[arg(
         long = "external-connection",
         env = "CODEARTIFACT_LOCAL_EXTERNAL_CONNECTIONS",

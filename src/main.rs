@@ -53,8 +53,13 @@ fn serve(args: &ServeArgs) -> ExitCode {
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         let bound = listener.local_addr()?;
+        // `NAME=dir:PATH` connections become loopback URLs of in-process registries.
+        let mut args = args.clone();
+        codeartifact_local::fixtures::localdir::serve_directories(&mut args.external_connections)
+            .await
+            .map_err(std::io::Error::other)?;
         let app =
-            std::sync::Arc::new(server::build_app(args, bound).map_err(std::io::Error::other)?);
+            std::sync::Arc::new(server::build_app(&args, bound).map_err(std::io::Error::other)?);
         if let Some(seed) = &args.seed {
             let started = std::time::Instant::now();
             let applied =

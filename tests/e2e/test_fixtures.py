@@ -182,8 +182,11 @@ def site(tmp_path_factory):
     seed.write_text(seed_yaml(files))
     data_dir = root / "data"
     server = Server(data_dir, root / "server.log", ["--seed", str(seed)]).start()
-    yield {"root": root, "seed": seed, "server": server, "data_dir": data_dir, "files": built,
-           "wheel": wheel.name, "sdist": sdist.name}
+    state = {"root": root, "seed": seed, "server": server, "data_dir": data_dir, "files": built,
+             "wheel": wheel.name, "sdist": sdist.name}
+    yield state
+    # tests restart the server: stop the one running now (and the first, if still up)
+    state["server"].kill()
     server.kill()
 
 
@@ -551,3 +554,93 @@ def test_reset_empties_or_restores_and_is_never_reachable_with_a_token(site):
     r = admin(server, "reset", archive.read_bytes()[:4096])
     assert r.status == 400, r
     assert [d["name"] for d in ca.list_domains()["domains"]] == ["kept"]
+
+
+# --------------------------------------------------------------------------------------------
+# 4. External connections to local directories
+# --------------------------------------------------------------------------------------------
+
+
+def test_external_connections_to_local_directories(tmp_path):
+    npm_dir, pypi_dir, m2 = tmp_path / "npm-cache", tmp_path / "wheels", tmp_path / "m2" / "repository"
+    (npm_dir / "nested").mkdir(parents=True)
+    pypi_dir.mkdir()
+    (npm_dir / "public-dep-3.0.0.tgz").write_bytes(npmkit.tarball("public-dep", "3.0.0"))
+    (npm_dir / "nested" / "whatever-name.tgz").write_bytes(npmkit.tarball("public-dep", "3.1.0"))
+    (npm_dir / "README.txt").write_text("not a package")
+    wheel = pydist.make_wheel(pypi_dir, "public-lib", "2.0")
+    # a local Maven repository as mvn leaves it: no maven-metadata.xml, no .sha1
+    version_dir = m2 / "org" / "public" / "plib" / "2.0"
+    version_dir.mkdir(parents=True)
+    (version_dir / "plib-2.0.pom").write_bytes(mavenkit.pom_xml("org.public", "plib", "2.0"))
+    (version_dir / "plib-2.0.jar").write_bytes(jar())
+    (version_dir / "_remote.repositories").write_text("# written by mvn\n")
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("""version: 1
+domains:
+  - name: air
+    repositories:
+      - {name: npm-store, externalConnection: "public:npmjs"}
+      - {name: pypi-store, externalConnection: "public:pypi"}
+      - {name: maven-store, externalConnection: "public:maven-central"}
+      - {name: app, upstreams: [npm-store, pypi-store, maven-store]}
+""")
+    connections = (f"public:npmjs=dir:{npm_dir},public:pypi=dir:{pypi_dir},"
+                   f"public:maven-central=dir:{m2}")
+    server = Server(tmp_path / "data", tmp_path / "server.log",
+                    ["--seed", str(seed), "--external-connection", connections]).start()
+    try:
+        ca = client(server)
+        token = ca.get_authorization_token(domain="air")["authorizationToken"]
+        # npm install through app → npm-store → the directory: the newest version
+        npmkit.require_npm()
+        home = tmp_path / "npm-home"
+        home.mkdir()
+        npm = npmkit.login(server.endpoint, home, "air", "app")
+        project = npmkit.make_project(tmp_path, "consumer", {"public-dep": "^3.0.0"})
+        res = npm("install", "--no-audit", "--no-fund", cwd=project)
+        assert res.returncode == 0, res.stderr[-3000:] + server.log()[-3000:]
+        installed = json.loads((project / "node_modules" / "public-dep" / "package.json").read_text())
+        assert installed["version"] == "3.1.0"
+        # retained where the service retains: in app and in the repository owning the connection
+        assert versions(ca, "air", "npm-store", "npm", "public-dep") == {"3.1.0": "Published"}
+        origin = ca.describe_package_version(domain="air", repository="npm-store", format="npm",
+                                             package="public-dep", packageVersion="3.1.0")["packageVersion"]
+        assert origin["origin"]["originType"] == "EXTERNAL"
+        # a file added later is seen without a restart
+        (npm_dir / "public-dep-3.2.0.tgz").write_bytes(npmkit.tarball("public-dep", "3.2.0"))
+        import time
+        time.sleep(1.2)
+        assert "3.2.0" in npm.versions("public-dep")
+        # pip install through app → pypi-store → the directory
+        pip_home = tmp_path / "pip-home"
+        pip_home.mkdir()
+        pip = Pip(pip_home, f"http://aws:{token}@{server.address}/pypi/d/air-{ACCOUNT}/app/simple/", server.port)
+        target = pip.new_target()
+        pip.install(target, "public-lib==2.0")
+        assert versions(ca, "air", "pypi-store", "pypi", "public-lib") == {"2.0": "Published"}
+        got = ca.get_package_version_asset(domain="air", repository="pypi-store", format="pypi",
+                                           package="public-lib", packageVersion="2.0",
+                                           asset=wheel.name)["asset"].read()
+        assert got == wheel.read_bytes()
+        # mvn dependency:get through app → maven-store → the local repository
+        mavenkit.require_maven()
+        mvn = mavenkit.Mvn(tmp_path / "mvn", f"{server.endpoint}/maven/d/air-{ACCOUNT}/app/", token,
+                           server_log=server.log)
+        mvn.get("org.public:plib:2.0", transitive=False)
+        assert (mvn.local_file("org.public", "plib", "2.0", "plib-2.0.jar").read_bytes()
+                == (version_dir / "plib-2.0.jar").read_bytes())
+        assert versions(ca, "air", "maven-store", "maven", "plib", "org.public") == {"2.0": "Published"}
+    finally:
+        server.terminate()
+    # a malformed package file stops start-up, naming it; a format not served from directories too
+    (npm_dir / "broken.tgz").write_bytes(b"not a tarball")
+    p = run_binary("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d2"),
+                   "--external-connection", f"public:npmjs=dir:{npm_dir}")
+    assert p.returncode != 0 and "broken.tgz" in p.stderr, p.stderr[-2000:]
+    p = run_binary("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d3"),
+                   "--external-connection", f"public:crates-io=dir:{tmp_path}")
+    assert p.returncode != 0 and "not yet for cargo" in p.stderr, p.stderr[-2000:]
+    p = run_binary("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d4"),
+                   "--external-connection", f"public:npmjs=dir:{tmp_path / 'nowhere'}")
+    assert p.returncode != 0 and "not a readable directory" in p.stderr, p.stderr[-2000:]
