@@ -575,6 +575,11 @@ def test_external_connections_to_local_directories(tmp_path):
     (version_dir / "plib-2.0.pom").write_bytes(mavenkit.pom_xml("org.public", "plib", "2.0"))
     (version_dir / "plib-2.0.jar").write_bytes(jar())
     (version_dir / "_remote.repositories").write_text("# written by mvn\n")
+    # cargo's registry cache: .crate files
+    crates = tmp_path / "cargo-cache" / "index.example-1234"
+    crates.mkdir(parents=True)
+    crate = cargokit.crate_bytes("public_crate", "0.2.0", "pub fn hi() {}\n")
+    (crates / "public_crate-0.2.0.crate").write_bytes(crate)
     seed = tmp_path / "seed.yaml"
     seed.write_text("""version: 1
 domains:
@@ -583,10 +588,11 @@ domains:
       - {name: npm-store, externalConnection: "public:npmjs"}
       - {name: pypi-store, externalConnection: "public:pypi"}
       - {name: maven-store, externalConnection: "public:maven-central"}
-      - {name: app, upstreams: [npm-store, pypi-store, maven-store]}
+      - {name: cargo-store, externalConnection: "public:crates-io"}
+      - {name: app, upstreams: [npm-store, pypi-store, maven-store, cargo-store]}
 """)
     connections = (f"public:npmjs=dir:{npm_dir},public:pypi=dir:{pypi_dir},"
-                   f"public:maven-central=dir:{m2}")
+                   f"public:maven-central=dir:{m2},public:crates-io=dir:{tmp_path / 'cargo-cache'}")
     server = Server(tmp_path / "data", tmp_path / "server.log",
                     ["--seed", str(seed), "--external-connection", connections]).start()
     try:
@@ -631,6 +637,18 @@ domains:
         assert (mvn.local_file("org.public", "plib", "2.0", "plib-2.0.jar").read_bytes()
                 == (version_dir / "plib-2.0.jar").read_bytes())
         assert versions(ca, "air", "maven-store", "maven", "plib", "org.public") == {"2.0": "Published"}
+        # cargo fetch through app → cargo-store → the registry cache
+        cargokit.require_cargo()
+        home = cargokit.CargoHome(tmp_path / "cargo", f"{server.endpoint}/cargo/d/air-{ACCOUNT}/app/",
+                                  server.port, token, log=server.log)
+        project = cargokit.write_package(tmp_path / "cargo" / "consumer",
+                                         '[package]\nname = "consumer"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                                         '[dependencies]\npublic_crate = { version = "0.2", registry = "ca" }\n',
+                                         {"src/main.rs": "fn main() { public_crate::hi(); }\n"})
+        home.run("fetch", cwd=project)
+        cached = list((home.cargo_home / "registry" / "cache").rglob("public_crate-0.2.0.crate"))
+        assert cached and cached[0].read_bytes() == crate
+        assert versions(ca, "air", "cargo-store", "cargo", "public_crate") == {"0.2.0": "Published"}
     finally:
         server.terminate()
     # a malformed package file stops start-up, naming it; a format not served from directories too
@@ -639,8 +657,8 @@ domains:
                    "--external-connection", f"public:npmjs=dir:{npm_dir}")
     assert p.returncode != 0 and "broken.tgz" in p.stderr, p.stderr[-2000:]
     p = run_binary("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d3"),
-                   "--external-connection", f"public:crates-io=dir:{tmp_path}")
-    assert p.returncode != 0 and "not yet for cargo" in p.stderr, p.stderr[-2000:]
+                   "--external-connection", f"public:ruby-gems-org=dir:{tmp_path}")
+    assert p.returncode != 0 and "not yet for ruby" in p.stderr, p.stderr[-2000:]
     p = run_binary("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d4"),
                    "--external-connection", f"public:npmjs=dir:{tmp_path / 'nowhere'}")
     assert p.returncode != 0 and "not a readable directory" in p.stderr, p.stderr[-2000:]
