@@ -108,7 +108,7 @@ pub struct ServeArgs {
     /// sent as Basic credentials. A connection with no URL behaves as an unreachable
     /// registry; nothing is ever fetched from an address that is not configured here.
     /// `NAME=dir:PATH` serves a local directory as the registry instead (npm tarballs,
-    /// wheels and sdists, a Maven repository layout such as `~/.m2/repository`, `.crate`s).
+    /// wheels and sdists, a Maven repository layout such as `~/.m2/repository`, `.crate`s, `.gem`s).
     #[arg(
         long = "external-connection",
         env = "CODEARTIFACT_LOCAL_EXTERNAL_CONNECTIONS",

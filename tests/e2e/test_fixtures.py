@@ -580,6 +580,12 @@ def test_external_connections_to_local_directories(tmp_path):
     crates.mkdir(parents=True)
     crate = cargokit.crate_bytes("public_crate", "0.2.0", "pub fn hi() {}\n")
     (crates / "public_crate-0.2.0.crate").write_bytes(crate)
+    # a folder of gems, built by `gem build`
+    rubykit.require_ruby()
+    gems = tmp_path / "gems-cache"
+    gems.mkdir()
+    built_gem = rubykit.build_gem(tmp_path, "public-gem", "1.2.0")
+    (gems / built_gem.name).write_bytes(built_gem.read_bytes())
     seed = tmp_path / "seed.yaml"
     seed.write_text("""version: 1
 domains:
@@ -589,10 +595,12 @@ domains:
       - {name: pypi-store, externalConnection: "public:pypi"}
       - {name: maven-store, externalConnection: "public:maven-central"}
       - {name: cargo-store, externalConnection: "public:crates-io"}
-      - {name: app, upstreams: [npm-store, pypi-store, maven-store, cargo-store]}
+      - {name: gem-store, externalConnection: "public:ruby-gems-org"}
+      - {name: app, upstreams: [npm-store, pypi-store, maven-store, cargo-store, gem-store]}
 """)
     connections = (f"public:npmjs=dir:{npm_dir},public:pypi=dir:{pypi_dir},"
-                   f"public:maven-central=dir:{m2},public:crates-io=dir:{tmp_path / 'cargo-cache'}")
+                   f"public:maven-central=dir:{m2},public:crates-io=dir:{tmp_path / 'cargo-cache'},"
+                   f"public:ruby-gems-org=dir:{gems}")
     server = Server(tmp_path / "data", tmp_path / "server.log",
                     ["--seed", str(seed), "--external-connection", connections]).start()
     try:
@@ -649,6 +657,11 @@ domains:
         cached = list((home.cargo_home / "registry" / "cache").rglob("public_crate-0.2.0.crate"))
         assert cached and cached[0].read_bytes() == crate
         assert versions(ca, "air", "cargo-store", "cargo", "public_crate") == {"0.2.0": "Published"}
+        # gem install through app → gem-store → the folder of gems
+        ruby = rubykit.RubyHome(tmp_path / "ruby", f"{server.endpoint}/ruby/d/air-{ACCOUNT}/app/", token)
+        ruby.run("gem", "install", "public-gem", "--no-document")
+        assert list(ruby.gem_home.glob("gems/public-gem-1.2.0")), list(ruby.gem_home.glob("gems/*"))
+        assert versions(ca, "air", "gem-store", "ruby", "public-gem") == {"1.2.0": "Published"}
     finally:
         server.terminate()
     # a malformed package file stops start-up, naming it; a format not served from directories too
@@ -657,8 +670,8 @@ domains:
                    "--external-connection", f"public:npmjs=dir:{npm_dir}")
     assert p.returncode != 0 and "broken.tgz" in p.stderr, p.stderr[-2000:]
     p = run_binary("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d3"),
-                   "--external-connection", f"public:ruby-gems-org=dir:{tmp_path}")
-    assert p.returncode != 0 and "not yet for ruby" in p.stderr, p.stderr[-2000:]
+                   "--external-connection", f"public:nuget-org=dir:{tmp_path}")
+    assert p.returncode != 0 and "not yet for nuget" in p.stderr, p.stderr[-2000:]
     p = run_binary("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d4"),
                    "--external-connection", f"public:npmjs=dir:{tmp_path / 'nowhere'}")
     assert p.returncode != 0 and "not a readable directory" in p.stderr, p.stderr[-2000:]
