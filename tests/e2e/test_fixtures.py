@@ -79,6 +79,22 @@ def start_fails(tmp: Path, data_dir: Path, seed: Path, *extra: str) -> str:
     return p.stderr
 
 
+def cargo_fetch(tmp: Path, server: Server, domain: str, repo: str, token: str, name: str, version: str) -> bytes:
+    """`cargo fetch` of a project depending on `name = version` from the repository; the
+    `.crate` cargo downloaded."""
+    cargokit.require_cargo()
+    home = cargokit.CargoHome(tmp / "cargo", f"{server.endpoint}/cargo/d/{domain}-{ACCOUNT}/{repo}/",
+                              server.port, token, log=server.log)
+    project = cargokit.write_package(tmp / "cargo" / "consumer",
+                                     '[package]\nname = "consumer"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                                     f'[dependencies]\n{name} = {{ version = "={version}", registry = "ca" }}\n',
+                                     {"src/main.rs": f"fn main() {{ {name}::hi(); }}\n"})
+    home.run("fetch", cwd=project)
+    cached = list((home.cargo_home / "registry" / "cache").rglob(f"{name}-{version}.crate"))
+    assert cached, f"cargo fetched no {name} {version}"
+    return cached[0].read_bytes()
+
+
 def jar() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -287,16 +303,8 @@ def test_package_managers_resolve_the_seeded_packages_through_the_chain(site, tm
     got = mvn.local_file("com.acme", "seeded-lib", "1.0", "seeded-lib-1.0.jar")
     assert got.read_bytes() == site["files"]["seeded-lib-1.0.jar"]
     # cargo fetch through team
-    cargokit.require_cargo()
-    home = cargokit.CargoHome(tmp_path / "cargo", f"{server.endpoint}/cargo/d/acme-{ACCOUNT}/team/",
-                              server.port, token, log=server.log)
-    project = cargokit.write_package(tmp_path / "cargo" / "consumer",
-                                     '[package]\nname = "consumer"\nversion = "0.1.0"\nedition = "2021"\n\n'
-                                     '[dependencies]\nseeded_crate = { version = "0.1", registry = "ca" }\n',
-                                     {"src/main.rs": "fn main() { seeded_crate::hi(); }\n"})
-    home.run("fetch", cwd=project)
-    cached = list((home.cargo_home / "registry" / "cache").rglob("seeded_crate-0.1.0.crate"))
-    assert cached and cached[0].read_bytes() == site["files"]["seeded_crate-0.1.0.crate"]
+    assert cargo_fetch(tmp_path, server, "acme", "team", token, "seeded_crate", "0.1.0") == \
+        site["files"]["seeded_crate-0.1.0.crate"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -646,16 +654,7 @@ domains:
                 == (version_dir / "plib-2.0.jar").read_bytes())
         assert versions(ca, "air", "maven-store", "maven", "plib", "org.public") == {"2.0": "Published"}
         # cargo fetch through app → cargo-store → the registry cache
-        cargokit.require_cargo()
-        home = cargokit.CargoHome(tmp_path / "cargo", f"{server.endpoint}/cargo/d/air-{ACCOUNT}/app/",
-                                  server.port, token, log=server.log)
-        project = cargokit.write_package(tmp_path / "cargo" / "consumer",
-                                         '[package]\nname = "consumer"\nversion = "0.1.0"\nedition = "2021"\n\n'
-                                         '[dependencies]\npublic_crate = { version = "0.2", registry = "ca" }\n',
-                                         {"src/main.rs": "fn main() { public_crate::hi(); }\n"})
-        home.run("fetch", cwd=project)
-        cached = list((home.cargo_home / "registry" / "cache").rglob("public_crate-0.2.0.crate"))
-        assert cached and cached[0].read_bytes() == crate
+        assert cargo_fetch(tmp_path, server, "air", "app", token, "public_crate", "0.2.0") == crate
         assert versions(ca, "air", "cargo-store", "cargo", "public_crate") == {"0.2.0": "Published"}
         # gem install through app → gem-store → the folder of gems
         ruby = rubykit.RubyHome(tmp_path / "ruby", f"{server.endpoint}/ruby/d/air-{ACCOUNT}/app/", token)
