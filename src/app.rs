@@ -121,6 +121,9 @@ async fn route(app: &App, request: Request<RequestBody>) -> (Response<Body>, &'s
         let response = repository_endpoint(app, target, request).await;
         return (response, "repository-endpoint");
     }
+    if request.uri().path().starts_with(crate::admin::PREFIX) {
+        return (crate::admin::handle(app, request).await, "admin");
+    }
     if request.uri().path() == "/health" {
         let body = serde_json::json!({
             "status": "ok",

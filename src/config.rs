@@ -57,6 +57,24 @@ pub enum Command {
     Serve,
     /// Ask a running server whether it is healthy; exit 0 if so (for container health checks).
     Healthcheck,
+    /// Save or load a snapshot of the whole state (README "CI fixtures").
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Writes a snapshot of `--data-dir` to FILE: from the running server listening on
+    /// `--listen` when there is one (signed as the first configured identity), else from
+    /// the stopped data directory.
+    Save { file: PathBuf },
+    /// Restores FILE into `--data-dir` (the server must be stopped). A data directory that
+    /// holds state is refused unless `--force`.
+    Load {
+        file: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -135,6 +153,8 @@ pub struct ServeArgs {
     /// comma-separated (e.g. `public:npmjs=http://127.0.0.1:4873/`); `http://` or `https://`. User-info in the URL is
     /// sent as Basic credentials. A connection with no URL behaves as an unreachable
     /// registry; nothing is ever fetched from an address that is not configured here.
+    /// `NAME=dir:PATH` serves a local directory as the registry instead (npm tarballs,
+    /// wheels and sdists, a Maven repository layout such as `~/.m2/repository`, `.crate`s, `.gem`s).
     #[arg(
         long = "external-connection",
         env = "CODEARTIFACT_LOCAL_EXTERNAL_CONNECTIONS",
@@ -266,6 +286,22 @@ pub struct ServeArgs {
         default_value_t = 64 * 1024 * 1024
     )]
     pub min_free_bytes: u64,
+
+    /// A seed document (JSON, or YAML by its `.yaml`/`.yml` name) applied at start-up:
+    /// domains, repositories, package groups, origin controls and packages (README "CI
+    /// fixtures"). Applying it again changes nothing; a conflict stops start-up.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_SEED")]
+    pub seed: Option<PathBuf>,
+
+    /// A snapshot (`snapshot save`) restored into the data directory before start-up,
+    /// refused when the data directory already holds state unless
+    /// `--snapshot-force`.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_LOAD_SNAPSHOT")]
+    pub load_snapshot: Option<PathBuf>,
+
+    /// Let `--load-snapshot` replace the state of a data directory that has some.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_SNAPSHOT_FORCE")]
+    pub snapshot_force: bool,
 
     /// Log format.
     #[arg(long, env = "CODEARTIFACT_LOCAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

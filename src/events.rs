@@ -271,7 +271,7 @@ impl PutEvents {
             .body(Full::new(Bytes::from(body.clone())))
             .map_err(|e| e.to_string())?;
         if let Some(identity) = self.identities.iter().find(|i| i.account_id == account) {
-            sign(&mut request, identity, region, body.as_bytes())?;
+            sign(&mut request, identity, region, "events", body.as_bytes())?;
         }
         let client = self.client.clone();
         self.runtime.block_on(async move {
@@ -306,11 +306,14 @@ impl PutEvents {
     }
 }
 
-/// SigV4-signs a PutEvents call (service `events`) as `identity`.
-fn sign(
+/// SigV4-signs a request to an AWS service (`events` for PutEvents; `codeartifact` for the
+/// seed applier's in-process control-plane calls) as `identity`. The payload hash is sent
+/// in `x-amz-content-sha256`, as the AWS CLI does for CodeArtifact.
+pub fn sign(
     request: &mut Request<Full<Bytes>>,
     identity: &crate::auth::Identity,
     region: &str,
+    service: &str,
     body: &[u8],
 ) -> Result<(), String> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
@@ -323,12 +326,16 @@ fn sign(
         "codeartifact-local",
     );
     let identity = credentials.into();
+    let mut settings = SigningSettings::default();
+    if service != "events" {
+        settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
+    }
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("events")
+        .name(service)
         .time(SystemTime::now())
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .map_err(|e| e.to_string())?
         .into();
@@ -338,8 +345,9 @@ fn sign(
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
+    let method = request.method().as_str().to_string();
     let signable = SignableRequest::new(
-        "POST",
+        &method,
         &uri,
         headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         SignableBody::Bytes(body),

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod addressing;
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod endpoints;
 pub mod events;
+pub mod fixtures;
 pub mod formats;
 #[cfg(test)]
 mod fuzz;

@@ -1,6 +1,6 @@
 //! Entry point: parse configuration, start logging, serve (or check a server's health).
 
-use codeartifact_local::config::{Cli, Command, LogFormat, ServeArgs};
+use codeartifact_local::config::{Cli, Command, LogFormat, ServeArgs, SnapshotCommand};
 use codeartifact_local::server;
 use std::io::{IsTerminal, Read, Write};
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.serve),
         Command::Healthcheck => healthcheck(&cli.serve),
+        Command::Snapshot(command) => snapshot(&cli.serve, &command),
     }
 }
 
@@ -54,12 +55,50 @@ fn serve(mut args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(file) = &args.load_snapshot {
+        match codeartifact_local::registry::snapshot::load_into(
+            file,
+            &args.data_dir,
+            args.snapshot_force,
+        ) {
+            Ok(stats) => tracing::info!(
+                snapshot = %file.display(),
+                records = stats.records,
+                blobs = stats.blobs,
+                "snapshot loaded"
+            ),
+            Err(e) => {
+                tracing::error!(snapshot = %file.display(), error = describe(e), "cannot load the snapshot");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), bind_failure(listen, &e)))?;
         let bound = listener.local_addr()?;
-        let app = server::build_app(&args, bound).map_err(std::io::Error::other)?;
+        // `NAME=dir:PATH` connections become loopback URLs of in-process registries.
+        let mut args = args.clone();
+        codeartifact_local::fixtures::localdir::serve_directories(&mut args.external_connections)
+            .await
+            .map_err(std::io::Error::other)?;
+        let app =
+            std::sync::Arc::new(server::build_app(&args, bound).map_err(std::io::Error::other)?);
+        if let Some(seed) = &args.seed {
+            let started = std::time::Instant::now();
+            let applied =
+                codeartifact_local::fixtures::apply_seed(std::sync::Arc::clone(&app), seed)
+                    .await
+                    .map_err(std::io::Error::other)?;
+            tracing::info!(
+                seed = %seed.display(),
+                changed = applied.changed,
+                unchanged = applied.unchanged,
+                millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "seed applied"
+            );
+        }
         tracing::info!(
             listen = %bound,
             data_dir = %args.data_dir.display(),
@@ -196,5 +235,124 @@ fn healthcheck(args: &ServeArgs) -> ExitCode {
             );
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `snapshot save` and `snapshot load`.
+fn snapshot(args: &ServeArgs, command: &SnapshotCommand) -> ExitCode {
+    init_logging(args.log_format, args.log_level.as_deref());
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let result = match command {
+        SnapshotCommand::Load { file, force } => {
+            codeartifact_local::registry::snapshot::load_into(file, &args.data_dir, *force)
+                .map(|stats| {
+                    format!(
+                        "loaded {} records and {} blobs into {}",
+                        stats.records,
+                        stats.blobs,
+                        args.data_dir.display()
+                    )
+                })
+                .map_err(describe)
+        }
+        SnapshotCommand::Save { file } => save_snapshot(args, file),
+    };
+    match result {
+        Ok(message) => {
+            eprintln!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("snapshot: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Asks the server on `--listen` for a snapshot; with none listening, reads the stopped
+/// data directory.
+fn save_snapshot(args: &ServeArgs, file: &std::path::Path) -> Result<String, String> {
+    let mut addr = args.listen_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
+        let clock = std::sync::Arc::new(codeartifact_local::clock::Clock::system());
+        let registry = codeartifact_local::registry::Registry::open(
+            &args.data_dir,
+            clock,
+            codeartifact_local::registry::Quotas {
+                min_free_bytes: 0,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| format!("cannot open {}: {}", args.data_dir.display(), describe(e)))?;
+        let stats = codeartifact_local::registry::snapshot::save_offline(&registry, file)
+            .map_err(describe)?;
+        return Ok(format!(
+            "saved {} records and {} blobs from {}",
+            stats.records,
+            stats.blobs,
+            args.data_dir.display()
+        ));
+    }
+    let identities = server::identities(args)?;
+    let identity = identities
+        .iter()
+        .next()
+        .cloned()
+        .ok_or("no identity is configured to sign the request")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("http://{addr}/_codeartifact/snapshot");
+    let body = runtime.block_on(async {
+        use http_body_util::BodyExt as _;
+        let mut request = http::Request::post(&url)
+            .header(http::header::HOST, addr.to_string())
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        codeartifact_local::events::sign(
+            &mut request,
+            &identity,
+            &args.region,
+            "codeartifact",
+            b"",
+        )?;
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Full<bytes::Bytes>>();
+        let response = client.request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(format!(
+                "the server answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(body)
+    })?;
+    let tmp = file.with_extension("partial");
+    std::fs::write(&tmp, &body).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, file).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "saved {} bytes from the server at {addr}",
+        body.len()
+    ))
+}
+
+/// A registry error as one line (a snapshot's errors are storage errors with a message).
+fn describe(e: codeartifact_local::registry::Error) -> String {
+    match e {
+        codeartifact_local::registry::Error::Store(e) => e.0,
+        other => format!("{other:?}"),
     }
 }

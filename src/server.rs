@@ -23,24 +23,7 @@ use tokio::sync::Semaphore;
 
 /// Opens the store and resolves configuration into the shared state.
 pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
-    let mut identities = if args.no_default_identity {
-        Identities::default()
-    } else {
-        Identities::default_test()
-    };
-    if let Some(path) = &args.identities_file {
-        let loaded = Identities::from_json_file(path).map_err(|e| e.to_string())?;
-        identities.merge(loaded);
-    }
-    if let Some(spec) = &args.identities {
-        identities.merge(Identities::parse_spec(spec).map_err(|e| e.to_string())?);
-    }
-    if identities.is_empty() {
-        tracing::warn!(
-            "no identity is configured (--no-default-identity without --identities or \
-             --identities-file): every request will be refused"
-        );
-    }
+    let identities = identities(args)?;
     let mut external_connections = std::collections::BTreeMap::new();
     for entry in &args.external_connections {
         let (name, url) = entry
@@ -123,6 +106,29 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
     })
 }
 
+/// The configured identities: the default one unless turned off, the file's, the flag's.
+pub fn identities(args: &ServeArgs) -> Result<Identities, String> {
+    let mut identities = if args.no_default_identity {
+        Identities::default()
+    } else {
+        Identities::default_test()
+    };
+    if let Some(path) = &args.identities_file {
+        let loaded = Identities::from_json_file(path).map_err(|e| e.to_string())?;
+        identities.merge(loaded);
+    }
+    if let Some(spec) = &args.identities {
+        identities.merge(Identities::parse_spec(spec).map_err(|e| e.to_string())?);
+    }
+    if identities.is_empty() {
+        tracing::warn!(
+            "no identity is configured (--no-default-identity without --identities or \
+             --identities-file): every request will be refused"
+        );
+    }
+    Ok(identities)
+}
+
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 ///
 /// Every connection is bounded in time (hyper's header-read timeout from the moment it is
@@ -130,8 +136,8 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
 /// an inactivity timeout on the socket itself) and in number (`max_connections`; beyond
 /// it a connection gets a 503 and is closed). A silent socket costs its descriptor, one
 /// small task and one timer: its HTTP state is made when its first byte arrives.
-pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
-    let app = Arc::new(app);
+pub async fn serve(app: impl Into<Arc<App>>, listener: TcpListener) -> std::io::Result<()> {
+    let app: Arc<App> = app.into();
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(app.settings.max_connections));
     // Refusals are written by small tasks; bound them too, beyond which a socket is just closed.

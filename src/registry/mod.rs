@@ -18,6 +18,7 @@ mod packages;
 mod policies;
 mod repositories;
 mod resolve;
+pub mod snapshot;
 mod store;
 mod tags;
 #[cfg(test)]

@@ -100,6 +100,11 @@ impl WriteTx<'_> {
         self.batch.delete_raw(key);
     }
 
+    /// Puts a raw pair (a snapshot's records).
+    pub(super) fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.put_raw(key, value);
+    }
+
     /// The pending blob changes of a domain.
     pub(super) fn blob_changes(&mut self, d: DomainId<'_>) -> &mut BlobChanges {
         self.blobs
@@ -184,6 +189,30 @@ impl WriteTx<'_> {
         for path in freed {
             writer.blobs.remove(&path);
         }
+        drop(guard);
+        Ok(())
+    }
+}
+
+impl WriteTx<'_> {
+    /// Commits the batch as it is, without blob reference counting or events: for a
+    /// snapshot's records, which carry their own counts and whose versions changed nothing
+    /// (restoring a state is not a package version change).
+    pub(super) fn commit_verbatim(self) -> Result<()> {
+        if let Err(e) = self.writer.blobs.space().check() {
+            return Err(Error::QuotaExceeded {
+                kind: ResourceKind::Unnamed,
+                id: String::new(),
+                message: e.to_string(),
+            });
+        }
+        let WriteTx {
+            writer,
+            guard,
+            batch,
+            ..
+        } = self;
+        writer.committer.commit(batch)?;
         drop(guard);
         Ok(())
     }

@@ -12,7 +12,7 @@
 //! Ruby 3.1 ships 3.3.15) resolves `gem install` from it once `HEAD E` answers, which is
 //! why the service documents `gem install` as working with those versions only.
 
-mod gem;
+pub mod gem;
 mod marshal;
 mod publish;
 mod upstream;

@@ -35,6 +35,11 @@ impl BlobStore {
         Ok(BlobStore { root, space })
     }
 
+    /// The directory holding every domain's blobs (and `tmp`, the staging area).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The free-space watermark every write checks.
     pub fn space(&self) -> &Space {
         &self.space

@@ -24,6 +24,16 @@ impl Key {
         self.0.as_bytes()
     }
 
+    /// The prefix of every key (a snapshot takes them all).
+    pub fn everything() -> Key {
+        Key(String::new())
+    }
+
+    /// Whether a raw key is an undelivered event in the outbox (not part of a snapshot).
+    pub fn is_outbox(key: &[u8]) -> bool {
+        Key::outbox_number(key).is_some()
+    }
+
     pub fn schema() -> Key {
         Key("schema".into())
     }

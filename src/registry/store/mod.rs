@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 /// The schema version this build writes and understands. A store written by a newer build is
 /// refused at open rather than misread.
-pub(super) const SCHEMA_VERSION: u32 = 1;
+pub(in crate::registry) const SCHEMA_VERSION: u32 = 1;
 
 /// A storage failure: the engine failed, or a stored record could not be decoded.
 #[derive(Debug)]
@@ -97,6 +97,11 @@ impl Batch {
     /// Whether the batch deletes any key.
     pub fn deletes_any(&self) -> bool {
         self.ops.iter().any(|op| matches!(op, Op::Delete(_)))
+    }
+
+    /// Puts a raw pair (a snapshot's records, written back as they were read).
+    pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(Op::Put(key, value));
     }
 
     /// The version records the batch writes, by key, as the batch leaves them (`None`:
