@@ -14,7 +14,7 @@ use crate::api::{self, ApiError, Cx, Reply};
 use crate::auth::sigv4::{self, AuthError};
 use crate::auth::Caller;
 use crate::endpoints;
-use crate::formats::{cargo::Cargo, maven::Maven, npm::Npm, pypi::Pypi, ruby::Ruby};
+use crate::formats::{cargo::Cargo, maven::Maven, npm::Npm, pypi::Pypi, ruby::Ruby, swift::Swift};
 use crate::registry::{stream_into, ResourceKind, StreamError};
 use crate::state::App;
 use crate::wire::{
@@ -99,7 +99,8 @@ async fn repository_endpoint(
         PackageFormat::Maven => endpoints::serve::<Maven>(app, target, request).await,
         PackageFormat::Cargo => endpoints::serve::<Cargo>(app, target, request).await,
         PackageFormat::Ruby => endpoints::serve::<Ruby>(app, target, request).await,
-        PackageFormat::Nuget | PackageFormat::Generic | PackageFormat::Swift => {
+        PackageFormat::Swift => endpoints::serve::<Swift>(app, target, request).await,
+        PackageFormat::Nuget | PackageFormat::Generic => {
             endpoints::unserved(app, &target, &request)
         }
     }

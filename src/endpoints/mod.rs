@@ -78,8 +78,14 @@ pub enum RepoError {
     MethodNotAllowed(String),
     /// No representation the client accepts.
     NotAcceptable(String),
+    /// A protocol version the client asks for that this endpoint does not speak (the Swift
+    /// registry's `Accept: application/vnd.swift.registry.v2+json`).
+    UnsupportedMediaType(String),
     /// A malformed request: bad names, documents, digests, or a body that ended early.
     BadRequest(String),
+    /// A well-formed upload the registry refuses for its content (a Swift source archive
+    /// without `Package.swift`, release metadata that is not the documented JSON).
+    Unprocessable(String),
     /// The version (or file) exists with other content, is available from upstream, or the
     /// package's origin controls refuse the publish.
     Conflict(String),
@@ -104,7 +110,9 @@ impl RepoError {
             RepoError::NotFound(_) => StatusCode::NOT_FOUND,
             RepoError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             RepoError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            RepoError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RepoError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RepoError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RepoError::Conflict(_) => StatusCode::CONFLICT,
             RepoError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             // ServiceQuotaExceededException, as PublishPackageVersion answers.
@@ -122,8 +130,10 @@ impl RepoError {
             RepoError::Unauthorized(_) => "UnauthorizedException",
             RepoError::Forbidden(_) => "AccessDeniedException",
             RepoError::NotFound(_) => "ResourceNotFoundException",
-            RepoError::MethodNotAllowed(_) | RepoError::NotAcceptable(_) => "ValidationException",
-            RepoError::BadRequest(_) => "ValidationException",
+            RepoError::MethodNotAllowed(_)
+            | RepoError::NotAcceptable(_)
+            | RepoError::UnsupportedMediaType(_) => "ValidationException",
+            RepoError::BadRequest(_) | RepoError::Unprocessable(_) => "ValidationException",
             RepoError::Conflict(_) => "ConflictException",
             RepoError::TooLarge(_) | RepoError::QuotaExceeded(_) => "ServiceQuotaExceededException",
             RepoError::Throttled(_) => "ThrottlingException",
@@ -141,7 +151,9 @@ impl RepoError {
             | RepoError::NotFound(m)
             | RepoError::MethodNotAllowed(m)
             | RepoError::NotAcceptable(m)
+            | RepoError::UnsupportedMediaType(m)
             | RepoError::BadRequest(m)
+            | RepoError::Unprocessable(m)
             | RepoError::Conflict(m)
             | RepoError::TooLarge(m)
             | RepoError::QuotaExceeded(m)
@@ -531,7 +543,9 @@ mod tests {
             (RepoError::NotFound(m()), 404),
             (RepoError::MethodNotAllowed(m()), 405),
             (RepoError::NotAcceptable(m()), 406),
+            (RepoError::UnsupportedMediaType(m()), 415),
             (RepoError::BadRequest(m()), 400),
+            (RepoError::Unprocessable(m()), 422),
             (RepoError::Conflict(m()), 409),
             (RepoError::TooLarge(m()), 413),
             (RepoError::QuotaExceeded(m()), 402),

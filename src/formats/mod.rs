@@ -9,3 +9,4 @@ pub mod maven;
 pub mod npm;
 pub mod pypi;
 pub mod ruby;
+pub mod swift;
