@@ -27,10 +27,9 @@ mod support;
 use std::io::Write as _;
 
 use serde_json::json;
-use std::time::Instant;
 use support::{
-    env_or, expect_200, find, load_rows, loads_json, read_mem, BenchEnv, BoxError, Conn, CpuMeter,
-    Endpoint, LoadSpec, RepoServer, SeriesResult, Table, REQUEST_TIMEOUT,
+    env_or, expect_200, find, load_rows, loads_json, read_mem, BenchEnv, BoxError, Conn, Endpoint,
+    LoadSpec, RepoServer, Table, REQUEST_TIMEOUT,
 };
 
 const REPOSITORY: &str = "swift-repo";
@@ -68,7 +67,8 @@ fn run() -> Result<(), BoxError> {
         .zip(&archives)
         .map(|(v, a)| (format!("publish {v}"), publish_request(endpoint, v, a)))
         .collect();
-    let publish = repo.runtime.block_on(publish_series(&repo, &publishes))?;
+    // A synchronous publish answers 201.
+    let publish = repo.series_expecting(&publishes, 201)?;
     println!("  published {releases} releases: {}", publish.summary());
 
     // 3. Loads.
@@ -152,43 +152,6 @@ fn run() -> Result<(), BoxError> {
     println!();
     println!("{json}");
     Ok(())
-}
-
-/// The publishes one after another on one keep-alive connection; each must answer 201, as
-/// a synchronous publish does (the shared series expects 200).
-async fn publish_series(
-    repo: &RepoServer,
-    requests: &[(String, Vec<u8>)],
-) -> Result<SeriesResult, BoxError> {
-    let mean_bytes =
-        requests.iter().map(|(_, r)| r.len()).sum::<usize>() as f64 / requests.len().max(1) as f64;
-    let mut conn = Conn::connect(repo.addr()).await?;
-    let meter = CpuMeter::start(repo.pid())?;
-    let started = Instant::now();
-    let mut latencies = Vec::with_capacity(requests.len());
-    for (what, request) in requests {
-        let sent = Instant::now();
-        let reply = tokio::time::timeout(REQUEST_TIMEOUT, conn.roundtrip(request, true))
-            .await
-            .map_err(|_| format!("{what}: no answer within {REQUEST_TIMEOUT:?}"))??;
-        if reply.status != 201 {
-            return Err(format!(
-                "{what}: HTTP {}: {}",
-                reply.status,
-                String::from_utf8_lossy(&reply.body)
-            )
-            .into());
-        }
-        latencies.push(sent.elapsed().as_secs_f64() * 1e3);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let (server_cpu_s, _) = meter.read(repo.clk_tck)?;
-    Ok(SeriesResult::from_latencies(
-        &latencies,
-        seconds,
-        mean_bytes,
-        server_cpu_s,
-    ))
 }
 
 fn get_request(endpoint: &Endpoint, target: &str, media: &str) -> Vec<u8> {

@@ -182,6 +182,19 @@ impl RepoError {
         }
     }
 
+    /// A multipart upload that could not be read: a part over its limit is 413, a stalled
+    /// body 408, anything else 400; `what` says which part of the upload.
+    pub fn multipart(what: &str, e: &multer::Error) -> RepoError {
+        let message = format!("{what}: {e}");
+        match e {
+            multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+                RepoError::TooLarge(message)
+            }
+            _ if crate::wire::is_stalled(e) => RepoError::Timeout(message),
+            _ => RepoError::BadRequest(message),
+        }
+    }
+
     /// The method is not one this route answers.
     pub fn method(method: &Method) -> RepoError {
         RepoError::MethodNotAllowed(format!("{method} is not supported here"))

@@ -332,6 +332,11 @@ def test_bad_input_gets_problem_details_and_writes_nothing(registry, ca, server,
     r = SwiftPackageRegistryClient(client.registry_url).send("GET", client.url("mona", "LinkedList"))
     assert r.status == 401 and r.header_all("WWW-Authenticate")
 
+    # The package's origin controls refuse a direct publish (spec §4.2).
+    ca.put_package_origin_configuration(domain=d, repository="team", format="swift", namespace="mona",
+                                        package="linkedlist", restrictions={"publish": "BLOCK", "upstream": "BLOCK"})
+    problem(client.publish_request("mona", "LinkedList", "2.0.0", good), 409)
+
     # Nothing was written by any refusal.
     packages = ca.list_packages(domain=d, repository="team", format="swift")["packages"]
     assert [(p["namespace"], p["package"]) for p in packages] == [("mona", "linkedlist")]

@@ -33,27 +33,14 @@ struct Form {
     metadata_signature: Option<Bytes>,
 }
 
-/// A multipart error: a part over its limit is 413, a stalled body 408, the rest 400.
 fn malformed(e: &multer::Error) -> RepoError {
-    let message = format!("malformed multipart body: {e}");
-    match e {
-        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
-            RepoError::TooLarge(message)
-        }
-        _ if crate::wire::is_stalled(e) => RepoError::Timeout(message),
-        _ => RepoError::BadRequest(message),
-    }
+    RepoError::multipart("malformed multipart body", e)
 }
 
 async fn read_form(registry: &Registry, request: Request<RequestBody>) -> Result<Form, RepoError> {
-    let boundary = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|ct| multer::parse_boundary(ct).ok())
-        .ok_or_else(|| {
-            RepoError::BadRequest("a publish must be a multipart/form-data body".into())
-        })?;
+    let boundary = crate::wire::multipart_boundary(&request).ok_or_else(|| {
+        RepoError::BadRequest("a publish must be a multipart/form-data body".into())
+    })?;
     let max_archive = registry.quotas.asset_size_bytes;
     let parts = MAX_PART_BYTES as u64;
     let constraints = multer::Constraints::new().size_limit(
