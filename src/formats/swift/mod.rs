@@ -218,10 +218,16 @@ fn route(method: &Method, rest: &str) -> Result<Route, RepoError> {
             name: name.to_string(),
         })
     };
+    // A publish of a version that is not SemVer 2.0 is malformed (400); a read of one asks
+    // for a release that cannot exist (404).
     let version = |v: &str| -> Result<String, RepoError> {
-        parse_version(v).map(|_| v.to_string()).ok_or_else(|| {
-            RepoError::BadRequest(format!("invalid version: {v:?} is not SemVer 2.0"))
-        })
+        match parse_version(v) {
+            Some(_) => Ok(v.to_string()),
+            None if method == Method::PUT => Err(RepoError::BadRequest(format!(
+                "invalid version: {v:?} is not SemVer 2.0"
+            ))),
+            None => Err(RepoError::NotFound("release not found".into())),
+        }
     };
     match segments.as_slice() {
         [scope, name] => {
@@ -684,9 +690,15 @@ mod tests {
             route(&Method::PUT, "mona/LinkedList/1.1.0").unwrap(),
             Route::Publish(p("mona", "LinkedList"), "1.1.0".into())
         );
+        assert_eq!(
+            route(&Method::PUT, "mona/LinkedList/1.0")
+                .unwrap_err()
+                .status(),
+            400
+        );
         for (rest, status) in [
-            ("mona/LinkedList/1.0", 400),
-            ("mona/LinkedList/v1.0.0.zip", 400),
+            ("mona/LinkedList/1.0", 404),
+            ("mona/LinkedList/v1.0.0.zip", 404),
             ("-mona/LinkedList", 400),
             ("mona/Linked.List/1.0.0", 400),
             ("mona/..%2F..%2Fetc/1.0.0", 400),
