@@ -233,6 +233,14 @@ def test_resolve_through_an_upstream_repository_retains_what_was_downloaded(regi
         r = team.publish_request("mona", "LinkedList", version, pkg.publish_archive("mona.LinkedList", w))
         assert r.status == 409, (version, r)
         assert r.header("Content-Type") == "application/problem+json" and json.loads(r.body)["detail"]
+    # Origin controls: with upstream=BLOCK in team, only what team holds is visible there.
+    ca.put_package_origin_configuration(domain=d, repository="team", format="swift", namespace="mona",
+                                        package="linkedlist", restrictions={"publish": "ALLOW", "upstream": "BLOCK"})
+    fresh = SwiftPackageRegistryClient(registry["endpoint"]["team"], registry["token"])
+    assert fresh.get_package_metadata("mona", "LinkedList") == ["1.1.0"]
+    with pytest.raises(RegistryError):
+        fresh.get_release_metadata("mona", "LinkedList", "1.0.0")
+
     # There is no Swift external connection to ask for (upstreams spec §2).
     with pytest.raises(ca.exceptions.ValidationException):
         ca.associate_external_connection(domain=d, repository="upstream", externalConnection="public:swift")
