@@ -174,6 +174,18 @@ def test_publish_two_packages_and_resolve_them_from_a_clean_state(registry, ca, 
     r = client.send("GET", client.url("mona", "LinkedList", "1.1.0", "Package.swift") + "?swift-version=5.8",
                     client.accept("swift"), follow=False)
     assert r.status == 303 and r.header("Location") == client.url("mona", "linkedlist", "1.1.0", "Package.swift")
+    r = client.send("GET", client.url("mona", "LinkedList", "1.1.0", "Package.swift") + "?swift-version=5.9",
+                    client.accept("swift"))
+    assert r.status == 200 and r.body.decode() == MANIFEST_59
+    assert r.header("Content-Disposition") == 'attachment; filename="Package@swift-5.9.swift"'
+    r = client.send("GET", client.url("mona", "LinkedList", "1.1.0", "Package.swift"), client.accept("swift"))
+    assert r.header("Content-Disposition") == 'attachment; filename="Package.swift"'
+    assert r.body.startswith(b"// swift-tools-version:5.7\n")
+    assert [(a["rel"], a["filename"], a["swift-tools-version"]) for _, a in parse_links(r)] == [
+        ("alternate", "Package@swift-5.9.swift", "5.9")]
+    unchanged = client.send("GET", client.url("mona", "LinkedList", "1.1.0", "Package.swift"),
+                            {**client.accept("swift"), "If-None-Match": r.header("ETag")})
+    assert unchanged.status == 304 and unchanged.body == b""
 
     # Identifier lookup by repository URL (SwiftPM normalises nothing; the registry matches loosely).
     assert client.lookup_identities("https://git.example.invalid/mona/LinkedList") == ["mona.linkedlist"]

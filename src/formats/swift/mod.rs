@@ -75,7 +75,9 @@ impl Format for Swift {
                 let page = release(cx, &p, &version)?;
                 Ok(linked_page(page, if_none_match.as_deref()))
             }
-            Route::Manifest(p, version) => manifest(cx, &p, &version, &query),
+            Route::Manifest(p, version) => {
+                manifest(cx, &p, &version, &query, if_none_match.as_deref())
+            }
             Route::Archive(p, version) => {
                 let range = header_text(&request, header::RANGE);
                 source_archive(cx, &p, &version, range.as_deref()).await
@@ -484,65 +486,82 @@ fn release(cx: &RepoCx<'_>, p: &Package, version: &str) -> Result<Page, RepoErro
 
 /// `GET {scope}/{name}/{version}/Package.swift`: the manifest, with an `alternate` link per
 /// version-specific manifest; `?swift-version=X` answers that manifest, or 303 to the
-/// unqualified one when the release has none for X.
+/// unqualified one when the release has none for X. Rendered once per store generation.
 fn manifest(
     cx: &RepoCx<'_>,
     p: &Package,
     version: &str,
     query: &str,
+    if_none_match: Option<&str>,
 ) -> Result<Response<Body>, RepoError> {
-    let record = find_release(cx, p, version)?;
-    let manifests = Stored::of(&record)
-        .manifests
-        .ok_or_else(|| RepoError::NotFound("release has no manifest".into()))?;
     let url = format!("{}/Package.swift", p.release_url(cx, version));
     let wanted = decode_query(query)
         .into_iter()
         .find(|(k, _)| k == "swift-version")
         .map(|(_, v)| v);
-    let (file_name, content) = match wanted {
-        Some(wanted) => {
-            let Some((key, m)) = manifests.for_swift_version(&wanted) else {
-                let mut response = Response::new(full(Bytes::new()));
-                *response.status_mut() = StatusCode::SEE_OTHER;
-                if let Ok(location) = HeaderValue::from_str(&url) {
-                    response.headers_mut().insert(header::LOCATION, location);
-                }
-                return Ok(response);
-            };
-            (format!("Package@swift-{key}.swift"), m.content.clone())
-        }
-        None => {
-            let main = manifests
-                .main()
-                .ok_or_else(|| RepoError::NotFound("release has no manifest".into()))?;
-            ("Package.swift".to_string(), main.content.clone())
-        }
-    };
-    let links: Vec<String> = manifests
-        .files
-        .iter()
-        .filter(|(key, _)| !key.is_empty())
-        .map(|(key, m)| {
-            format!(
-                "<{url}?swift-version={key}>; rel=\"alternate\"; filename=\"Package@swift-{key}.swift\"; swift-tools-version=\"{}\"",
-                m.tools_version
-            )
-        })
-        .collect();
-    let mut response = Response::new(full(content));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/x-swift"),
+    let key = format!(
+        "swift:manifest:{}:{version}:{}",
+        p.identifier(),
+        wanted.as_deref().unwrap_or("")
     );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    if !links.is_empty() {
-        if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
-            headers.insert(header::LINK, value);
+    // The page is `{file name}\n{Link}\n{manifest}`, or empty when the release has no
+    // manifest for the swift-version asked (a redirect).
+    let page = cx.cached_page(key, || {
+        let record = find_release(cx, p, version)?;
+        let manifests = Stored::of(&record)
+            .manifests
+            .ok_or_else(|| RepoError::NotFound("release has no manifest".into()))?;
+        let chosen = match &wanted {
+            Some(wanted) => manifests
+                .for_swift_version(wanted)
+                .map(|(key, m)| (format!("Package@swift-{key}.swift"), m)),
+            None => manifests.main().map(|m| ("Package.swift".to_string(), m)),
+        };
+        let Some((file_name, chosen)) = chosen else {
+            return Ok(Some(Page::new(Bytes::new(), "text/x-swift")));
+        };
+        let links: Vec<String> = manifests
+            .files
+            .iter()
+            .filter(|(key, _)| !key.is_empty())
+            .map(|(key, m)| {
+                format!(
+                    "<{url}?swift-version={key}>; rel=\"alternate\"; filename=\"Package@swift-{key}.swift\"; swift-tools-version=\"{}\"",
+                    m.tools_version
+                )
+            })
+            .collect();
+        let body = format!("{file_name}\n{}\n{}", links.join(", "), chosen.content);
+        Ok(Some(Page::new(body, "text/x-swift")))
+    })?;
+    let page = page.ok_or_else(|| RepoError::internal("the manifest page was not rendered"))?;
+    if page.body.is_empty() {
+        let mut response = Response::new(full(Bytes::new()));
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(location) = HeaderValue::from_str(&url) {
+            response.headers_mut().insert(header::LOCATION, location);
         }
+        return Ok(response);
+    }
+    let split = page
+        .body
+        .iter()
+        .position(|b| *b == b'\n')
+        .unwrap_or(page.body.len());
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        String::from_utf8_lossy(&page.body[..split])
+    );
+    let rest = Page {
+        body: page.body.slice((split + 1).min(page.body.len())..),
+        content_type: page.content_type,
+        etag: page.etag,
+    };
+    let mut response = linked_page(rest, if_none_match);
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }
