@@ -14,7 +14,9 @@ use crate::api::{self, ApiError, Cx, Reply};
 use crate::auth::sigv4::{self, AuthError};
 use crate::auth::Caller;
 use crate::endpoints;
-use crate::formats::{cargo::Cargo, maven::Maven, npm::Npm, nuget::Nuget, pypi::Pypi, ruby::Ruby};
+use crate::formats::{
+    cargo::Cargo, maven::Maven, npm::Npm, nuget::Nuget, pypi::Pypi, ruby::Ruby, swift::Swift,
+};
 use crate::registry::{stream_into, ResourceKind, StreamError};
 use crate::state::App;
 use crate::wire::{
@@ -151,9 +153,8 @@ async fn repository_endpoint(
         PackageFormat::Cargo => endpoints::serve::<Cargo>(app, target, request).await,
         PackageFormat::Ruby => endpoints::serve::<Ruby>(app, target, request).await,
         PackageFormat::Nuget => endpoints::serve::<Nuget>(app, target, request).await,
-        PackageFormat::Generic | PackageFormat::Swift => {
-            endpoints::unserved(app, &target, &request)
-        }
+        PackageFormat::Swift => endpoints::serve::<Swift>(app, target, request).await,
+        PackageFormat::Generic => endpoints::unserved(app, &target, &request),
     }
 }
 

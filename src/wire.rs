@@ -249,6 +249,15 @@ pub fn header_text<B>(request: &Request<B>, name: header::HeaderName) -> Option<
         .map(str::to_string)
 }
 
+/// The boundary of a `multipart/form-data` request; `None` when it is not one.
+pub fn multipart_boundary<B>(request: &Request<B>) -> Option<String> {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+}
+
 /// Why a request body could not be read into memory.
 #[derive(Debug)]
 pub enum BodyError {

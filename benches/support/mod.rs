@@ -442,7 +442,13 @@ pub struct Reply {
 impl Reply {
     /// The body of a 200; any other status is an error naming `what`, with the body.
     pub fn ok(self, what: &str) -> Result<Vec<u8>, BoxError> {
-        if self.status != 200 {
+        self.expect(200, what)
+    }
+
+    /// The body of a reply with `status` (201 for a synchronous Swift publish); any other
+    /// status is an error naming `what`, with the body.
+    pub fn expect(self, status: u16, what: &str) -> Result<Vec<u8>, BoxError> {
+        if self.status != status {
             return Err(format!(
                 "{what}: HTTP {}: {}",
                 self.status,
@@ -762,6 +768,17 @@ pub async fn send_series(
     pid: u32,
     clk_tck: f64,
 ) -> Result<SeriesResult, BoxError> {
+    send_series_expecting(addr, requests, pid, clk_tck, 200).await
+}
+
+/// [`send_series`] where each request must answer `status`.
+pub async fn send_series_expecting(
+    addr: SocketAddr,
+    requests: &[(String, Vec<u8>)],
+    pid: u32,
+    clk_tck: f64,
+    status: u16,
+) -> Result<SeriesResult, BoxError> {
     let mean_body_bytes =
         requests.iter().map(|(_, r)| r.len()).sum::<usize>() as f64 / requests.len().max(1) as f64;
     let mut conn = Conn::connect(addr).await?;
@@ -770,7 +787,10 @@ pub async fn send_series(
     let mut latencies = Vec::with_capacity(requests.len());
     for (what, request) in requests {
         let sent = Instant::now();
-        expect_200(&mut conn, request, what).await?;
+        tokio::time::timeout(REQUEST_TIMEOUT, conn.roundtrip(request, true))
+            .await
+            .map_err(|_| format!("{what}: no answer within {REQUEST_TIMEOUT:?}"))??
+            .expect(status, what)?;
         latencies.push(sent.elapsed().as_secs_f64() * 1e3);
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -1665,8 +1685,22 @@ impl RepoServer {
 
     /// Sends the `(what, request)`s as a [`send_series`].
     pub fn series(&self, requests: &[(String, Vec<u8>)]) -> Result<SeriesResult, BoxError> {
-        self.runtime
-            .block_on(send_series(self.addr(), requests, self.pid(), self.clk_tck))
+        self.series_expecting(requests, 200)
+    }
+
+    /// Sends the `(what, request)`s as a [`send_series_expecting`] `status`.
+    pub fn series_expecting(
+        &self,
+        requests: &[(String, Vec<u8>)],
+        status: u16,
+    ) -> Result<SeriesResult, BoxError> {
+        self.runtime.block_on(send_series_expecting(
+            self.addr(),
+            requests,
+            self.pid(),
+            self.clk_tck,
+            status,
+        ))
     }
 
     pub fn loader<'a>(&'a self, spec: &'a LoadSpec) -> Loader<'a> {

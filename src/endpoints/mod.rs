@@ -78,8 +78,14 @@ pub enum RepoError {
     MethodNotAllowed(String),
     /// No representation the client accepts.
     NotAcceptable(String),
+    /// A protocol version the client asks for that this endpoint does not speak (the Swift
+    /// registry's `Accept: application/vnd.swift.registry.v2+json`).
+    UnsupportedMediaType(String),
     /// A malformed request: bad names, documents, digests, or a body that ended early.
     BadRequest(String),
+    /// A well-formed upload the registry refuses for its content (a Swift source archive
+    /// without `Package.swift`, release metadata that is not the documented JSON).
+    Unprocessable(String),
     /// The version (or file) exists with other content, is available from upstream, or the
     /// package's origin controls refuse the publish.
     Conflict(String),
@@ -104,7 +110,9 @@ impl RepoError {
             RepoError::NotFound(_) => StatusCode::NOT_FOUND,
             RepoError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             RepoError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            RepoError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RepoError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RepoError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RepoError::Conflict(_) => StatusCode::CONFLICT,
             RepoError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             // ServiceQuotaExceededException, as PublishPackageVersion answers.
@@ -122,8 +130,10 @@ impl RepoError {
             RepoError::Unauthorized(_) => "UnauthorizedException",
             RepoError::Forbidden(_) => "AccessDeniedException",
             RepoError::NotFound(_) => "ResourceNotFoundException",
-            RepoError::MethodNotAllowed(_) | RepoError::NotAcceptable(_) => "ValidationException",
-            RepoError::BadRequest(_) => "ValidationException",
+            RepoError::MethodNotAllowed(_)
+            | RepoError::NotAcceptable(_)
+            | RepoError::UnsupportedMediaType(_) => "ValidationException",
+            RepoError::BadRequest(_) | RepoError::Unprocessable(_) => "ValidationException",
             RepoError::Conflict(_) => "ConflictException",
             RepoError::TooLarge(_) | RepoError::QuotaExceeded(_) => "ServiceQuotaExceededException",
             RepoError::Throttled(_) => "ThrottlingException",
@@ -141,7 +151,9 @@ impl RepoError {
             | RepoError::NotFound(m)
             | RepoError::MethodNotAllowed(m)
             | RepoError::NotAcceptable(m)
+            | RepoError::UnsupportedMediaType(m)
             | RepoError::BadRequest(m)
+            | RepoError::Unprocessable(m)
             | RepoError::Conflict(m)
             | RepoError::TooLarge(m)
             | RepoError::QuotaExceeded(m)
@@ -167,6 +179,19 @@ impl RepoError {
             RepoError::QuotaExceeded(e.to_string())
         } else {
             RepoError::Internal(format!("{what}: {e}"))
+        }
+    }
+
+    /// A multipart upload that could not be read: a part over its limit is 413, a stalled
+    /// body 408, anything else 400; `what` says which part of the upload.
+    pub fn multipart(what: &str, e: &multer::Error) -> RepoError {
+        let message = format!("{what}: {e}");
+        match e {
+            multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+                RepoError::TooLarge(message)
+            }
+            _ if crate::wire::is_stalled(e) => RepoError::Timeout(message),
+            _ => RepoError::BadRequest(message),
         }
     }
 
@@ -238,10 +263,7 @@ pub trait Format {
 
     /// A short, stable name of what the route does (`packument`, `upload`, `put`, …): the
     /// access log names a repository-endpoint request `{NAME}.{route_name}`.
-    fn route_name(method: &Method, route: &Self::Route) -> &'static str {
-        let _ = (method, route);
-        "request"
-    }
+    fn route_name(method: &Method, route: &Self::Route) -> &'static str;
 }
 
 /// What a repository-endpoint request was, carried on its response to the access log:
@@ -578,7 +600,9 @@ mod tests {
             (RepoError::NotFound(m()), 404),
             (RepoError::MethodNotAllowed(m()), 405),
             (RepoError::NotAcceptable(m()), 406),
+            (RepoError::UnsupportedMediaType(m()), 415),
             (RepoError::BadRequest(m()), 400),
+            (RepoError::Unprocessable(m()), 422),
             (RepoError::Conflict(m()), 409),
             (RepoError::TooLarge(m()), 413),
             (RepoError::QuotaExceeded(m()), 402),

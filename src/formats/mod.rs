@@ -10,3 +10,4 @@ pub mod npm;
 pub mod nuget;
 pub mod pypi;
 pub mod ruby;
+pub mod swift;

@@ -25,6 +25,7 @@ from conftest import (
 from mavenkit import MavenHttp, pom_xml
 from pydist import make_wheel
 from pypikit import multipart, upload_fields
+from swiftkit import SwiftPackageRegistryClient, zip_bytes
 
 FORMATS = ("npm", "pypi", "maven", "nuget", "generic", "ruby", "swift", "cargo")
 
@@ -57,6 +58,8 @@ def site(server, ca, ca_other, tmp_path_factory):
         assert r.status == 200, r
         maven = MavenHttp(f"{server.endpoint}/maven/d/{domain}-{owner}/team/", token)
         maven.publish("org.probe", "probe", "1.0", {"probe-1.0.pom": pom_xml("org.probe", "probe", "1.0")})
+        swift = SwiftPackageRegistryClient(f"{server.endpoint}/swift/d/{domain}-{owner}/team/", token)
+        swift.publish("probe", "probe-pkg", "1.0.0", zip_bytes({"probe/Package.swift": "// swift-tools-version:5.9\n"}))
     yield info
     for client, domain in ((ca, a), (ca, b), (ca_other, a)):
         try:
@@ -69,7 +72,7 @@ def site(server, ca, ca_other, tmp_path_factory):
 # A document each served format answers 200 for in every repository of `site`; the other
 # formats are not served (404 once the token is accepted).
 PROBE = {"npm": "-/ping", "pypi": "simple/probe-pkg/", "maven": "org/probe/probe/maven-metadata.xml",
-         "cargo": "config.json", "ruby": "api/v1/dependencies"}
+         "cargo": "config.json", "ruby": "api/v1/dependencies", "swift": "probe/probe-pkg"}
 PROBE["nuget"] = "v3/index.json"  # the service index
 UNSERVED = tuple(f for f in FORMATS if f not in PROBE)
 

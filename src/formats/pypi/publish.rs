@@ -11,7 +11,7 @@ use crate::registry::{stream_into, Registry, StreamError};
 use crate::registry::{Dependency, License, NewAsset, Publish, StagedBlob, VersionMetadata};
 use crate::wire::{text, Body, BodyError, RequestBody};
 use futures_util::StreamExt as _;
-use http::{header, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use sha2::Digest as _;
 use std::collections::BTreeMap;
 
@@ -20,17 +20,6 @@ const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
 
 fn bad(message: impl Into<String>) -> RepoError {
     RepoError::BadRequest(message.into())
-}
-
-/// A multipart error: a field over its limit is 413, a stalled body 408, the rest 400.
-fn multipart_error(what: &str, e: &multer::Error) -> RepoError {
-    match e {
-        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
-            RepoError::TooLarge(format!("{what}: {e}"))
-        }
-        _ if crate::wire::is_stalled(e) => RepoError::Timeout(format!("{what}: {e}")),
-        _ => bad(format!("{what}: {e}")),
-    }
 }
 
 /// The fields of an upload, the file staged on disk.
@@ -57,11 +46,7 @@ impl Form {
 /// Reads the multipart body: text fields into memory (bounded), the `content` file to a
 /// staging file while hashing it (SHA-256 by the store, BLAKE2b-256 and MD5 here).
 async fn read_form(registry: &Registry, request: Request<RequestBody>) -> Result<Form, RepoError> {
-    let boundary = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|ct| multer::parse_boundary(ct).ok())
+    let boundary = crate::wire::multipart_boundary(&request)
         .ok_or_else(|| bad("Expected a multipart/form-data upload".to_string()))?;
     let stream = http_body_util::BodyDataStream::new(request.into_body());
     // The file may be as large as the asset quota; every other field is text, bounded
@@ -80,7 +65,7 @@ async fn read_form(registry: &Registry, request: Request<RequestBody>) -> Result
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return Err(multipart_error("Malformed multipart body", &e)),
+            Err(e) => return Err(RepoError::multipart("Malformed multipart body", &e)),
         };
         let name = field.name().unwrap_or("").to_string();
         if name == "content" {
@@ -119,7 +104,7 @@ async fn read_form(registry: &Registry, request: Request<RequestBody>) -> Result
             let value = field
                 .text()
                 .await
-                .map_err(|e| multipart_error(&format!("Malformed field {name}"), &e))?;
+                .map_err(|e| RepoError::multipart(&format!("Malformed field {name}"), &e))?;
             text_bytes += value.len();
             if text_bytes > MAX_TEXT_BYTES {
                 return Err(RepoError::TooLarge(
@@ -267,6 +252,7 @@ mod fuzz_target {
     use super::*;
     use crate::registry::Quotas;
     use bytes::Bytes;
+    use http::header;
     use std::sync::Arc;
 
     /// twine's multipart upload read as the endpoint reads it (fields bounded, the file
