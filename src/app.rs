@@ -83,6 +83,9 @@ async fn route(app: &App, request: Request<RequestBody>) -> (Response<Body>, &'s
         let response = repository_endpoint(app, target, request).await;
         return (response, "repository-endpoint");
     }
+    if crate::controls::owns(request.uri().path()) {
+        return (crate::controls::handle(app, request).await, "test-controls");
+    }
     if request.uri().path() == "/health" {
         let body = serde_json::json!({
             "status": "ok",
@@ -243,6 +246,18 @@ async fn control_plane(
         app.settings.max_skew,
     )
     .map_err(|e| fail(Refusal::Auth(e)))?;
+    if let Some(op) = op {
+        let fault = app.faults.check(crate::faults::Call::ControlPlane {
+            operation: op.name(),
+        });
+        if let Some(response) = endpoints::injected_fault(fault, |status, kind, message| {
+            plain_error(status, kind, message.to_string())
+        })
+        .await
+        {
+            return Ok((op, response));
+        }
+    }
     let declared = parts
         .headers
         .get("x-amz-content-sha256")

@@ -95,6 +95,11 @@ impl WriteTx<'_> {
         self.batch.delete(key);
     }
 
+    /// Puts bytes read from the store back under another key.
+    pub(super) fn put_raw(&mut self, key: &Key, bytes: Vec<u8>) {
+        self.batch.put_raw(key, bytes);
+    }
+
     /// Deletes a key found by a scan.
     pub(super) fn delete_raw(&mut self, key: Vec<u8>) {
         self.batch.delete_raw(key);
@@ -166,11 +171,11 @@ impl WriteTx<'_> {
         let outbox = writer.outbox.get();
         let events = match outbox {
             Some(outbox) => {
-                let events =
+                let mut events =
                     changes::version_events(&writer.reader, writer.clock.now_ms(), &mut batch)?;
                 // Numbers are taken under the write lock, so outbox order is commit order;
                 // a failed commit only leaves a gap.
-                outbox.stage(&events, &mut batch);
+                outbox.stage(&mut events, &mut batch);
                 events
             }
             None => Vec::new(),

@@ -9,6 +9,7 @@ use super::RepositoryRecord;
 const VERSION: &str = "ver/";
 /// The first segment of every undelivered event.
 const OUTBOX: &str = "outbox/";
+const EVENT_LOG: &str = "evlog/";
 
 /// A package's namespace as a key segment: empty when the package has none.
 fn ns(namespace: Option<&str>) -> &str {
@@ -170,6 +171,25 @@ impl Key {
             .ok()
     }
 
+    /// A delivered event kept for the event stream, under its outbox number.
+    pub fn event_log(number: u64) -> Key {
+        Key(format!("{EVENT_LOG}{number:020}"))
+    }
+
+    /// Prefix of the delivered events kept for the event stream.
+    pub fn event_log_all() -> Key {
+        Key(EVENT_LOG.to_string())
+    }
+
+    /// The number of an event-log key (`Key::event_log`); `None` for any other key.
+    pub fn event_log_number(key: &[u8]) -> Option<u64> {
+        std::str::from_utf8(key)
+            .ok()?
+            .strip_prefix(EVENT_LOG)?
+            .parse()
+            .ok()
+    }
+
     /// A stored blob of a domain, by SHA-256, with its reference count.
     pub fn blob(region: &str, owner: &str, domain: &str, sha256: &str) -> Key {
         Key(format!("blob/{region}/{owner}/{domain}/{sha256}"))
@@ -293,5 +313,11 @@ mod tests {
             .as_bytes()
             .starts_with(Key::outbox_all().as_bytes()));
         assert_eq!(Key::outbox_number(Key::schema().as_bytes()), None);
+        assert_eq!(
+            Key::event_log_number(Key::event_log(42).as_bytes()),
+            Some(42)
+        );
+        assert_eq!(Key::event_log_number(Key::outbox(42).as_bytes()), None);
+        assert!(Key::event_log(9) < Key::event_log(10));
     }
 }

@@ -89,6 +89,11 @@ impl Batch {
         self.ops.push(Op::Delete(key.as_bytes().to_vec()));
     }
 
+    /// Puts bytes read from the store back under another key (a record moved as it is).
+    pub fn put_raw(&mut self, key: &Key, bytes: Vec<u8>) {
+        self.ops.push(Op::Put(key.as_bytes().to_vec(), bytes));
+    }
+
     /// Deletes a key found by a scan.
     pub fn delete_raw(&mut self, key: Vec<u8>) {
         self.ops.push(Op::Delete(key));
