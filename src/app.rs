@@ -246,18 +246,6 @@ async fn control_plane(
         app.settings.max_skew,
     )
     .map_err(|e| fail(Refusal::Auth(e)))?;
-    if let Some(op) = op {
-        let fault = app.faults.check(crate::faults::Call::ControlPlane {
-            operation: op.name(),
-        });
-        if let Some(response) = endpoints::injected_fault(fault, |status, kind, message| {
-            plain_error(status, kind, message.to_string())
-        })
-        .await
-        {
-            return Ok((op, response));
-        }
-    }
     let declared = parts
         .headers
         .get("x-amz-content-sha256")
@@ -267,6 +255,9 @@ async fn control_plane(
         let caller = pending
             .verify(&parts, &declared)
             .map_err(|e| fail(Refusal::Auth(e)))?;
+        if let Some(response) = injected_fault(app, Operation::PublishPackageVersion).await {
+            return Ok((Operation::PublishPackageVersion, response));
+        }
         return publish_streaming(app, &parts, body, &caller)
             .await
             .map_err(fail);
@@ -298,6 +289,9 @@ async fn control_plane(
             message: format!("No operation matches {} {}", parts.method, parts.uri.path()),
         })));
     };
+    if let Some(response) = injected_fault(app, op).await {
+        return Ok((op, response));
+    }
     let query = decode_query(parts.uri.query().unwrap_or(""));
     let cx = Cx {
         app,
@@ -328,6 +322,18 @@ async fn control_plane(
             .map_err(|e| (Some(op), Refusal::Api(e)))?,
     };
     Ok((op, response))
+}
+
+/// The answer of an injected fault for `op` (`crate::faults`), once the caller is verified;
+/// `None` lets the request go on (after any injected latency).
+async fn injected_fault(app: &App, op: Operation) -> Option<Response<Body>> {
+    let fault = app.faults.check(crate::faults::Call::ControlPlane {
+        operation: op.name(),
+    });
+    endpoints::injected_fault(fault, |status, kind, message| {
+        plain_error(status, kind, message.to_string())
+    })
+    .await
 }
 
 /// A JSON output with its header-bound members.

@@ -296,6 +296,11 @@ def test_cli_shows_the_throttling_error_with_retries_off(server, faults, tmp_pat
     raw = admin(server, "POST", "faults", body={"scope": "controlPlane", "operations": ["ListDomains"],
                                                  "error": "ThrottlingException", "retryAfterSeconds": 2, "count": 1})
     assert raw.status == 200
+    # A request whose signature fails gets the signature error and leaves the rule unspent.
+    forged = signed(server, "POST", "/v1/domains", b"{}", {"Content-Type": "application/json"}, secret_key="bad")
+    resp = http_request(server.host, server.port, "POST", "/v1/domains", b"{}", forged)
+    assert resp.status == 403 and resp.error_type == "InvalidSignatureException", resp
+    assert admin(server, "GET", "faults").json["rules"][0]["remaining"] == 1
     resp = http_request(server.host, server.port, "POST", "/v1/domains", b"{}",
                         signed(server, "POST", "/v1/domains", b"{}", {"Content-Type": "application/json"}))
     assert (resp.status, resp.error_type, resp.header("Retry-After")) == (429, "ThrottlingException", "2"), resp
