@@ -102,6 +102,24 @@ struct Ring {
     end: u64,
 }
 
+impl Ring {
+    fn check(&self, position: u64) -> Result<(), PositionError> {
+        if position > self.end {
+            return Err(PositionError::Unknown {
+                position,
+                end: self.end,
+            });
+        }
+        if position < self.floor {
+            return Err(PositionError::Expired {
+                position,
+                oldest: self.floor,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// The shared ring, with a signal that moves when events arrive or the server stops.
 #[derive(Debug)]
 pub struct Stream {
@@ -187,20 +205,10 @@ impl Stream {
 
     /// Checks that `position` was handed out and is still kept.
     pub fn check(&self, position: u64) -> Result<(), PositionError> {
-        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        if position > ring.end {
-            return Err(PositionError::Unknown {
-                position,
-                end: ring.end,
-            });
-        }
-        if position < ring.floor {
-            return Err(PositionError::Expired {
-                position,
-                oldest: ring.floor,
-            });
-        }
-        Ok(())
+        self.ring
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(position)
     }
 
     /// Up to `limit` events matching `filter` from `position` on, scanning at most
@@ -212,8 +220,8 @@ impl Stream {
         limit: usize,
         scan: usize,
     ) -> Result<Batch, PositionError> {
-        self.check(position)?;
         let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        ring.check(position)?;
         let first = ring.items.partition_point(|i| i.number < position);
         let mut items = Vec::new();
         let mut next = position;
