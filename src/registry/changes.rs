@@ -25,6 +25,11 @@ use std::sync::{mpsc, Arc, Weak};
 /// Undelivered events handed to the delivery thread at most this many at a time.
 const DELIVERY_BATCH: usize = 256;
 
+/// After delivering a partial batch, the delivery thread waits this long before looking
+/// again, so under a stream of commits its own commits (each durable) stay few and
+/// carry many events instead of one each.
+const DELIVERY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Delivered events kept (the most recent), so an event stream's cursors survive a restart.
 pub const EVENTS_RETAINED: u64 = 10_000;
 
@@ -380,6 +385,7 @@ fn deliver_outbox(writer: &Weak<Writer>, mut sink: impl ChangeSink, woken: &mpsc
                 }
             })
             .collect();
+        let partial = pending.len() < DELIVERY_BATCH;
         sink.deliver(&events);
         // Delivered events move to the event log in the same commit that clears them, and
         // the log keeps only the most recent `EVENTS_RETAINED`.
@@ -407,6 +413,11 @@ fn deliver_outbox(writer: &Weak<Writer>, mut sink: impl ChangeSink, woken: &mpsc
         if let Err(e) = sent.commit() {
             tracing::error!(error = ?e, "cannot clear delivered events; they may be sent again");
             std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        if partial {
+            // Not holding the writer while paused (see above).
+            drop(writer);
+            std::thread::sleep(DELIVERY_PAUSE);
         }
     }
 }
