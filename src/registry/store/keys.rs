@@ -11,6 +11,15 @@ const VERSION: &str = "ver/";
 const OUTBOX: &str = "outbox/";
 const EVENT_LOG: &str = "evlog/";
 
+/// The number after `prefix` in a numbered key (outbox, event log).
+fn number_after(prefix: &str, key: &[u8]) -> Option<u64> {
+    std::str::from_utf8(key)
+        .ok()?
+        .strip_prefix(prefix)?
+        .parse()
+        .ok()
+}
+
 /// A package's namespace as a key segment: empty when the package has none.
 fn ns(namespace: Option<&str>) -> &str {
     namespace.unwrap_or("")
@@ -164,11 +173,7 @@ impl Key {
 
     /// The number of an outbox key (`Key::outbox`); `None` for any other key.
     pub fn outbox_number(key: &[u8]) -> Option<u64> {
-        std::str::from_utf8(key)
-            .ok()?
-            .strip_prefix(OUTBOX)?
-            .parse()
-            .ok()
+        number_after(OUTBOX, key)
     }
 
     /// A delivered event kept for the event stream, under its outbox number.
@@ -183,11 +188,7 @@ impl Key {
 
     /// The number of an event-log key (`Key::event_log`); `None` for any other key.
     pub fn event_log_number(key: &[u8]) -> Option<u64> {
-        std::str::from_utf8(key)
-            .ok()?
-            .strip_prefix(EVENT_LOG)?
-            .parse()
-            .ok()
+        number_after(EVENT_LOG, key)
     }
 
     /// A stored blob of a domain, by SHA-256, with its reference count.
