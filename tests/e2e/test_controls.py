@@ -432,6 +432,22 @@ def test_an_unreachable_external_connection_serves_what_is_kept_and_recovers(ser
     assert sorted(recovered.json["versions"]) == ["1.0.0", "1.1.0"], recovered
     assert get("ext-alpha/-/ext-alpha-1.1.0.tgz").status == 200
 
+    # Slow, not down: the registry is still read, later.
+    faults({"scope": "upstream", "latencyMs": 300, "count": 1})
+    started = time.monotonic()
+    slow = get("ext-alpha")
+    assert time.monotonic() - started >= 0.3
+    assert sorted(slow.json["versions"]) == ["1.0.0", "1.1.0"], slow
+    # The repository endpoint itself: an error in npm's shape, and a cut connection.
+    faults({"scope": "repository", "formats": ["npm"], "error": "InternalServerException", "count": 1})
+    failed = get("ext-alpha")
+    assert (failed.status, failed.error_type) == (500, "InternalServerException"), failed
+    assert "error" in failed.json, failed
+    faults({"scope": "repository", "formats": ["npm"], "actions": ["read"], "cut": True, "count": 1})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        get("ext-alpha")
+    assert get("ext-alpha").status == 200
+
 
 def test_rules_from_start_up_flags_and_controls_turned_off(server_factory, _isolated_aws_env):
     rule = json.dumps({"id": "boot", "scope": "controlPlane", "operations": ["ListDomains"],
