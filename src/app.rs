@@ -123,6 +123,9 @@ async fn route(app: &App, request: Request<RequestBody>) -> (Response<Body>, &'s
         let response = repository_endpoint(app, target, request).await;
         return (response, "repository-endpoint");
     }
+    if crate::controls::owns(request.uri().path()) {
+        return (crate::controls::handle(app, request).await, "test-controls");
+    }
     if request.uri().path().starts_with(crate::admin::PREFIX) {
         return (crate::admin::handle(app, request).await, "admin");
     }
@@ -295,6 +298,9 @@ async fn control_plane(
         let caller = pending
             .verify(&parts, &declared)
             .map_err(|e| fail(Refusal::Auth(e)))?;
+        if let Some(response) = injected_fault(app, Operation::PublishPackageVersion).await {
+            return Ok((Operation::PublishPackageVersion, response));
+        }
         return publish_streaming(app, &parts, body, &caller)
             .await
             .map_err(fail);
@@ -326,6 +332,9 @@ async fn control_plane(
             message: format!("No operation matches {} {}", parts.method, parts.uri.path()),
         })));
     };
+    if let Some(response) = injected_fault(app, op).await {
+        return Ok((op, response));
+    }
     let query = decode_query(parts.uri.query().unwrap_or(""));
     let cx = Cx {
         app,
@@ -356,6 +365,18 @@ async fn control_plane(
             .map_err(|e| (Some(op), Refusal::Api(e)))?,
     };
     Ok((op, response))
+}
+
+/// The answer of an injected fault for `op` (`crate::faults`), once the caller is verified;
+/// `None` lets the request go on (after any injected latency).
+async fn injected_fault(app: &App, op: Operation) -> Option<Response<Body>> {
+    let fault = app.faults.check(crate::faults::Call::ControlPlane {
+        operation: op.name(),
+    });
+    endpoints::injected_fault(fault, |status, kind, message| {
+        plain_error(status, kind, message.to_string())
+    })
+    .await
 }
 
 /// A JSON output with its header-bound members.

@@ -188,6 +188,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEARTIFACT_LOCAL_EVENTS_ENDPOINT")]
     pub events_endpoint: Option<String>,
 
+    /// Turns off the test controls under `/_codeartifact/` (the event stream and fault
+    /// injection; README "Test controls"), which any configured identity may otherwise use.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_NO_TEST_CONTROLS")]
+    pub no_test_controls: bool,
+
+    /// A fault-injection rule applied from start-up, as the JSON document
+    /// `POST /_codeartifact/faults` takes (README "Test controls"); repeatable.
+    #[arg(
+        long = "fault",
+        env = "CODEARTIFACT_LOCAL_FAULTS",
+        value_delimiter = '\n'
+    )]
+    pub faults: Vec<String>,
+
     /// Seconds an outbound request to an upstream registry may take in all.
     #[arg(
         long,

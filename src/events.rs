@@ -11,6 +11,8 @@
 //! commit and its delivery only delays the event to the next start (the service's events
 //! are asynchronous and at-least-once too).
 
+pub mod stream;
+
 use crate::auth::Identities;
 use crate::registry::{Arn, ChangeSink, DomainId, VersionChangeEvent};
 use bytes::Bytes;
@@ -116,6 +118,12 @@ fn rfc3339_seconds(ms: i64) -> String {
 
 impl ChangeSink for Deliverer {
     fn deliver(&mut self, changes: &[VersionChangeEvent]) {
+        if let Some(stream) = &self.stream {
+            stream.push(changes);
+        }
+        if self.file.is_none() && self.endpoint.is_none() {
+            return;
+        }
         let events: Vec<PackageEvent> = changes.iter().map(PackageEvent::of).collect();
         self.send(&events);
     }
@@ -128,6 +136,8 @@ pub struct Sinks {
     pub file: Option<PathBuf>,
     /// An EventBridge-compatible endpoint (`http://…`), sent `PutEvents`.
     pub endpoint: Option<String>,
+    /// The event stream of the admin routes.
+    pub stream: Option<std::sync::Arc<stream::Stream>>,
 }
 
 /// Delivers events to the configured sinks. The registry drives it from its outbox, so
@@ -135,6 +145,7 @@ pub struct Sinks {
 pub struct Deliverer {
     file: Option<std::fs::File>,
     endpoint: Option<PutEvents>,
+    stream: Option<std::sync::Arc<stream::Stream>>,
 }
 
 impl Deliverer {
@@ -145,7 +156,7 @@ impl Deliverer {
         identities: Identities,
         runtime: tokio::runtime::Handle,
     ) -> Result<Option<Deliverer>, String> {
-        if sinks.file.is_none() && sinks.endpoint.is_none() {
+        if sinks.file.is_none() && sinks.endpoint.is_none() && sinks.stream.is_none() {
             return Ok(None);
         }
         let file = match &sinks.file {
@@ -162,7 +173,11 @@ impl Deliverer {
             Some(url) => Some(PutEvents::new(url, identities, runtime)?),
             None => None,
         };
-        Ok(Some(Deliverer { file, endpoint }))
+        Ok(Some(Deliverer {
+            file,
+            endpoint,
+            stream: sinks.stream,
+        }))
     }
 
     /// Sends one copy of each event to each of its recipients, through every sink. Failures
@@ -365,7 +380,8 @@ mod tests {
     use super::*;
     use crate::registry::VersionOperation;
 
-    fn change(namespace: Option<&str>, administrator: &str) -> VersionChangeEvent {
+    /// A sample change (also used by `stream`'s tests).
+    pub(super) fn change(namespace: Option<&str>, administrator: &str) -> VersionChangeEvent {
         VersionChangeEvent {
             time_ms: 1_700_000_000_123,
             region: "us-west-2".into(),
@@ -387,6 +403,7 @@ mod tests {
             status_changed: true,
             sequence_number: 7,
             deduplication_id: "dedup=".into(),
+            cursor: 7,
         }
     }
 

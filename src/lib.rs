@@ -12,8 +12,10 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod controls;
 pub mod endpoints;
 pub mod events;
+pub mod faults;
 pub mod fixtures;
 pub mod formats;
 #[cfg(test)]

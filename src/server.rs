@@ -61,9 +61,17 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
         std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("cannot make {} private: {e}", args.data_dir.display()))?;
     }
+    let faults = crate::controls::startup_rules(&args.faults, &external_connections)?;
+    let stream = if args.no_test_controls {
+        None
+    } else {
+        let (retained, end) = registry.retained_events().map_err(|e| format!("{e:?}"))?;
+        Some(crate::events::stream::Stream::retained(retained, end))
+    };
     let sinks = crate::events::Sinks {
         file: args.events_file.clone(),
         endpoint: args.events_endpoint.clone(),
+        stream: stream.clone(),
     };
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| format!("the server needs a tokio runtime: {e}"))?;
@@ -94,6 +102,7 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             header_timeout: Duration::from_secs(args.header_timeout_seconds.max(1)),
             idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),
             max_connections: args.max_connections.max(1),
+            test_controls: !args.no_test_controls,
         },
         outbound: Outbound::new(
             Duration::from_secs(5),
@@ -103,6 +112,8 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
         pages: crate::cache::PageCache::default(),
         listings: crate::cache::ListingCache::default(),
         uploads: crate::limits::UploadSlots::new(args.max_uploads, args.max_uploads_per_identity),
+        stream,
+        faults,
     })
 }
 
@@ -179,6 +190,10 @@ pub async fn serve(app: impl Into<Arc<App>>, listener: TcpListener) -> std::io::
             }
             () = &mut shutdown => {
                 tracing::info!("shutting down");
+                // Open event streams and long polls end, so connections can close.
+                if let Some(stream) = &app.stream {
+                    stream.close();
+                }
                 break;
             }
         }
@@ -208,7 +223,14 @@ async fn serve_http(
     let idle = app.settings.idle_timeout;
     let service = service_fn(move |request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, std::convert::Infallible>(app::handle(app, request).await) }
+        async move {
+            let response = app::handle(app, request).await;
+            // An injected fault that cuts the connection: no answer at all.
+            if response.extensions().get::<crate::faults::Cut>().is_some() {
+                return Err("connection cut by an injected fault");
+            }
+            Ok(response)
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -41,6 +41,8 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Whether the test controls (`/_codeartifact/events`, `/faults`) are served.
+    pub test_controls: bool,
 }
 
 /// The server's shared state.
@@ -58,4 +60,8 @@ pub struct App {
     pub listings: ListingCache,
     /// Uploads in progress, bounded in all and per identity.
     pub uploads: UploadSlots,
+    /// Delivered events for the event stream (`None` with the test controls off).
+    pub stream: Option<Arc<crate::events::stream::Stream>>,
+    /// Fault-injection rules in force.
+    pub faults: crate::faults::Faults,
 }

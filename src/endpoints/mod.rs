@@ -352,6 +352,23 @@ async fn run<F: Format>(
         Action::Publish(Some(p)) | Action::PutMetadata(p) => cx.allowed(action.class(), Some(p))?,
         Action::Read => cx.allowed(action.class(), None)?,
     }
+    let class = match action {
+        Action::Read => "read",
+        Action::Publish(_) => "publish",
+        Action::PutMetadata(_) => "putMetadata",
+    };
+    let fault = cx.app.faults.check(crate::faults::Call::Repository {
+        format: F::NAME,
+        action: class,
+        path: &target.rest,
+    });
+    if let Some(response) = injected_fault(fault, |status, _, message| {
+        F::error_response(status, message)
+    })
+    .await
+    {
+        return Ok(response);
+    }
     // A publish holds an upload slot of its principal until it has committed or failed,
     // so stalled uploads cannot pile up without bound.
     let _slot = match action {
@@ -364,6 +381,42 @@ async fn run<F: Format>(
         Action::Read | Action::PutMetadata(_) => None,
     };
     F::handle(cx, route, request).await
+}
+
+/// Applies an injected fault (`crate::faults`): waits its latency, then answers its error
+/// (rendered by `render` from status, error type and message, with `x-amzn-errortype` and
+/// any `Retry-After`) or cuts the connection. `None` lets the request go on.
+pub async fn injected_fault(
+    fault: Option<crate::faults::Fault>,
+    render: impl FnOnce(StatusCode, &'static str, &str) -> Response<Body>,
+) -> Option<Response<Body>> {
+    use crate::faults::Outcome;
+    let fault = fault?;
+    if !fault.latency.is_zero() {
+        tokio::time::sleep(fault.latency).await;
+    }
+    match fault.outcome {
+        Outcome::Proceed | Outcome::Status(_) => None,
+        Outcome::Cut => {
+            let mut response = Response::new(crate::wire::full(""));
+            response.extensions_mut().insert(crate::faults::Cut);
+            Some(response)
+        }
+        Outcome::Error { kind, retry_after } => {
+            let status =
+                StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = render(status, kind.name(), kind.message());
+            let headers = response.headers_mut();
+            headers.insert(
+                "x-amzn-errortype",
+                http::HeaderValue::from_static(kind.name()),
+            );
+            if let Some(seconds) = retry_after {
+                headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+            }
+            Some(response)
+        }
+    }
 }
 
 /// A request for a format whose protocol is not served: the token and the repository are

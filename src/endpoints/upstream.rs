@@ -68,9 +68,32 @@ impl Upstream<'_> {
         // The registry's credentials also apply to the links it hands out on its origin.
         let url = with_credentials_of(&self.configured, url);
         let outbound = self.cx.app.outbound.clone();
+        let fault = self.cx.app.faults.check(crate::faults::Call::Upstream {
+            connection: self.connection,
+        });
         tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current()
-                .block_on(async move { outbound.get(&url, accept, limit).await })
+            tokio::runtime::Handle::current().block_on(async move {
+                if let Some(fault) = fault {
+                    use crate::faults::Outcome;
+                    tokio::time::sleep(fault.latency).await;
+                    let bare = crate::outbound::split_credentials(&url).0;
+                    match fault.outcome {
+                        Outcome::Cut => {
+                            return Err(FetchError::Unreachable(format!(
+                                "{bare}: connection refused (injected fault)"
+                            )))
+                        }
+                        Outcome::Status(404 | 410) => return Err(FetchError::NotFound),
+                        Outcome::Status(status) => {
+                            return Err(FetchError::Unreachable(format!(
+                                "{bare}: answered {status} (injected fault)"
+                            )))
+                        }
+                        Outcome::Proceed | Outcome::Error { .. } => {}
+                    }
+                }
+                outbound.get(&url, accept, limit).await
+            })
         })
     }
 

@@ -25,6 +25,14 @@ use std::sync::{mpsc, Arc, Weak};
 /// Undelivered events handed to the delivery thread at most this many at a time.
 const DELIVERY_BATCH: usize = 256;
 
+/// After delivering a partial batch, the delivery thread waits this long before looking
+/// again, so under a stream of commits its own commits (each durable) stay few and
+/// carry many events instead of one each.
+const DELIVERY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Delivered events kept (the most recent), so an event stream's cursors survive a restart.
+pub const EVENTS_RETAINED: u64 = 10_000;
+
 /// The registry's side of event delivery: the next outbox number, and a way to wake the
 /// delivery thread after a commit.
 pub(super) struct Outbox {
@@ -93,6 +101,10 @@ pub struct VersionChangeEvent {
     pub sequence_number: u64,
     /// Unique to this change and the same on every redelivery of it (base64).
     pub deduplication_id: String,
+    /// The change's place among all events (its outbox number): increasing in commit order,
+    /// never reused, across restarts too. An event stream's cursor.
+    #[serde(default)]
+    pub cursor: u64,
 }
 
 /// What one change did to a version (`detail.changes` and the fields around it).
@@ -178,11 +190,13 @@ fn decode(bytes: &[u8]) -> Option<VersionRecord> {
 }
 
 impl Outbox {
-    /// Adds events to a batch under the next outbox numbers. Called under the write lock.
-    pub(super) fn stage(&self, events: &[VersionChangeEvent], batch: &mut Batch) {
+    /// Adds events to a batch under the next outbox numbers, which become their cursors.
+    /// Called under the write lock.
+    pub(super) fn stage(&self, events: &mut [VersionChangeEvent], batch: &mut Batch) {
         for event in events {
             let number = self.next.fetch_add(1, Ordering::SeqCst);
-            batch.put(&Key::outbox(number), event);
+            event.cursor = number;
+            batch.put(&Key::outbox(number), &*event);
         }
     }
 
@@ -197,7 +211,14 @@ impl Registry {
     /// first what an earlier run committed but did not deliver. The delivery thread ends
     /// when the registry is dropped.
     pub fn deliver_events(&mut self, sink: impl ChangeSink + 'static) -> Result<()> {
-        let next = last_outbox_number(&self.kv)?.map_or(0, |n| n + 1);
+        // Numbers are never reused: delivered events leave their number in the event log.
+        let next = last_number(&self.kv, &Key::outbox_all(), Key::outbox_number)?
+            .max(last_number(
+                &self.kv,
+                &Key::event_log_all(),
+                Key::event_log_number,
+            )?)
+            .map_or(0, |n| n + 1);
         let (wake, woken) = mpsc::channel();
         let outbox = Outbox {
             next: AtomicU64::new(next),
@@ -217,13 +238,36 @@ impl Registry {
     }
 }
 
-fn last_outbox_number(kv: &Reader) -> Result<Option<u64>> {
+fn last_number(kv: &Reader, prefix: &Key, number: fn(&[u8]) -> Option<u64>) -> Result<Option<u64>> {
     let mut last = None;
-    for pair in kv.scan_raw(&Key::outbox_all()) {
+    for pair in kv.scan_raw(prefix) {
         let (key, _) = pair?;
-        last = Key::outbox_number(&key).or(last);
+        last = number(&key).or(last);
     }
     Ok(last)
+}
+
+impl Registry {
+    /// The delivered events kept for the event stream (at most `EVENTS_RETAINED`, oldest
+    /// first), and the cursor the next event will get. Read at start, before delivery
+    /// begins, so a stream can go on from a cursor handed out before a restart.
+    pub fn retained_events(&self) -> Result<(Vec<VersionChangeEvent>, u64)> {
+        let mut events = Vec::new();
+        for pair in self.kv.scan_raw(&Key::event_log_all()) {
+            let (key, bytes) = pair?;
+            match serde_json::from_slice::<VersionChangeEvent>(&bytes) {
+                Ok(mut event) => {
+                    event.cursor = Key::event_log_number(&key).unwrap_or(event.cursor);
+                    events.push(event);
+                }
+                Err(e) => tracing::error!(error = %e, "an event-log entry cannot be read; skipped"),
+            }
+        }
+        let next = last_number(&self.kv, &Key::outbox_all(), Key::outbox_number)?
+            .max(events.last().map(|e| e.cursor))
+            .map_or(0, |n| n + 1);
+        Ok((events, next))
+    }
 }
 
 /// The events of the version records `batch` writes, each compared with the stored record;
@@ -290,6 +334,7 @@ pub(super) fn version_events(
             status_changed: change.status_changed,
             sequence_number: sequence,
             deduplication_id: base64::engine::general_purpose::STANDARD.encode(dedup),
+            cursor: 0,
         });
     }
     for (key, sequence) in &sequences {
@@ -340,14 +385,39 @@ fn deliver_outbox(writer: &Weak<Writer>, mut sink: impl ChangeSink, woken: &mpsc
                 }
             })
             .collect();
+        let partial = pending.len() < DELIVERY_BATCH;
         sink.deliver(&events);
+        // Delivered events move to the event log in the same commit that clears them, and
+        // the log keeps only the most recent `EVENTS_RETAINED`.
         let mut sent = writer.begin();
-        for (key, _) in pending {
+        let mut last = None;
+        for (key, bytes) in pending {
+            if let Some(number) = Key::outbox_number(&key) {
+                sent.put_raw(Key::event_log(number).as_bytes().to_vec(), bytes);
+                last = Some(number);
+            }
             sent.delete_raw(key);
+        }
+        if let Some(cutoff) = last.and_then(|n| (n + 1).checked_sub(EVENTS_RETAINED)) {
+            let old: Vec<Vec<u8>> = writer
+                .reader()
+                .scan_raw(&Key::event_log_all())
+                .map_while(|pair| pair.ok())
+                .map(|(key, _)| key)
+                .take_while(|key| Key::event_log_number(key).is_some_and(|n| n < cutoff))
+                .collect();
+            for key in old {
+                sent.delete_raw(key);
+            }
         }
         if let Err(e) = sent.commit() {
             tracing::error!(error = ?e, "cannot clear delivered events; they may be sent again");
             std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        if partial {
+            // Not holding the writer while paused (see above).
+            drop(writer);
+            std::thread::sleep(DELIVERY_PAUSE);
         }
     }
 }

@@ -27,7 +27,7 @@ mod versions;
 mod write;
 
 pub use arn::{Arn, ResourceRef};
-pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation};
+pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation, EVENTS_RETAINED};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
 pub use packages::{Origins, PackageFilter, PackageId};

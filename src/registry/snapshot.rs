@@ -3,7 +3,7 @@
 //! ```text
 //! manifest.json   {"format":"codeartifact-local-snapshot","version":1,"storeSchema":1,
 //!                  "records":N,"recordsSha256":"…","blobs":M,"createdAt":"…"}
-//! records.bin     every store record but the event outbox: (u32 BE length, key,
+//! records.bin     every store record but the events (outbox and event log): (u32 BE length, key,
 //!                 u32 BE length, value)…
 //! blobs/{region}/{owner}/{domain}/{sha[..2]}/{sha256}
 //! ```
@@ -116,7 +116,7 @@ impl Registry {
         let tx = self.begin_write();
         for pair in self.kv.scan_raw(&Key::everything()) {
             let (key, value) = pair?;
-            if !Key::is_outbox(&key) {
+            if !Key::is_event(&key) {
                 capture.records.push((key, value));
             }
         }
@@ -144,7 +144,7 @@ impl Registry {
 
     /// Replaces the whole state with a snapshot's (`None`: with an empty store), in place,
     /// while serving: the archive is checked and unpacked first, then, under the write
-    /// lock, its blobs are placed, every record (but the event outbox) replaced in one
+    /// lock, its blobs are placed, every record (but the events, whose numbers go on) replaced in one
     /// commit, and the blobs nothing references any more removed. No events are emitted.
     pub fn restore_snapshot(&self, archive: Option<impl Read>) -> Result<SnapshotStats> {
         let root = self.blobs.root().to_path_buf();
@@ -165,7 +165,7 @@ impl Registry {
             }
             for pair in self.kv.scan_raw(&Key::everything()) {
                 let (key, _) = pair?;
-                if !Key::is_outbox(&key) {
+                if !Key::is_event(&key) {
                     tx.delete_raw(key);
                 }
             }

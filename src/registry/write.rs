@@ -171,11 +171,11 @@ impl WriteTx<'_> {
         let outbox = writer.outbox.get();
         let events = match outbox {
             Some(outbox) => {
-                let events =
+                let mut events =
                     changes::version_events(&writer.reader, writer.clock.now_ms(), &mut batch)?;
                 // Numbers are taken under the write lock, so outbox order is commit order;
                 // a failed commit only leaves a gap.
-                outbox.stage(&events, &mut batch);
+                outbox.stage(&mut events, &mut batch);
                 events
             }
             None => Vec::new(),

@@ -9,6 +9,16 @@ use super::RepositoryRecord;
 const VERSION: &str = "ver/";
 /// The first segment of every undelivered event.
 const OUTBOX: &str = "outbox/";
+const EVENT_LOG: &str = "evlog/";
+
+/// The number after `prefix` in a numbered key (outbox, event log).
+fn number_after(prefix: &str, key: &[u8]) -> Option<u64> {
+    std::str::from_utf8(key)
+        .ok()?
+        .strip_prefix(prefix)?
+        .parse()
+        .ok()
+}
 
 /// A package's namespace as a key segment: empty when the package has none.
 fn ns(namespace: Option<&str>) -> &str {
@@ -32,6 +42,12 @@ impl Key {
     /// Whether a raw key is an undelivered event in the outbox (not part of a snapshot).
     pub fn is_outbox(key: &[u8]) -> bool {
         Key::outbox_number(key).is_some()
+    }
+
+    /// Whether a key is an event's (the outbox or the event log): what snapshots leave out
+    /// and resets keep, so event numbers, and the stream's cursors, are never reused.
+    pub fn is_event(key: &[u8]) -> bool {
+        Key::is_outbox(key) || Key::event_log_number(key).is_some()
     }
 
     pub fn schema() -> Key {
@@ -173,11 +189,22 @@ impl Key {
 
     /// The number of an outbox key (`Key::outbox`); `None` for any other key.
     pub fn outbox_number(key: &[u8]) -> Option<u64> {
-        std::str::from_utf8(key)
-            .ok()?
-            .strip_prefix(OUTBOX)?
-            .parse()
-            .ok()
+        number_after(OUTBOX, key)
+    }
+
+    /// A delivered event kept for the event stream, under its outbox number.
+    pub fn event_log(number: u64) -> Key {
+        Key(format!("{EVENT_LOG}{number:020}"))
+    }
+
+    /// Prefix of the delivered events kept for the event stream.
+    pub fn event_log_all() -> Key {
+        Key(EVENT_LOG.to_string())
+    }
+
+    /// The number of an event-log key (`Key::event_log`); `None` for any other key.
+    pub fn event_log_number(key: &[u8]) -> Option<u64> {
+        number_after(EVENT_LOG, key)
     }
 
     /// A stored blob of a domain, by SHA-256, with its reference count.
@@ -303,5 +330,11 @@ mod tests {
             .as_bytes()
             .starts_with(Key::outbox_all().as_bytes()));
         assert_eq!(Key::outbox_number(Key::schema().as_bytes()), None);
+        assert_eq!(
+            Key::event_log_number(Key::event_log(42).as_bytes()),
+            Some(42)
+        );
+        assert_eq!(Key::event_log_number(Key::outbox(42).as_bytes()), None);
+        assert!(Key::event_log(9) < Key::event_log(10));
     }
 }

@@ -99,7 +99,8 @@ impl Batch {
         self.ops.iter().any(|op| matches!(op, Op::Delete(_)))
     }
 
-    /// Puts a raw pair (a snapshot's records, written back as they were read).
+    /// Puts a raw pair: a snapshot's records written back as they were read, or a record
+    /// moved under another key as it is.
     pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.ops.push(Op::Put(key, value));
     }
