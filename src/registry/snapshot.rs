@@ -334,9 +334,20 @@ fn unpack(archive: impl Read, scratch: &Path) -> Result<Unpacked> {
             manifest = Some(value);
             continue;
         }
+        // A cut archive ends inside an entry: the tar reader then gives fewer bytes than the
+        // entry's header declares, which is said as truncation, not as corruption.
+        let declared = entry.size();
+        let ends_early = |got: u64| {
+            fail(format!(
+                "the snapshot is truncated: {name} ends after {got} of its {declared} bytes"
+            ))
+        };
         if name == RECORDS {
             let mut data = Vec::new();
             entry.read_to_end(&mut data).map_err(broken)?;
+            if (data.len() as u64) < declared {
+                return Err(ends_early(data.len() as u64));
+            }
             records = Some(data);
         } else if let Some(rel) = name.strip_prefix("blobs/") {
             if !valid_blob_path(rel) {
@@ -348,6 +359,7 @@ fn unpack(archive: impl Read, scratch: &Path) -> Result<Unpacked> {
             let mut out = File::create(&file).map_err(io_fail("cannot unpack a blob"))?;
             let mut hasher = Sha256::new();
             let mut buf = vec![0u8; 1 << 16];
+            let mut got = 0u64;
             loop {
                 let n = entry.read(&mut buf).map_err(broken)?;
                 if n == 0 {
@@ -357,6 +369,10 @@ fn unpack(archive: impl Read, scratch: &Path) -> Result<Unpacked> {
                 out.write_all(&buf[..n])
                     .map_err(io_fail("cannot unpack a blob"))?;
                 blob_bytes += n as u64;
+                got += n as u64;
+            }
+            if got < declared {
+                return Err(ends_early(got));
             }
             if hex::encode(hasher.finalize()) != rel[rel.len() - 64..] {
                 return Err(fail(format!(
