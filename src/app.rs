@@ -31,6 +31,11 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Marks a request the server sends itself, in process (the seed applier's): its access
+/// line goes to debug, so a seed's existence checks (404s by design) do not fill the log.
+#[derive(Debug, Clone, Copy)]
+pub struct InProcess;
+
 /// Handles one request. Never fails: every error is rendered as a response.
 pub async fn handle<B>(app: Arc<App>, request: Request<B>) -> Response<Body>
 where
@@ -38,6 +43,7 @@ where
     B::Error: Into<crate::wire::BoxError>,
 {
     let started = Instant::now();
+    let in_process = request.extensions().get::<InProcess>().is_some();
     let request_id = crate::clock::new_id();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
@@ -80,16 +86,20 @@ where
         Some(served) => served,
         None => &operation,
     };
-    access_line(
-        &request_id,
-        &method,
-        &path,
-        operation,
-        status,
-        bytes,
-        micros,
-        error,
-    );
+    if in_process {
+        tracing::debug!(target: "access", request_id, %method, path, %operation, status, bytes, micros, error, "in-process request");
+    } else {
+        access_line(
+            &request_id,
+            &method,
+            &path,
+            operation,
+            status,
+            bytes,
+            micros,
+            error,
+        );
+    }
     response
 }
 
