@@ -28,6 +28,16 @@ for tool in ruby gem bundle; do
   }
 done
 
+# zip (Swift source archives, as SwiftPM makes them) and openssl (the test CA of the https
+# upstream tests) are system packages too
+for tool in zip openssl; do
+  command -v "$tool" >/dev/null || {
+    echo "ERROR: '$tool' not found: tests/e2e/swiftkit.py and tests/e2e/test_https_upstream.py need it." >&2
+    echo "Install: apt-get install zip openssl" >&2
+    exit 1
+  }
+done
+
 venv=.venv-test
 if [ ! -x "$venv/bin/pytest" ] || ! cmp -s tests/e2e/requirements.txt "$venv/.requirements"; then
   python3 -m venv "$venv"
