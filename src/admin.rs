@@ -12,20 +12,15 @@
 use crate::auth::sigv4;
 use crate::registry::{stream_into, StreamError};
 use crate::state::App;
-use crate::wire::{byte_stream, error_response, file_response, json_response, Body, RequestBody};
+use crate::wire::{aws_error, byte_stream, file_response, json_response, Body, RequestBody};
 use http::{Method, Request, Response, StatusCode};
 use sha2::Digest as _;
 
 /// The prefix of every admin route.
 pub const PREFIX: &str = "/_codeartifact/";
 
-fn refuse(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response<Body> {
-    let body = serde_json::json!({ "__type": kind, "message": message.into() });
-    error_response(status, kind, body, &[])
-}
-
 fn internal(message: impl std::fmt::Display) -> Response<Body> {
-    refuse(
+    aws_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "InternalServerException",
         message.to_string(),
@@ -37,7 +32,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
     let (parts, body) = request.into_parts();
     let route = parts.uri.path().trim_start_matches(PREFIX).to_string();
     if parts.method != Method::POST || !matches!(route.as_str(), "snapshot" | "reset") {
-        return refuse(
+        return aws_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
             format!("No admin route {} {}", parts.method, parts.uri.path()),
@@ -50,10 +45,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
         app.settings.max_skew,
     ) {
         Ok(pending) => pending,
-        Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
-            return refuse(status, e.error_type(), e.message());
-        }
+        Err(e) => return e.response(),
     };
     let empty = hex::encode(sha2::Sha256::digest(b""));
     let declared = parts
@@ -63,8 +55,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map_or_else(|| empty.clone(), str::to_ascii_lowercase);
     if let Err(e) = pending.verify(&parts, &declared) {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
-        return refuse(status, e.error_type(), e.message());
+        return e.response();
     }
     let registry = &app.registry;
     if route == "snapshot" {
@@ -111,14 +102,14 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
         match stream_into(upload, byte_stream(body), registry.quotas.asset_size_bytes).await {
             Ok(staged) => staged,
             Err(StreamError::TooLarge) => {
-                return refuse(
+                return aws_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "RequestEntityTooLargeException",
                     "The snapshot is larger than the asset size quota",
                 )
             }
             Err(e) => {
-                return refuse(
+                return aws_error(
                     StatusCode::BAD_REQUEST,
                     "ValidationException",
                     format!("The snapshot could not be read: {e:?}"),
@@ -126,7 +117,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
             }
         };
     if staged.digests().sha256 != declared {
-        return refuse(
+        return aws_error(
             StatusCode::BAD_REQUEST,
             "ValidationException",
             "The body's SHA-256 differs from x-amz-content-sha256",
@@ -150,7 +141,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
             &serde_json::json!({ "records": stats.records, "blobs": stats.blobs }),
         ),
         Err(crate::registry::Error::Store(e)) => {
-            refuse(StatusCode::BAD_REQUEST, "ValidationException", e.0)
+            aws_error(StatusCode::BAD_REQUEST, "ValidationException", e.0)
         }
         Err(e) => internal(format!("{e:?}")),
     }

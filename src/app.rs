@@ -20,8 +20,8 @@ use crate::formats::{
 use crate::registry::{stream_into, ResourceKind, StreamError};
 use crate::state::App;
 use crate::wire::{
-    boxed_request, byte_stream, decode_query, error_response, file_response, full, json_response,
-    read_body_with, Body, BodyError, RequestBody,
+    aws_error, boxed_request, byte_stream, decode_query, error_response, file_response, full,
+    json_response, read_body_with, Body, BodyError, RequestBody,
 };
 use bytes::Bytes;
 use codeartifact_model::rt::{self, RawInput, RenderedOutput};
@@ -229,18 +229,13 @@ impl From<BodyError> for Refusal {
 impl Refusal {
     fn into_response(self) -> Response<Body> {
         match self {
-            Refusal::Auth(e) => error_response(
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN),
-                e.error_type(),
-                serde_json::json!({ "__type": e.error_type(), "message": e.message() }),
-                &[],
-            ),
+            Refusal::Auth(e) => e.response(),
             Refusal::Api(e) => {
                 let status =
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 error_response(status, e.error_type(), e.body(), &[])
             }
-            Refusal::TooLarge(limit) => plain_error(
+            Refusal::TooLarge(limit) => aws_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLargeException",
                 format!("Request body is larger than the limit of {limit} bytes"),
@@ -255,25 +250,19 @@ impl Refusal {
                 }),
                 &[],
             ),
-            Refusal::Stalled(why) => plain_error(
+            Refusal::Stalled(why) => aws_error(
                 StatusCode::REQUEST_TIMEOUT,
                 "RequestTimeoutException",
                 format!("The request body stopped arriving: {why}"),
             ),
             Refusal::Http(status, message) if status == StatusCode::URI_TOO_LONG => {
-                plain_error(status, "RequestUriTooLongException", message)
+                aws_error(status, "RequestUriTooLongException", message)
             }
             Refusal::Http(status, message) => {
-                plain_error(status, "RequestHeaderFieldsTooLargeException", message)
+                aws_error(status, "RequestHeaderFieldsTooLargeException", message)
             }
         }
     }
-}
-
-/// An AWS error whose body is only `__type` and `message`.
-fn plain_error(status: StatusCode, error_type: &'static str, message: String) -> Response<Body> {
-    let body = serde_json::json!({ "__type": error_type, "message": message });
-    error_response(status, error_type, body, &[])
 }
 
 impl From<ApiError> for Refusal {
@@ -384,7 +373,7 @@ async fn injected_fault(app: &App, op: Operation) -> Option<Response<Body>> {
         operation: op.name(),
     });
     endpoints::injected_fault(fault, |status, kind, message| {
-        plain_error(status, kind, message.to_string())
+        aws_error(status, kind, message.to_string())
     })
     .await
 }

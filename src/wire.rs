@@ -229,6 +229,16 @@ pub fn error_response(
     response
 }
 
+/// An AWS error whose body is only `__type` and `message`, with `x-amzn-errortype`.
+pub fn aws_error(
+    status: StatusCode,
+    error_type: &'static str,
+    message: impl Into<String>,
+) -> Response<Body> {
+    let body = serde_json::json!({ "__type": error_type, "message": message.into() });
+    error_response(status, error_type, body, &[])
+}
+
 /// A plain-text response.
 pub fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
     let mut response = Response::new(full(message.into()));

@@ -83,6 +83,15 @@ impl AuthError {
         403
     }
 
+    /// The refusal in the AWS error shape.
+    pub fn response(&self) -> http::Response<crate::wire::Body> {
+        crate::wire::aws_error(
+            http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::FORBIDDEN),
+            self.error_type(),
+            self.message(),
+        )
+    }
+
     fn mismatch() -> AuthError {
         AuthError::InvalidSignature(MISMATCH_MESSAGE.to_owned())
     }

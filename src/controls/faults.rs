@@ -6,9 +6,10 @@
 //!   or none); answers `{"rules": [...]}` with their ids.
 //! - `DELETE /_codeartifact/faults` — clears every rule; `DELETE …/faults/{id}` one.
 
-use super::{invalid, refuse};
+use super::invalid;
 use crate::faults::{Faults, NewRule, Scope};
 use crate::state::App;
+use crate::wire::aws_error;
 use crate::wire::{json_response, Body};
 use codeartifact_model::{Operation, PackageFormat};
 use http::{Method, Response, StatusCode};
@@ -143,14 +144,14 @@ pub fn serve(app: &App, method: &Method, route: &str, body: &[u8]) -> Response<B
             if faults.remove(id) {
                 json_response(StatusCode::OK, &json!({ "cleared": 1 }))
             } else {
-                refuse(
+                aws_error(
                     StatusCode::NOT_FOUND,
                     "ResourceNotFoundException",
                     format!("No fault rule has the id `{id}`"),
                 )
             }
         }
-        _ => refuse(
+        _ => aws_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "ValidationException",
             format!("{method} is not served on /_codeartifact/{route}"),

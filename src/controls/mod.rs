@@ -15,7 +15,7 @@ pub use faults::startup_rules;
 
 use crate::auth::sigv4;
 use crate::state::App;
-use crate::wire::{error_response, read_body_with, Body, RequestBody};
+use crate::wire::{aws_error, read_body_with, Body, RequestBody};
 use http::{Method, Request, Response, StatusCode};
 use sha2::Digest as _;
 
@@ -31,19 +31,9 @@ pub fn owns(path: &str) -> bool {
         .is_some_and(|rest| rest == "events" || rest == "faults" || rest.starts_with("faults/"))
 }
 
-/// An error in the AWS shape: `x-amzn-errortype`, JSON `__type` and `message`.
-pub(crate) fn refuse(
-    status: StatusCode,
-    kind: &'static str,
-    message: impl Into<String>,
-) -> Response<Body> {
-    let body = serde_json::json!({ "__type": kind, "message": message.into() });
-    error_response(status, kind, body, &[])
-}
-
 /// A 400 `ValidationException`.
 pub(crate) fn invalid(message: impl Into<String>) -> Response<Body> {
-    refuse(StatusCode::BAD_REQUEST, "ValidationException", message)
+    aws_error(StatusCode::BAD_REQUEST, "ValidationException", message)
 }
 
 /// Serves a test-control route: authenticates (SigV4 over the body's computed hash), then
@@ -51,7 +41,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> Response<Body> {
 pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     if !app.settings.test_controls {
-        return refuse(
+        return aws_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
             "The test controls are turned off (--no-test-controls)",
@@ -64,10 +54,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
         app.settings.max_skew,
     ) {
         Ok(pending) => pending,
-        Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
-            return refuse(status, e.error_type(), e.message());
-        }
+        Err(e) => return e.response(),
     };
     let body = match read_body_with(&parts.headers, body, MAX_BODY).await {
         Ok(body) => body,
@@ -75,8 +62,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
     };
     let sha256 = hex::encode(sha2::Sha256::digest(&body));
     if let Err(e) = pending.verify(&parts, &sha256) {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
-        return refuse(status, e.error_type(), e.message());
+        return e.response();
     }
     let route = parts.uri.path().trim_start_matches(PREFIX);
     match (&parts.method, route) {
@@ -84,7 +70,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
         (_, route) if route.starts_with("faults") => {
             faults::serve(app, &parts.method, route, &body)
         }
-        _ => refuse(
+        _ => aws_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "ValidationException",
             format!("{} is not served on {}", parts.method, parts.uri.path()),
