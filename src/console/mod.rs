@@ -220,18 +220,17 @@ async fn route(app: &App, viewer: Viewer<'_>, rest: &str, query: &[(String, Stri
             pages::repository(app, viewer, d, repo, query)
         }
         ["d", region, owner, name, "r", repo, what @ ("package" | "version" | "asset")] => {
-            let d = domain_id(region, owner, name);
-            let package = package_from(query)?;
+            let at = At {
+                d: domain_id(region, owner, name),
+                repo,
+                package: package_from(query)?,
+            };
             match *what {
-                "package" => pages::package(app, viewer, d, repo, &package, query),
-                "version" => {
-                    let version = required(query, "version")?;
-                    pages::version(app, viewer, d, repo, &package, &version)
-                }
+                "package" => pages::package(app, viewer, &at, query),
+                "version" => pages::version(app, viewer, &at, &required(query, "version")?),
                 _ => {
                     let version = required(query, "version")?;
-                    let name = required(query, "asset")?;
-                    download(app, viewer, d, repo, &package, &version, &name).await
+                    download(app, viewer, &at, &version, &required(query, "asset")?).await
                 }
             }
         }
@@ -239,6 +238,13 @@ async fn route(app: &App, viewer: Viewer<'_>, rest: &str, query: &[(String, Stri
             "No console page at {PREFIX}{rest}"
         ))),
     }
+}
+
+/// A package in a repository of a domain, as a link names it.
+pub(crate) struct At<'a> {
+    pub d: DomainId<'a>,
+    pub repo: &'a str,
+    pub package: PackageId,
 }
 
 fn domain_id<'a>(region: &'a str, owner: &'a str, name: &'a str) -> DomainId<'a> {
@@ -325,15 +331,8 @@ fn visible_repository(
 }
 
 /// Streams an asset's bytes from the blob store, as GetPackageVersionAsset would.
-async fn download(
-    app: &App,
-    viewer: Viewer<'_>,
-    d: DomainId<'_>,
-    repo: &str,
-    p: &PackageId,
-    version: &str,
-    asset: &str,
-) -> Page {
+async fn download(app: &App, viewer: Viewer<'_>, at: &At<'_>, version: &str, asset: &str) -> Page {
+    let (d, repo, p) = (at.d, at.repo, &at.package);
     let record = app.registry.repository(d, repo)?;
     let v = app.registry.version(&record, p, version)?;
     if !viewer.may(

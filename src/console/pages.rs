@@ -4,8 +4,8 @@
 
 use super::graph::{self, Stop};
 use super::{
-    domain_href, enc, ok, package_query, repository_href, value, visible_repository, Failure, Page,
-    Viewer, PAGE, PREFIX,
+    domain_href, enc, ok, package_query, repository_href, value, visible_repository, At, Failure,
+    Page, Viewer, PAGE, PREFIX,
 };
 use crate::addressing::{endpoint_url, RepositoryAddress};
 use crate::permissions::Subject;
@@ -114,6 +114,19 @@ fn policy_block(document: Option<String>, allowed: bool) -> Markup {
             pre.policy { (pretty_json(&document)) }
         } @else {
             p.muted { "No policy." }
+        }
+    }
+}
+
+/// A section the viewer may or may not read: a note when not allowed or empty, else `full`.
+fn gated(allowed: bool, what: &str, empty: bool, full: impl FnOnce() -> Markup) -> Markup {
+    html! {
+        @if !allowed {
+            p.muted { "You may not " (what) "." }
+        } @else if empty {
+            p.muted { "None." }
+        } @else {
+            (full())
         }
     }
 }
@@ -531,16 +544,12 @@ pub fn repository(
             }
         }
         h2 { "Packages in " (repo.name) }
-        @if !may_list {
-            p.muted { "You may not list this repository's packages." }
-        } @else if packages.is_empty() {
-            p.muted { "No packages." }
-        } @else {
+        (gated(may_list, "list this repository's packages", packages.is_empty(), || html! {
             table.list #packages {
                 thead { tr { th { "Format" } th { "Namespace" } th { "Package" } th { "Publish / upstream" } } }
                 tbody { @for record in &packages { tr { (package_cells(&repo, record)) } } }
             }
-        }
+        }))
         @if let Some(next) = next { p.pager { a rel="next" href=(next) { "Next page →" } } }
         @if !reachable.is_empty() {
             h2 { "Reachable through upstreams" }
@@ -608,14 +617,8 @@ pub fn origin_text(repo: &RepositoryRecord, origin: &Origin) -> String {
 }
 
 /// A package in a repository: versions, origin controls, the group that governs it.
-pub fn package(
-    app: &App,
-    viewer: Viewer<'_>,
-    d: DomainId<'_>,
-    name: &str,
-    p: &PackageId,
-    query: &[(String, String)],
-) -> Page {
+pub fn package(app: &App, viewer: Viewer<'_>, at: &At<'_>, query: &[(String, String)]) -> Page {
+    let (d, name, p) = (at.d, at.repo, &at.package);
     let repo = app.registry.repository(d, name)?;
     let record = app.registry.package(&repo, p)?;
     let subject = Subject::package(d, name, p);
@@ -674,11 +677,7 @@ pub fn package(
             }
         }
         h2 { "Versions" }
-        @if !may_versions {
-            p.muted { "You may not list this package's versions." }
-        } @else if versions.is_empty() {
-            p.muted { "No versions." }
-        } @else {
+        (gated(may_versions, "list this package's versions", versions.is_empty(), || html! {
             table.list #versions {
                 thead { tr { th { "Version" } th { "Status" } th { "Revision" } th { "Origin" } th { "Entered this repository" } } }
                 tbody {
@@ -693,7 +692,7 @@ pub fn package(
                     }
                 }
             }
-        }
+        }))
         @if let Some(next) = next { p.pager { a rel="next" href=(next) { "Next page →" } } }
     };
     let mut crumbs = repository_crumbs(&repo);
@@ -707,14 +706,8 @@ pub fn package(
 }
 
 /// A version: assets with their digests and download links, dependencies, readme.
-pub fn version(
-    app: &App,
-    viewer: Viewer<'_>,
-    d: DomainId<'_>,
-    name: &str,
-    p: &PackageId,
-    version: &str,
-) -> Page {
+pub fn version(app: &App, viewer: Viewer<'_>, at: &At<'_>, version: &str) -> Page {
+    let (d, name, p) = (at.d, at.repo, &at.package);
     let repo = app.registry.repository(d, name)?;
     let record = app.registry.package(&repo, p)?;
     let v = app.registry.version(&repo, p, version)?;
@@ -750,11 +743,7 @@ pub fn version(
             }
         }
         h2 { "Assets" }
-        @if !may_assets {
-            p.muted { "You may not list this version's assets." }
-        } @else if assets.is_empty() {
-            p.muted { "No assets." }
-        } @else {
+        (gated(may_assets, "list this version's assets", assets.is_empty(), || html! {
             table.list #assets {
                 thead { tr { th { "Name" } th { "Size" } th { "Hashes" } } }
                 tbody {
@@ -782,13 +771,9 @@ pub fn version(
                     }
                 }
             }
-        }
+        }))
         h2 { "Dependencies" }
-        @if !may_dependencies {
-            p.muted { "You may not list this version's dependencies." }
-        } @else if meta.dependencies.is_empty() {
-            p.muted { "No dependencies." }
-        } @else {
+        (gated(may_dependencies, "list this version's dependencies", meta.dependencies.is_empty(), || html! {
             table.list #dependencies {
                 thead { tr { th { "Namespace" } th { "Package" } th { "Type" } th { "Requirement" } } }
                 tbody {
@@ -802,7 +787,7 @@ pub fn version(
                     }
                 }
             }
-        }
+        }))
         h2 { "Readme" }
         @if !may_readme {
             p.muted { "You may not read this version's readme." }
