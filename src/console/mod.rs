@@ -166,7 +166,26 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
         return method_not_allowed();
     }
     let viewer = match app.settings.console {
-        ConsoleAccess::Loopback => Viewer::Operator,
+        ConsoleAccess::Loopback => {
+            // Open without credentials, so only under a loopback name: a page elsewhere whose
+            // host name is rebound to 127.0.0.1 must not read the console from the browser.
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !loopback_host(host, &app.settings.public_base_url) {
+                return page_response(
+                    StatusCode::FORBIDDEN,
+                    &pages::message(
+                        None,
+                        "Not allowed",
+                        "Open the console at the server's loopback address (127.0.0.1 or localhost).",
+                    ),
+                );
+            }
+            Viewer::Operator
+        }
         _ => {
             let signed = parts
                 .headers
@@ -523,6 +542,31 @@ fn login_page(status: StatusCode, next: &str, failed: bool) -> Response<Body> {
     page_response(status, &pages::login(safe_next(next), failed))
 }
 
+/// Whether a `Host` header names this machine's loopback (or the configured public URL's
+/// host): the only names the console answers to without credentials.
+fn loopback_host(host: &str, public_base_url: &str) -> bool {
+    fn name(authority: &str) -> &str {
+        if let Some(rest) = authority.strip_prefix('[') {
+            return rest.split(']').next().unwrap_or("");
+        }
+        match authority.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => authority,
+        }
+    }
+    let host = name(host).to_ascii_lowercase();
+    let public = public_base_url
+        .split_once("://")
+        .map_or(public_base_url, |(_, rest)| rest);
+    let public = name(public.split('/').next().unwrap_or("")).to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || (!host.is_empty() && host == public)
+}
+
 /// Where to go after signing in: a console path only (never another site).
 fn safe_next(next: &str) -> &str {
     if next.starts_with(PREFIX) && !next.contains("//") && !next.contains('\\') {
@@ -581,7 +625,7 @@ fn sign_out() -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use crate::console::{enc, owns, receives, safe_next, PREFIX};
+    use crate::console::{enc, loopback_host, owns, receives, safe_next, PREFIX};
 
     #[test]
     fn links_encode_every_character_that_could_end_a_segment_or_value() {
@@ -607,6 +651,31 @@ mod tests {
         ] {
             assert_eq!(safe_next(elsewhere), PREFIX, "{elsewhere}");
         }
+    }
+
+    #[test]
+    fn without_credentials_only_loopback_names_are_answered() {
+        let base = "http://127.0.0.1:4580";
+        for host in [
+            "127.0.0.1:4580",
+            "localhost:4580",
+            "LOCALHOST",
+            "[::1]:4580",
+            "127.0.0.2",
+            "app.localhost:1",
+        ] {
+            assert!(loopback_host(host, base), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:4580",
+            "127.0.0.1.evil.example",
+            "",
+            "10.0.0.1:4580",
+        ] {
+            assert!(!loopback_host(host, base), "{host}");
+        }
+        assert!(loopback_host("ca.test:8080", "http://ca.test:8080/"));
     }
 
     #[test]

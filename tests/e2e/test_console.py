@@ -358,7 +358,10 @@ def test_unknown_names_are_404_pages_and_the_console_only_reads(server, seeded):
         assert b"Not found" in r.body and b"root:" not in r.body
     for method in ("POST", "PUT", "DELETE"):
         assert get(server, f"{base}/r/app", method=method, body=b"").status == 405
-    # The domain page names the package reached through three links, hostile text escaped.
+    # Open without credentials only under a loopback name (no DNS rebinding).
+    assert get(server, PREFIX, {"Host": f"attacker.example:{server.port}"}).status == 403
+    assert get(server, PREFIX, {"Host": f"localhost:{server.port}"}).status == 200
+    # The repository page shows the hostile package name, escaped.
     r = get(server, f"{base}/r/app")
     assert r.status == 200 and b"<script>window.__xss" not in r.body
     assert "&quot;&gt;&lt;script&gt;window.__xss=3&lt;".encode() in r.body
