@@ -36,7 +36,7 @@ import npmkit
 import pydist
 import pypikit
 from conftest import (ACCOUNT, OTHER_ACCESS_KEY, OTHER_ACCOUNT, OTHER_SECRET_KEY, REPO_ROOT, Server,
-                      basic, http_request, make_client, unique)
+                      allow_policy, basic, http_request, make_client, unique)
 from externalkit import public_server
 from externalkit import server  # noqa: F401 (the server under test, connected to `public`)
 
@@ -378,6 +378,7 @@ def exposed(tmp_path_factory):
     srv.domains = {"own": unique("own"), "other": unique("oth")}
     own.create_domain(domain=srv.domains["own"])
     other.create_domain(domain=srv.domains["other"])
+    srv.own = own
     yield srv
     srv.terminate()
 
@@ -408,6 +409,16 @@ def test_beyond_loopback_an_identity_signs_in_and_sees_only_its_own(exposed, bro
     r = get(exposed, f"{PREFIX}d/us-east-1/{ACCOUNT}/{exposed.domains['own']}",
             {"Cookie": f"codeartifact_console={cookie['value']}"})
     assert r.status == 403, r.status
+    # A domain policy granting the other account DescribeDomain (only) makes the domain
+    # visible to it, as DescribeDomain would be; its repositories stay hidden.
+    exposed.own.put_domain_permissions_policy(
+        domain=exposed.domains["own"], policyDocument=allow_policy(OTHER_ACCOUNT, "codeartifact:DescribeDomain"))
+    d.refresh()
+    shown = sorted(a.text for a in d.find_elements(By.CSS_SELECTOR, "#domains a.domain"))
+    assert shown == sorted(exposed.domains.values()), shown
+    click(d, exposed.domains["own"])
+    assert "You may not list this domain's repositories." in d.find_element(By.TAG_NAME, "main").text
+    assert "You may not read this policy." in d.find_element(By.TAG_NAME, "main").text
     # A cookie altered in any way signs nobody in.
     key, expiry, mac = cookie["value"].split(".")
     for forged in (f"{key}.{int(expiry) + 3600}.{mac}", f"{key}.{expiry}.{mac[:-1]}{'0' if mac[-1] != '0' else '1'}",
