@@ -133,6 +133,18 @@ class Seeded:
                           "Authorization": basic(self.token)})
         assert r.status == 200, r
 
+    def distinct_assets(self) -> set[str]:
+        """The SHA-256 of every asset of every version in the domain, as the API lists them."""
+        ca, out = self.ca, set()
+        for r in ca.list_repositories_in_domain(domain=self.domain)["repositories"]:
+            for p in ca.list_packages(domain=self.domain, repository=r["name"])["packages"]:
+                coords = {k: p[k] for k in ("format", "namespace", "package") if k in p}
+                for v in ca.list_package_versions(domain=self.domain, repository=r["name"], **coords)["versions"]:
+                    for a in ca.list_package_version_assets(domain=self.domain, repository=r["name"],
+                                                            packageVersion=v["version"], **coords)["assets"]:
+                        out.add(a["hashes"]["SHA-256"])
+        return out
+
     def search_order(self, repo: str) -> list[str]:
         """The search order as the control plane describes it: depth first in upstream order,
         each repository once, a repository's external connections after its upstreams."""
@@ -237,6 +249,7 @@ def test_click_through_to_an_asset_and_download_it(server, seeded, browser, down
     described = seeded.ca.describe_domain(domain=seeded.domain)["domain"]
     assert d.find_element(By.ID, "owner").text == described["owner"] == ACCOUNT
     assert f"({described['assetSizeBytes']} bytes)" in d.find_element(By.ID, "storage").text
+    assert int(d.find_element(By.ID, "asset-count").text) == len(seeded.distinct_assets())
     shot(d, "domain")
     click(d, "app")
     click(d, HOSTILE_NAME)
@@ -273,6 +286,11 @@ def test_upstream_graph_and_origins_match_the_control_plane(server, seeded, brow
     assert "--tool npm" in d.find_element(By.ID, "endpoints").text
     held = {a.text for a in d.find_elements(By.CSS_SELECTOR, "#packages a.package")}
     assert {"widget", "ext-lib", HOSTILE_NAME, "con-lib"} <= held, held
+    # What each upstream holds, reachable through app.
+    for up in ("mid", "base", "side"):
+        listed = {p["package"] for p in seeded.ca.list_packages(domain=seeded.domain, repository=up)["packages"]}
+        shown = {a.text for a in d.find_elements(By.CSS_SELECTOR, f"table.reachable[data-repository={up}] a.package")}
+        assert shown == listed, (up, shown, listed)
     if os.environ.get("CODEARTIFACT_CONSOLE_SCREENSHOT") == "1":
         d.save_screenshot(str(Path(__file__).with_name("console.png")))
     shot(d, "repository")
