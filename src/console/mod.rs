@@ -228,7 +228,7 @@ async fn route(app: &App, viewer: Viewer<'_>, rest: &str, query: &[(String, Stri
         ["events", "stream"] => events_stream(app, viewer),
         ["d", region, owner, name] => {
             let d = domain_id(region, owner, name);
-            pages::domain(app, viewer, d)
+            pages::domain(app, viewer, d, query)
         }
         ["d", region, owner, name, "search"] => {
             let d = domain_id(region, owner, name);

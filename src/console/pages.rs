@@ -265,7 +265,7 @@ pub fn domains(app: &App, viewer: Viewer<'_>, query: &[(String, String)]) -> Pag
 }
 
 /// A domain: owner, storage, asset count, policy, repositories, package groups, search.
-pub fn domain(app: &App, viewer: Viewer<'_>, d: DomainId<'_>) -> Page {
+pub fn domain(app: &App, viewer: Viewer<'_>, d: DomainId<'_>, query: &[(String, String)]) -> Page {
     let record = app.registry.domain(d)?;
     if !viewer.may(app, Operation::DescribeDomain, &Subject::domain(d)) {
         return Err(Failure::Denied(format!(
@@ -292,14 +292,19 @@ pub fn domain(app: &App, viewer: Viewer<'_>, d: DomainId<'_>) -> Page {
         Operation::ListRepositoriesInDomain,
         &Subject::domain(d),
     ) {
+        let after = value(query, "after");
         Some(
             app.registry
-                .list_repositories_in_domain(d, None, None, None, 1000)?
-                .items,
+                .list_repositories_in_domain(d, None, None, after.as_deref(), PAGE)?,
         )
     } else {
         None
     };
+    let next = repositories
+        .as_ref()
+        .and_then(|page| page.next_after.as_ref())
+        .map(|after| format!("{}?after={}", domain_href(d), enc(after)));
+    let repositories = repositories.map(|page| page.items);
     let groups_tree = if viewer.may(app, Operation::ListPackageGroups, &Subject::domain(d)) {
         Some(group_tree(app, d)?)
     } else {
@@ -338,6 +343,7 @@ pub fn domain(app: &App, viewer: Viewer<'_>, d: DomainId<'_>) -> Page {
                 }
             },
         }
+        @if let Some(next) = next { p.pager { a rel="next" href=(next) { "Next page →" } } }
         h2 #package-groups { "Package groups" }
         @match groups_tree {
             None => p.muted { "You may not list this domain's package groups." },
@@ -406,7 +412,7 @@ pub fn search(app: &App, viewer: Viewer<'_>, d: DomainId<'_>, q: &str) -> Page {
     app.registry.domain(d)?;
     let repositories = app
         .registry
-        .list_repositories_in_domain(d, None, None, None, 1000)?
+        .list_repositories_in_domain(d, None, None, None, usize::MAX)?
         .items;
     let mut hits: Vec<(RepositoryRecord, PackageRecord)> = Vec::new();
     if !q.is_empty() {

@@ -124,6 +124,13 @@ class Seeded:
                                    namespace="tools", package=HOSTILE_NAME, packageVersion="1.0",
                                    assetContent=self.generic_bytes, assetName="tool.bin",
                                    assetSHA256=hashlib.sha256(self.generic_bytes).hexdigest())
+        # 55 packages in a repository of their own: more than one page
+        ca.create_repository(domain=self.domain, repository="many")
+        tiny = b"tiny"
+        for i in range(55):
+            ca.publish_package_version(domain=self.domain, repository="many", format="generic", namespace="bulk",
+                                       package=f"p{i:02d}", packageVersion="1", assetContent=tiny,
+                                       assetName="t", assetSHA256=hashlib.sha256(tiny).hexdigest())
         # pypi, by twine's upload form
         wheel = pydist.make_wheel(tmp, "con-lib", "0.1.0", summary="console library",
                                   description=HOSTILE_README)
@@ -321,6 +328,18 @@ def test_upstream_graph_and_origins_match_the_control_plane(server, seeded, brow
     assert d.find_element(By.ID, "origin-controls").text == \
         f"publish: {controls['publish']}, upstream: {controls['upstream']}"
     shot(d, "package")
+
+
+def test_listings_are_paged_on_the_server(server, seeded, browser):  # noqa: F811
+    d = browser
+    d.get(url(server, f"d/us-east-1/{ACCOUNT}/{seeded.domain}/r/many"))
+    first = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#packages a.package")]
+    assert len(first) == 50
+    click(d, "Next page →")
+    rest = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#packages a.package")]
+    assert not d.find_elements(By.CSS_SELECTOR, "a[rel=next]")
+    listed = [p["package"] for p in seeded.ca.list_packages(domain=seeded.domain, repository="many")["packages"]]
+    assert first + rest == sorted(listed) == [f"p{i:02d}" for i in range(55)]
 
 
 def test_a_readme_holding_script_is_shown_as_text(server, seeded, browser):  # noqa: F811
