@@ -38,6 +38,16 @@ for tool in zip openssl; do
   }
 done
 
+# chromium and chromedriver (system packages, .ci/run installs them) run the console's browser
+# tests (tests/e2e/test_console.py)
+no_browser() {
+  echo "ERROR: '$1' not found: the console's browser tests (tests/e2e/test_console.py) need it." >&2
+  echo "Install: apt-get install chromium chromium-driver" >&2
+  exit 1
+}
+command -v chromium >/dev/null || no_browser chromium
+command -v chromedriver >/dev/null || no_browser chromedriver
+
 venv=.venv-test
 if [ ! -x "$venv/bin/pytest" ] || ! cmp -s tests/e2e/requirements.txt "$venv/.requirements"; then
   python3 -m venv "$venv"

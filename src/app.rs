@@ -133,6 +133,9 @@ async fn route(app: &App, request: Request<RequestBody>) -> (Response<Body>, &'s
         let response = repository_endpoint(app, target, request).await;
         return (response, "repository-endpoint");
     }
+    if crate::console::owns(request.uri().path()) {
+        return (crate::console::handle(app, request).await, "console");
+    }
     if crate::controls::owns(request.uri().path()) {
         return (crate::controls::handle(app, request).await, "test-controls");
     }

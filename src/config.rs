@@ -193,6 +193,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEARTIFACT_LOCAL_NO_TEST_CONTROLS")]
     pub no_test_controls: bool,
 
+    /// Turns off the read-only web console under `/_codeartifact/console/` (README
+    /// "Console"); it is open without credentials only while the server listens on loopback.
+    #[arg(long, env = "CODEARTIFACT_LOCAL_NO_CONSOLE")]
+    pub no_console: bool,
+
     /// A fault-injection rule applied from start-up, as the JSON document
     /// `POST /_codeartifact/faults` takes (README "Test controls"); repeatable.
     #[arg(

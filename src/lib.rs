@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod controls;
 pub mod endpoints;
 pub mod events;

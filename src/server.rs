@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::outbound::Outbound;
 use crate::registry::{external_connection_format, Quotas, Registry, EXTERNAL_CONNECTIONS};
-use crate::state::{App, Settings};
+use crate::state::{App, ConsoleAccess, Settings};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -103,6 +103,13 @@ pub fn build_app(args: &ServeArgs, bound: SocketAddr) -> Result<App, String> {
             idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),
             max_connections: args.max_connections.max(1),
             test_controls: !args.no_test_controls,
+            console: if args.no_console {
+                ConsoleAccess::Off
+            } else if bound.ip().is_loopback() {
+                ConsoleAccess::Loopback
+            } else {
+                ConsoleAccess::SignIn
+            },
         },
         outbound: Outbound::new(
             Duration::from_secs(5),

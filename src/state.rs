@@ -43,6 +43,19 @@ pub struct Settings {
     pub max_connections: usize,
     /// Whether the test controls (`/_codeartifact/events`, `/faults`) are served.
     pub test_controls: bool,
+    /// Whether the web console is served, and to whom (`console`).
+    pub console: ConsoleAccess,
+}
+
+/// Who may open the web console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleAccess {
+    /// `--no-console`: every console route is a 404.
+    Off,
+    /// The server listens on loopback only: whoever can connect is the operator.
+    Loopback,
+    /// The server is reachable from elsewhere: a configured identity must sign in.
+    SignIn,
 }
 
 /// The server's shared state.

@@ -168,6 +168,37 @@ impl Registry {
         Ok(super::paginate(items, None, max))
     }
 
+    /// Domains of every account and region, in key order (region, owner, name), from the
+    /// one after `after` on: a seek, never a scan from the start (the web console).
+    pub fn all_domains(
+        &self,
+        after: Option<DomainId<'_>>,
+        max: usize,
+    ) -> Result<Page<DomainRecord>> {
+        let after_key = after.map(|d| Key::domain(d.region, d.owner, d.name));
+        let mut items = Vec::new();
+        for record in self
+            .kv
+            .scan::<DomainRecord>(&Key::all_domains(), after_key.as_ref())
+        {
+            let record = record?;
+            let key = format!("{}/{}/{}", record.region, record.owner, record.name);
+            items.push((key, record));
+            if items.len() > max {
+                break;
+            }
+        }
+        Ok(super::paginate(items, None, max))
+    }
+
+    /// How many distinct assets (blobs) a domain stores.
+    pub fn blob_count(&self, d: DomainId<'_>) -> Result<usize> {
+        self.kv
+            .scan_raw(&Key::blobs_of(d.region, d.owner, d.name))
+            .try_fold(0, |n, item| item.map(|_| n + 1))
+            .map_err(Error::from)
+    }
+
     /// Deletes an empty domain with its policy, package groups and tags.
     pub fn delete_domain(&self, d: DomainId<'_>) -> Result<DomainRecord> {
         let mut tx = self.begin_write();

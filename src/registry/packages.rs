@@ -183,6 +183,59 @@ impl Registry {
         Ok(super::paginate(items, after, max))
     }
 
+    /// Up to `max` packages of a repository in key order (format, namespace, name), from
+    /// the one after `after` on: a seek into the store, so a page costs the same however
+    /// many packages come before it (the web console's listings). `true` when more follow.
+    pub fn packages_page(
+        &self,
+        repo: &RepositoryRecord,
+        after: Option<&PackageId>,
+        max: usize,
+    ) -> Result<(Vec<PackageRecord>, bool)> {
+        let path = RepoPath::from(repo);
+        let after_key = after.map(|p| p.key(&path));
+        let mut items = self
+            .kv
+            .scan::<PackageRecord>(&Key::packages_in(&path), after_key.as_ref())
+            .take(max + 1)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let more = items.len() > max;
+        items.truncate(max);
+        Ok((items, more))
+    }
+
+    /// Up to `max` packages of a repository whose name or namespace contains `needle`
+    /// (ASCII case-insensitive), in key order; reads until it has found `max`.
+    pub fn search_packages(
+        &self,
+        repo: &RepositoryRecord,
+        needle: &str,
+        max: usize,
+    ) -> Result<Vec<PackageRecord>> {
+        let needle = needle.to_ascii_lowercase();
+        let hit = |r: &PackageRecord| {
+            r.name.to_ascii_lowercase().contains(&needle)
+                || r.display_name.to_ascii_lowercase().contains(&needle)
+                || r.namespace
+                    .as_deref()
+                    .is_some_and(|ns| ns.to_ascii_lowercase().contains(&needle))
+        };
+        let mut out = Vec::new();
+        for record in self
+            .kv
+            .scan::<PackageRecord>(&Key::packages_in(&RepoPath::from(repo)), None)
+        {
+            let record = record?;
+            if hit(&record) {
+                out.push(record);
+                if out.len() >= max {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every package of every repository in a domain (for package-group associations).
     pub fn packages_in_domain(&self, d: DomainId<'_>) -> Result<Vec<PackageRecord>> {
         self.kv

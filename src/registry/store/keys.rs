@@ -63,6 +63,11 @@ impl Key {
         Key(format!("domain/{region}/{owner}/"))
     }
 
+    /// Prefix of every domain, in every region and account.
+    pub fn all_domains() -> Key {
+        Key("domain/".to_string())
+    }
+
     pub fn domain_policy(region: &str, owner: &str, domain: &str) -> Key {
         Key(format!("domain-policy/{region}/{owner}/{domain}"))
     }
@@ -210,6 +215,11 @@ impl Key {
     /// A stored blob of a domain, by SHA-256, with its reference count.
     pub fn blob(region: &str, owner: &str, domain: &str, sha256: &str) -> Key {
         Key(format!("blob/{region}/{owner}/{domain}/{sha256}"))
+    }
+
+    /// Prefix of a domain's blobs.
+    pub fn blobs_of(region: &str, owner: &str, domain: &str) -> Key {
+        Key(format!("blob/{region}/{owner}/{domain}/"))
     }
 
     /// Bytes stored by a domain (distinct blobs), kept with every blob change.

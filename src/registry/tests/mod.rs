@@ -4,6 +4,7 @@
 //! share. Every test runs in milliseconds.
 
 mod batch_lifecycle;
+mod listings;
 mod origin_controls;
 mod retention;
 mod search_order;
