@@ -138,6 +138,14 @@ def npm_publish_body(registry: str, name: str, version: str, deps: dict[str, str
     }).encode()
 
 
+def publish_npm(registry: str, token: str, packages) -> None:
+    """PUTs each (name, version, deps, tarball) as `npm publish` does."""
+    for name, version, deps, tgz in packages:
+        s, b = request(f"{registry}{name}", "PUT", npm_publish_body(registry, name, version, deps, tgz),
+                       {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        assert s in (200, 201), (s, b)
+
+
 def npm_project(work: Path) -> Path:
     proj = work / "npm-project"
     proj.mkdir(parents=True, exist_ok=True)
@@ -233,11 +241,7 @@ class Ours:
 
     # publishing ------------------------------------------------------------------------------
     def publish_npm(self, packages) -> None:
-        reg = self.url("npm")
-        for name, version, deps, tgz in packages:
-            s, b = request(f"{reg}{name}", "PUT", npm_publish_body(reg, name, version, deps, tgz),
-                           {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-            assert s in (200, 201), (s, b)
+        publish_npm(self.url("npm"), self.token, packages)
 
     def publish_pypi(self, wheels: list[Path]) -> None:
         url = self.url("pypi")
@@ -323,11 +327,7 @@ class Verdaccio:
         return f"http://{LOOPBACK}:{self.port}/"
 
     def publish_npm(self, packages) -> None:
-        reg = self.url("npm")
-        for name, version, deps, tgz in packages:
-            s, b = request(f"{reg}{name}", "PUT", npm_publish_body(reg, name, version, deps, tgz),
-                           {"Authorization": f"Bearer {self.publish_token}", "Content-Type": "application/json"})
-            assert s in (200, 201), (s, b)
+        publish_npm(self.url("npm"), self.publish_token, packages)
 
     def stop(self) -> None:
         self.proc.terminate()
