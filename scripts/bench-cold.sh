@@ -6,6 +6,8 @@
 # Timings are reported, never asserted. Only ever talks to 127.0.0.1.
 #
 # Peers: run scripts/install-peers.sh once.
+# Also the client's own CPU per install (user + system), steadier than wall time on a busy
+# machine.
 # Knobs (environment): CODEARTIFACT_LOCAL_BIN (default: the release build), BENCH_COLD_BASE_BIN
 # (a second build, e.g. the previous commit's, run in the same rounds), BENCH_COLD_RUNS (5),
 # BENCH_COLD_CLIENTS (npm,pnpm,yarn,pip,uv,mvn,cargo), BENCH_COLD_NODE_TOOLS (directory with

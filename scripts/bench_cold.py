@@ -22,6 +22,7 @@ import http.client
 import io
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -579,6 +580,7 @@ def main() -> int:
                   "mvn": "maven", "cargo": "cargo"}
         results: dict[str, dict[str, list[float]]] = {}
         cpu: dict[str, dict[str, list[float]]] = {}
+        client_cpu: dict[str, dict[str, list[float]]] = {}
         n = 0
         for client in CLIENTS:
             contenders = [*ours, peers[fmt_of[client]]]
@@ -592,17 +594,25 @@ def main() -> int:
                 for c in order:
                     n += 1
                     before = c.cpu() if isinstance(c, Ours) else 0.0
+                    children = resource.getrusage(resource.RUSAGE_CHILDREN)
                     t0 = time.perf_counter()
                     install(client, c, work / f"run-{n}")
                     wall = time.perf_counter() - t0
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
                     results.setdefault(client, {}).setdefault(c.label, []).append(wall)
+                    # the client's own CPU (user + system of the processes it ran): what it
+                    # spent on our answers, less sensitive than wall time to a busy machine
+                    client_cpu.setdefault(client, {}).setdefault(c.label, []).append(
+                        after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime)
                     if isinstance(c, Ours):
                         cpu.setdefault(client, {}).setdefault(c.label, []).append(c.cpu() - before)
                     shutil.rmtree(work / f"run-{n}", ignore_errors=True)
-            print_client(client, results[client], cpu.get(client, {}), peers[fmt_of[client]].label)
+            print_client(client, results[client], cpu.get(client, {}), client_cpu[client],
+                         peers[fmt_of[client]].label)
         summary = {
             client: {label: {"median_s": round(statistics.median(v), 4), "min_s": round(min(v), 4),
                              "max_s": round(max(v), 4),
+                             "client_cpu_s": round(statistics.median(client_cpu[client][label]), 4),
                              **({"server_cpu_ms": round(1000 * statistics.median(cpu[client][label]), 1)}
                                 if label in cpu.get(client, {}) else {})}
                      for label, v in per.items()}
@@ -621,14 +631,16 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def print_client(client: str, per: dict[str, list[float]], cpu: dict[str, list[float]], peer: str) -> None:
+def print_client(client: str, per: dict[str, list[float]], cpu: dict[str, list[float]],
+                 client_cpu: dict[str, list[float]], peer: str) -> None:
     peer_median = statistics.median(per[peer])
     print(f"{client}:")
     for label, v in per.items():
         med = statistics.median(v)
         extra = f"  server CPU {1000 * statistics.median(cpu[label]):6.1f} ms" if label in cpu else ""
         print(f"  {label:11s} median {med:6.3f} s  (min {min(v):.3f}, max {max(v):.3f})  "
-              f"ratio to {peer} {med / peer_median:5.2f}{extra}")
+              f"ratio to {peer} {med / peer_median:5.2f}  "
+              f"client CPU {statistics.median(client_cpu[label]):6.3f} s{extra}")
     sys.stdout.flush()
 
 
