@@ -23,9 +23,9 @@ pub struct Page {
     pub gzip: Option<Arc<OnceLock<Option<Bytes>>>>,
 }
 
-/// Bodies shorter than this are sent as they are: compressing them saves less than a
-/// packet and costs both ends a pass over it.
-pub const GZIP_MIN_BYTES: usize = 1024;
+/// Bodies shorter than this are sent as they are: they fit one TCP segment on an Ethernet
+/// path already, so compressing them saves no packet and costs both ends a pass over them.
+pub const GZIP_MIN_BYTES: usize = 1460;
 
 impl Page {
     /// A page whose entity tag is the SHA-256 of its body, so equal pages match.
