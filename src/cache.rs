@@ -7,7 +7,8 @@
 use bytes::Bytes;
 use sha2::Digest as _;
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 /// A rendered listing page: body, content type and entity tag.
@@ -16,7 +17,15 @@ pub struct Page {
     pub body: Bytes,
     pub content_type: &'static str,
     pub etag: String,
+    /// The body gzip-compressed, made at most once per page and shared by every copy of
+    /// it (so a cached page is compressed once, however many clients ask); `None` for a
+    /// page that is never compressed.
+    pub gzip: Option<Arc<OnceLock<Option<Bytes>>>>,
 }
+
+/// Bodies shorter than this are sent as they are: they fit one TCP segment on an Ethernet
+/// path already, so compressing them saves no packet and costs both ends a pass over them.
+pub const GZIP_MIN_BYTES: usize = 1460;
 
 impl Page {
     /// A page whose entity tag is the SHA-256 of its body, so equal pages match.
@@ -27,7 +36,38 @@ impl Page {
             body,
             content_type,
             etag,
+            gzip: Some(Arc::default()),
         }
+    }
+
+    /// Whether the page may be sent gzip-compressed to a client that asks for it.
+    pub fn compressible(&self) -> bool {
+        self.gzip.is_some() && self.body.len() >= GZIP_MIN_BYTES
+    }
+
+    /// The body gzip-compressed (once), if the page is compressible and compression
+    /// makes it smaller.
+    pub fn gzipped(&self) -> Option<Bytes> {
+        if !self.compressible() {
+            return None;
+        }
+        let cell = self.gzip.as_ref()?;
+        cell.get_or_init(|| {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(self.body.len() / 4),
+                flate2::Compression::default(),
+            );
+            encoder.write_all(&self.body).ok()?;
+            let compressed = encoder.finish().ok()?;
+            (compressed.len() < self.body.len()).then(|| Bytes::from(compressed))
+        })
+        .clone()
+    }
+
+    /// The entity tag of the gzip-compressed representation: another representation of
+    /// the same content, so another strong tag (RFC 9110 §8.8.3).
+    pub fn gzip_etag(&self) -> String {
+        format!("{}-gzip\"", self.etag.trim_end_matches('"'))
     }
 }
 
@@ -92,6 +132,28 @@ impl ListingCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_compressed_once_and_only_when_it_gains() {
+        let body = "{\"versions\":{}}".repeat(200);
+        let page = Page::new(body.clone(), "application/json");
+        let copy = page.clone();
+        let gz = page.gzipped().expect("a large repetitive page compresses");
+        assert!(gz.len() < body.len());
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
+        assert_eq!(out, body.as_bytes());
+        // the copy shares the compressed body: it is not made again
+        assert_eq!(copy.gzipped().unwrap().as_ptr(), gz.as_ptr());
+        assert_eq!(
+            page.gzip_etag(),
+            format!("{}-gzip\"", &page.etag[..page.etag.len() - 1])
+        );
+        assert!(Page::new("{}", "application/json").gzipped().is_none());
+        let mut sliced = Page::new(body, "application/json");
+        sliced.gzip = None;
+        assert!(!sliced.compressible() && sliced.gzipped().is_none());
+    }
 
     #[test]
     fn a_page_is_reused_only_at_the_generation_it_was_rendered_at() {

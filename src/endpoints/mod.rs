@@ -318,6 +318,7 @@ pub async fn serve<F: Format>(
     request: Request<RequestBody>,
 ) -> Response<Body> {
     let method = request.method().clone();
+    let gzip_accepted = accepts_gzip(request.headers());
     let mut action = "unrouted";
     let mut response = match open(app, &target, &request) {
         Ok(mut cx) => match run::<F>(&mut cx, &target, request, &mut action).await {
@@ -330,11 +331,70 @@ pub async fn serve<F: Format>(
             render_with(&e, F::NAME, front_door_response)
         }
     };
+    if let Some(Compressible(page)) = response.extensions_mut().remove::<Compressible>() {
+        if gzip_accepted {
+            gzip_page(&mut response, &page);
+        }
+    }
     response.extensions_mut().insert(Served {
         format: F::NAME,
         action,
     });
     response
+}
+
+/// Whether `Accept-Encoding` accepts gzip: `gzip` (or `x-gzip`) with a q-value above 0, or,
+/// when gzip is not named, `*` with one (RFC 9110 §12.5.3).
+pub fn accepts_gzip(headers: &http::HeaderMap) -> bool {
+    let mut named = None;
+    let mut any = None;
+    let codings = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','));
+    for coding in codings {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| {
+                let (key, value) = p.split_once('=')?;
+                key.trim().eq_ignore_ascii_case("q").then_some(value)
+            })
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            named = Some(named.unwrap_or(false) || q > 0.0);
+        } else if name == "*" {
+            any = Some(q > 0.0);
+        }
+    }
+    named.or(any).unwrap_or(false)
+}
+
+/// Marks a page response that may go out gzip-compressed: [`serve`] compresses it when
+/// the request accepts gzip (clients of every format send `Accept-Encoding: gzip`).
+#[derive(Clone)]
+struct Compressible(Page);
+
+/// Sends a page's gzip representation: its compressed body (made once per cached page),
+/// `Content-Encoding: gzip` and that representation's own entity tag.
+fn gzip_page(response: &mut Response<Body>, page: &Page) {
+    let Some(compressed) = page.gzipped() else {
+        return;
+    };
+    if response.status() == StatusCode::OK {
+        *response.body_mut() = full(compressed);
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    } else if response.status() != StatusCode::NOT_MODIFIED {
+        return;
+    }
+    if let Ok(value) = HeaderValue::from_str(&page.gzip_etag()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
 }
 
 async fn run<F: Format>(
@@ -607,14 +667,25 @@ impl RepoCx<'_> {
     }
 }
 
-/// A page as a response: 304 when the client already has it.
+/// A page as a response: 304 when the client already has it (in either representation);
+/// gzip-compressed by [`serve`] when the client accepts that and the page is large enough.
 pub fn page_response(page: Page, if_none_match: Option<&str>) -> Response<Body> {
-    let not_modified = if_none_match == Some(page.etag.as_str());
+    let compressible = page.compressible();
+    let not_modified = if_none_match
+        .is_some_and(|tag| tag == page.etag || (compressible && tag == page.gzip_etag()));
+    let marker = compressible.then(|| Compressible(page.clone()));
     let mut response = Response::new(full(if not_modified {
         Bytes::new()
     } else {
         page.body
     }));
+    if let Some(marker) = marker {
+        response.extensions_mut().insert(marker);
+        // caches must keep the two representations apart
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if not_modified {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
     }
@@ -643,6 +714,28 @@ pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_is_accepted_as_accept_encoding_says() {
+        let accepts = |values: &[&str]| {
+            let mut headers = http::HeaderMap::new();
+            for v in values {
+                headers.append(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            }
+            accepts_gzip(&headers)
+        };
+        assert!(accepts(&["gzip, deflate"]));
+        assert!(accepts(&["deflate", "GZIP;q=0.5"]));
+        assert!(accepts(&["br;q=1.0, gzip;q=0.8, *;q=0.1"]));
+        assert!(accepts(&["x-gzip"]));
+        assert!(accepts(&["*"]));
+        assert!(!accepts(&[]));
+        assert!(!accepts(&["identity"]));
+        assert!(!accepts(&["gzip;q=0, identity"]));
+        assert!(!accepts(&["deflate, br"]));
+        assert!(!accepts(&["gzip;q=0, *"]));
+        assert!(!accepts(&["*;q=0"]));
+    }
 
     #[test]
     fn every_refusal_has_one_status() {

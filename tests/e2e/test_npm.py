@@ -15,6 +15,7 @@ user config does not point at the local server, so npm can never reach a public 
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 import shutil
@@ -339,6 +340,52 @@ def test_install_and_ci(site_factory, tmp_path):
     # installing a version that does not exist fails cleanly
     p = npm("install", "e2e-leaf@9.9.9", cwd=make_project(tmp_path))
     assert p.returncode != 0 and npm_error_code(p) == "ETARGET", p.stderr
+
+
+def test_packument_gzip_when_asked(site_factory, tmp_path):
+    """npm, pnpm and yarn send `Accept-Encoding: gzip`; a packument large enough to gain goes out
+    gzip-compressed to them (as the peers do), as the same document, with `Vary` and its own
+    entity tag, and revalidates with either tag; a client that does not ask gets it as it is."""
+    site = site_factory("team")
+    npm = site.login("team")
+    endpoint = site.endpoint("team")
+    name = unique("e2e-gz")
+    for i in range(10):
+        v = f"1.{i}.0"
+        r = site.http("PUT", "team", name, publish_body(endpoint, name, v, tarball(name, v)))
+        assert r.status == 200, r
+    corgi = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
+    for accept in (corgi, "application/json"):
+        plain = site.http("GET", "team", name, accept=accept)
+        assert plain.status == 200 and plain.header("Content-Encoding") is None, plain
+        assert len(plain.body) >= 1460, len(plain.body)  # the server's threshold (src/cache.rs)
+        gz = site.http("GET", "team", name, accept=accept, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert gz.status == 200 and gz.header("Content-Encoding") == "gzip", gz
+        assert gzip.decompress(gz.body) == plain.body
+        assert len(gz.body) < len(plain.body) and int(gz.header("Content-Length")) == len(gz.body)
+        assert gz.header("Content-Type") == plain.header("Content-Type")
+        for r in (plain, gz):
+            assert "accept-encoding" in (r.header("Vary") or "").lower(), r.headers
+        assert gz.header("ETag") and gz.header("ETag") != plain.header("ETag")
+        for tag in (gz.header("ETag"), plain.header("ETag")):
+            again = site.http("GET", "team", name, accept=accept,
+                              headers={"Accept-Encoding": "gzip", "If-None-Match": tag})
+            assert again.status == 304 and not again.body, again
+            assert again.header("ETag") == gz.header("ETag"), again.headers
+        refused = site.http("GET", "team", name, accept=accept, headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert refused.header("Content-Encoding") is None and refused.body == plain.body
+    # a small document is not worth compressing
+    small = unique("e2e-gz-small")
+    assert site.http("PUT", "team", small, publish_body(endpoint, small, "1.0.0", tarball(small, "1.0.0"))).status == 200
+    r = site.http("GET", "team", small, accept=corgi, headers={"Accept-Encoding": "gzip"})
+    assert r.status == 200 and r.header("Content-Encoding") is None and len(r.body) < 1460, r
+    # the tarball, already compressed, goes as it is
+    tgz = site.http("GET", "team", f"{name}/-/{name}-1.0.0.tgz", accept="*/*", headers={"Accept-Encoding": "gzip"})
+    assert tgz.status == 200 and tgz.header("Content-Encoding") is None and tgz.body == tarball(name, "1.0.0")
+    # and the real npm installs through the compressed packument
+    proj = make_project(tmp_path)
+    npm("install", name, cwd=proj, check=True)
+    assert json.loads((proj / "node_modules" / name / "package.json").read_text())["version"] == "1.9.0"
 
 
 # --------------------------------------------------------------------------------------------

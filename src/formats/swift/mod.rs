@@ -324,6 +324,8 @@ fn linked_page(page: Page, if_none_match: Option<&str>) -> Response<Body> {
             body,
             content_type: page.content_type,
             etag: page.etag,
+            // a slice of a cached page, made anew per request: sent as it is
+            gzip: None,
         },
         if_none_match,
     );
@@ -568,6 +570,7 @@ fn manifest(
         body: page.body.slice((split + 1).min(page.body.len())..),
         content_type: page.content_type,
         etag: page.etag,
+        gzip: None,
     };
     let mut response = linked_page(rest, if_none_match);
     if let Ok(value) = HeaderValue::from_str(&disposition) {
