@@ -6,6 +6,7 @@
 mod batch_lifecycle;
 mod origin_controls;
 mod retention;
+mod scaling;
 mod search_order;
 mod writes;
 
