@@ -145,6 +145,13 @@ fn an_import_commits_all_its_versions_with_their_references_or_nothing() {
             metadata: VersionMetadata::default(),
         },
     };
+    let references = || {
+        registry
+            .blob(domain(), &sha256)
+            .unwrap()
+            .unwrap()
+            .references
+    };
     let items = vec![
         version("x", "1.0.0"),
         version("x", "1.1.0"),
@@ -154,14 +161,7 @@ fn an_import_commits_all_its_versions_with_their_references_or_nothing() {
     assert_eq!(registry.versions(&a, &npm("x")).unwrap().len(), 2);
     let stored = registry.version(&a, &npm("y"), "1.0.0").unwrap();
     assert!(!stored.revision.is_empty());
-    assert_eq!(
-        registry
-            .blob(domain(), &sha256)
-            .unwrap()
-            .unwrap()
-            .references,
-        3
-    );
+    assert_eq!(references(), 3);
     assert_eq!(
         registry.domain_stats(domain()).unwrap().asset_size_bytes,
         12
@@ -170,14 +170,7 @@ fn an_import_commits_all_its_versions_with_their_references_or_nothing() {
     let again = vec![version("z", "1.0.0"), version("x", "1.0.0")];
     assert!(registry.import_versions(&a, Vec::new(), again).is_err());
     assert!(registry.package(&a, &npm("z")).is_err(), "nothing written");
-    assert_eq!(
-        registry
-            .blob(domain(), &sha256)
-            .unwrap()
-            .unwrap()
-            .references,
-        3
-    );
+    assert_eq!(references(), 3);
     // An asset naming a blob the domain does not store is refused.
     let mut unknown = version("w", "1.0.0");
     unknown.version.assets[0].sha256 = "0".repeat(64);
