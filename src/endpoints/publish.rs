@@ -73,11 +73,11 @@ fn publish_here<F: Format>(cx: &RepoCx<'_>, upload: Upload<'_>) -> Result<Outcom
     }
     if check_upstream {
         let adapter = F::adapter(cx);
-        let merged = registry.merged(&cx.repo, p, Some(&adapter))?;
-        let elsewhere = merged.versions.iter().any(|f| {
-            (f.external || f.holder.id != cx.repo.id)
-                && F::same_version(&f.version.version, version)
-        });
+        // Only what the repository does not hold itself: its own versions are not read.
+        let elsewhere = registry
+            .listed_beyond(&cx.repo, p, Some(&adapter))?
+            .iter()
+            .any(|f| F::same_version(&f.version.version, version));
         if elsewhere {
             return Err(available_upstream());
         }

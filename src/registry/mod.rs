@@ -9,6 +9,7 @@
 
 mod arn;
 mod blob_refs;
+mod bulk;
 mod changes;
 mod domains;
 pub mod groups;
@@ -27,6 +28,7 @@ mod versions;
 mod write;
 
 pub use arn::{Arn, ResourceRef};
+pub use bulk::Import;
 pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation, EVENTS_RETAINED};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};

@@ -140,7 +140,9 @@ impl Registry {
             .ok_or_else(|| version_not_found(p, version, &repo.name))
     }
 
-    /// Packages of a repository, ordered by format, namespace and name.
+    /// Packages of a repository, in key order (format, namespace, name). A page starts at
+    /// the key after `after` and reads no further than its last item and the one after
+    /// it, however many packages the repository holds.
     pub fn list_packages(
         &self,
         repo: &RepositoryRecord,
@@ -148,11 +150,21 @@ impl Registry {
         after: Option<&str>,
         max: usize,
     ) -> Result<super::Page<PackageRecord>> {
+        let path = RepoPath::from(repo);
+        let after_key = after.map(|after| {
+            let mut parts = after.splitn(3, '\u{0}');
+            let format = parts.next().unwrap_or_default();
+            let namespace = parts.next().filter(|ns| !ns.is_empty());
+            let name = parts.next().unwrap_or_default();
+            Key::package(&path, format, namespace, name)
+        });
+        // Only the format's own keys when the listing names one.
+        let prefix = filter.format.map_or_else(
+            || Key::packages_in(&path),
+            |format| Key::packages_of_format(&path, format),
+        );
         let mut items = Vec::new();
-        for record in self
-            .kv
-            .scan::<PackageRecord>(&Key::packages_in(&RepoPath::from(repo)), None)
-        {
+        for record in self.kv.scan::<PackageRecord>(&prefix, after_key.as_ref()) {
             let record = record?;
             let keep = filter.format.is_none_or(|f| f == record.format)
                 && filter.namespace_prefix.is_none_or(|prefix| {
@@ -178,9 +190,12 @@ impl Registry {
                     record.name
                 );
                 items.push((key, record));
+                if items.len() > max {
+                    break;
+                }
             }
         }
-        Ok(super::paginate(items, after, max))
+        Ok(super::paginate(items, None, max))
     }
 
     /// Up to `max` packages of a repository in key order (format, namespace, name), from

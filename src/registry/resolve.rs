@@ -78,6 +78,25 @@ impl Walk {
     }
 }
 
+/// A version the public registry behind `repo`'s external connection lists, not stored.
+fn listed_externally(repo: &RepositoryRecord, connection: &str, version: ExternalVersion) -> Found {
+    Found {
+        holder: repo.clone(),
+        version: VersionRecord {
+            version: version.version,
+            status: VersionStatus::Published,
+            revision: String::new(),
+            origin: Origin::External {
+                connection: connection.to_string(),
+            },
+            published_ms: version.published_ms,
+            assets: Vec::new(),
+            metadata: version.metadata,
+        },
+        external: true,
+    }
+}
+
 impl Registry {
     fn walk(&self, repo: &RepositoryRecord, respect_controls: bool) -> Result<Walk> {
         Ok(Walk {
@@ -394,6 +413,55 @@ impl Registry {
         Ok(merged)
     }
 
+    /// The versions `merged` lists for a package that `repo` itself does not hold: those
+    /// of its upstreams and of the external connections along the way. `repo`'s own
+    /// versions are not read (a publish into a package of thousands of versions asks only
+    /// whether the version exists elsewhere): a version it stores masks the copies further
+    /// along, as in `merged`, which one lookup per listed version checks.
+    pub fn listed_beyond(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+        external: Option<&dyn ExternalSource>,
+    ) -> Result<Vec<Found>> {
+        let mut walk = self.walk(repo, true)?;
+        if !walk.enter(repo) {
+            return Ok(Vec::new());
+        }
+        let own = self.package_if_any(repo, p)?;
+        let mut seen = HashSet::new();
+        let mut versions = Vec::new();
+        if Self::descends(&walk, repo, p, own.as_ref()) {
+            for upstream in self.upstreams_of(repo)? {
+                self.merge_from(&mut walk, &upstream, p, external, &mut seen, &mut versions)?;
+            }
+        }
+        if let (Some(external), Some(connection)) =
+            (external, Self::connection_for(&walk, repo, p, own.as_ref()))
+        {
+            if let Some(listed) = external.list(&connection, p) {
+                for version in listed.versions {
+                    if seen.insert(version.version.clone()) {
+                        versions.push(listed_externally(repo, &connection, version));
+                    }
+                }
+            }
+        }
+        if own.is_none() {
+            return Ok(versions);
+        }
+        let mut beyond = Vec::with_capacity(versions.len());
+        for found in versions {
+            if self
+                .version_if_any(repo, p, &found.version.version)?
+                .is_none()
+            {
+                beyond.push(found);
+            }
+        }
+        Ok(beyond)
+    }
+
     /// Adds the visible versions of `repo`'s subtree not already listed, and returns the
     /// subtree's tags: the repository's own, overridden by its upstreams' (upstream wins;
     /// between siblings the earlier one wins), the public registry's last.
@@ -449,21 +517,7 @@ impl Registry {
                     if !seen.insert(version.version.clone()) {
                         continue;
                     }
-                    versions.push(Found {
-                        holder: repo.clone(),
-                        version: VersionRecord {
-                            version: version.version,
-                            status: VersionStatus::Published,
-                            revision: String::new(),
-                            origin: Origin::External {
-                                connection: connection.clone(),
-                            },
-                            published_ms: version.published_ms,
-                            assets: Vec::new(),
-                            metadata: version.metadata,
-                        },
-                        external: true,
-                    });
+                    versions.push(listed_externally(repo, &connection, version));
                 }
                 for (tag, version) in listed.dist_tags {
                     upstream_tags.entry(tag).or_insert(version);

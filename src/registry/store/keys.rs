@@ -126,6 +126,14 @@ impl Key {
         ))
     }
 
+    /// Prefix of the packages of one format in a repository.
+    pub fn packages_of_format(r: &RepoPath<'_>, format: &str) -> Key {
+        let mut key = Key::packages_in(r);
+        key.0.push_str(format);
+        key.0.push('/');
+        key
+    }
+
     /// Prefix of all packages in all repositories of a domain.
     pub fn packages_in_domain(region: &str, owner: &str, domain: &str) -> Key {
         Key(format!("pkg/{region}/{owner}/{domain}/"))

@@ -7,6 +7,7 @@ mod batch_lifecycle;
 mod listings;
 mod origin_controls;
 mod retention;
+mod scaling;
 mod search_order;
 mod writes;
 
