@@ -18,6 +18,10 @@
 //! would show a large-asset peak several hundred MiB above the small one, and running the
 //! small one first keeps allocator memory retained from the large one out of its peak.
 //!
+//! Then the one-stream phase (`assets_compare/mod.rs`): this binary against
+//! `BENCH_BASELINE_BIN` in the same run, interleaved; its figures go in the JSON line as
+//! `one_stream`.
+//!
 //! Prints a table, then one JSON line with every number. A benchmark, not a test: nothing
 //! here asserts on timings (a failed transfer or a wrong hash is an error). All traffic goes
 //! to 127.0.0.1; every transfer is bounded by `BENCH_TIMEOUT_SECS`.
