@@ -432,12 +432,10 @@ impl FileChunks {
     fn read(file: std::fs::File, left: u64) -> std::io::Result<ReadChunk> {
         use std::io::Read as _;
         let n = usize::try_from(left.min(FILE_CHUNK as u64)).unwrap_or(FILE_CHUNK);
-        // `read_to_end` reads into the spare capacity without zeroing it first.
-        let mut buf = Vec::with_capacity(n);
-        (&file).take(n as u64).read_to_end(&mut buf)?;
-        if buf.len() < n {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
+        // One read call per chunk (`read_to_end` would start at 8 KiB and double); a
+        // zeroed allocation of this size is fresh pages, which the read fills.
+        let mut buf = vec![0u8; n];
+        (&file).read_exact(&mut buf)?;
         Ok((file, Bytes::from(buf)))
     }
 
