@@ -464,6 +464,28 @@ mod tests {
             .collect()
     }
 
+    /// `bytes` through `stream_into` in frames of `frame` bytes.
+    fn streamed(
+        blobs: &BlobStore,
+        bytes: &[u8],
+        frame: usize,
+        limit: u64,
+    ) -> Result<StagedBlob, StreamError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let frames: Vec<Result<Bytes, BodyError>> = bytes
+            .chunks(frame)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        runtime.block_on(stream_into(
+            blobs.upload().unwrap(),
+            futures_util::stream::iter(frames),
+            limit,
+        ))
+    }
+
     fn store(dir: &Path) -> BlobStore {
         BlobStore::open(dir, Space::new(dir, 0)).unwrap()
     }
@@ -486,21 +508,7 @@ mod tests {
         let pieces = pieces.finish().unwrap();
 
         // Streamed in odd network-sized chunks through the two lanes.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .build()
-            .unwrap();
-        let frames: Vec<Result<Bytes, BodyError>> = bytes
-            .chunks(70_001)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
-        let streamed = runtime
-            .block_on(stream_into(
-                blobs.upload().unwrap(),
-                futures_util::stream::iter(frames),
-                u64::MAX,
-            ))
-            .unwrap();
+        let streamed = streamed(&blobs, &bytes, 70_001, u64::MAX).unwrap();
 
         for staged in [&whole, &pieces, &streamed] {
             assert_eq!(staged.digests(), &want);
@@ -513,21 +521,7 @@ mod tests {
     fn a_stream_over_its_limit_leaves_no_staging_file() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = store(dir.path());
-        let bytes = payload();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .build()
-            .unwrap();
-        let frames: Vec<Result<Bytes, BodyError>> = bytes
-            .chunks(100_000)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
-        let limit = 2 * BATCH_BYTES as u64 + 1;
-        let result = runtime.block_on(stream_into(
-            blobs.upload().unwrap(),
-            futures_util::stream::iter(frames),
-            limit,
-        ));
+        let result = streamed(&blobs, &payload(), 100_000, 2 * BATCH_BYTES as u64 + 1);
         assert!(matches!(result, Err(StreamError::TooLarge)));
         let left = fs::read_dir(blobs.root().join("tmp")).unwrap().count();
         assert_eq!(left, 0, "the staging file of a refused upload is removed");
