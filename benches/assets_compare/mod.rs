@@ -3,7 +3,8 @@
 //! Both servers run side by side, each with its own data dir. Each gets a generic package
 //! and a Maven artifact of a small (`BENCH_STREAM_SMALL_MIB`, 10) and a large
 //! (`BENCH_ASSET_MIB`, 512) asset, checked once by SHA-256 outside any timing. Then, for
-//! `BENCH_ROUNDS` rounds, alternating which server goes first, each server gets in turn:
+//! `BENCH_ROUNDS` rounds, the servers taking turns request by request (alternating which
+//! goes first), each server gets:
 //! - **upload**: one PublishPackageVersion of the large asset (a new version each round,
 //!   the same bytes), streamed from the file in 1 MiB chunks, timed to the parsed 200;
 //! - **download**: GetPackageVersionAsset (generic) and a GET of the Maven jar (the
@@ -23,7 +24,8 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
 use crate::support::{
-    env_or, read_mem, repository_endpoint, round3, signed_request, BoxError, Conn, Endpoint, Server,
+    clock_ticks_per_second, env_or, read_cpu, read_mem, repository_endpoint, round3,
+    signed_request, BoxError, Conn, Endpoint, Server,
 };
 use crate::{asset_query, generate, upload, RssSampler, CHUNK, MIB, REPOSITORY};
 
@@ -59,6 +61,9 @@ struct Side {
     server: Server,
     maven: Endpoint,
     samples: Vec<Vec<f64>>,
+    /// Server CPU ticks and bytes moved, per measure.
+    cpu_ticks: Vec<u64>,
+    bytes: Vec<u64>,
 }
 
 /// The measures, in report order (MiB/s each).
@@ -129,6 +134,8 @@ pub fn run(plan: &Plan, bin: &Path, dir: &Path) -> Result<serde_json::Value, Box
             server,
             maven,
             samples: vec![Vec::new(); MEASURES.len()],
+            cpu_ticks: vec![0; MEASURES.len()],
+            bytes: vec![0; MEASURES.len()],
         });
     }
     let samplers: Vec<RssSampler> = sides
@@ -137,23 +144,49 @@ pub fn run(plan: &Plan, bin: &Path, dir: &Path) -> Result<serde_json::Value, Box
         .collect();
     let started = Instant::now();
     for round in 0..plan.rounds {
-        let order: Vec<usize> = if round % 2 == 0 {
-            (0..sides.len()).collect()
-        } else {
-            (0..sides.len()).rev().collect()
+        // Alternating which server goes first, request by request, so that what the other
+        // tenants of the machine do falls on both alike.
+        let count = sides.len();
+        let order = |k: usize| -> Vec<usize> {
+            if (round + k) % 2 == 0 {
+                (0..count).collect()
+            } else {
+                (0..count).rev().collect()
+            }
         };
-        for i in order {
+        for i in order(0) {
             let side = &mut sides[i];
             let label = side.label;
             runtime
                 .block_on(async {
                     tokio::time::timeout(
-                        plan.timeout * 4,
-                        one_round(plan, side, &big, &big_sha, round),
+                        plan.timeout,
+                        upload_once(plan, side, &big, &big_sha, round),
                     )
                     .await
                 })
-                .map_err(|_| format!("{label}: round {round} not done in time"))??;
+                .map_err(|_| format!("{label}: upload in round {round} not done in time"))??;
+        }
+        for measure in 1..MEASURES.len() {
+            let repeats = if measure % 2 == 1 {
+                plan.small_repeats
+            } else {
+                1
+            };
+            for k in 0..repeats {
+                for i in order(k) {
+                    let side = &mut sides[i];
+                    let label = side.label;
+                    runtime
+                        .block_on(async {
+                            tokio::time::timeout(plan.timeout, download_once(plan, side, measure))
+                                .await
+                        })
+                        .map_err(|_| {
+                            format!("{label}: download in round {round} not done in time")
+                        })??;
+                }
+            }
         }
     }
     let phase_s = started.elapsed().as_secs_f64();
@@ -171,47 +204,58 @@ pub fn run(plan: &Plan, bin: &Path, dir: &Path) -> Result<serde_json::Value, Box
     Ok(json)
 }
 
-async fn one_round(
+async fn upload_once(
     plan: &Plan,
     side: &mut Side,
     big: &Path,
     big_sha: &str,
     round: usize,
 ) -> Result<(), BoxError> {
-    let addr = side.server.addr;
-    let (small_size, big_size) = (plan.small_mib * MIB, plan.big_mib * MIB);
-    let rate =
-        |bytes: u64, started: Instant| bytes as f64 / MIB as f64 / started.elapsed().as_secs_f64();
-
+    let big_size = plan.big_mib * MIB;
+    let cpu = server_cpu(side)?;
     let started = Instant::now();
-    let reply = upload(addr, big, big_size, big_sha, &format!("1.0.{round}")).await?;
+    let reply = upload(
+        side.server.addr,
+        big,
+        big_size,
+        big_sha,
+        &format!("1.0.{round}"),
+    )
+    .await?;
     side.samples[0].push(rate(big_size, started));
+    side.cpu_ticks[0] += server_cpu(side)? - cpu;
+    side.bytes[0] += big_size;
     crate::check_published(&reply, big_size, big_sha)?;
-
-    let requests = [
-        (
-            generic_get(addr, "0.0.0-s")?,
-            small_size,
-            1,
-            plan.small_repeats,
-        ),
-        (generic_get(addr, "0.0.0-b")?, big_size, 2, 1),
-        (
-            maven_get(&side.maven, "s"),
-            small_size,
-            3,
-            plan.small_repeats,
-        ),
-        (maven_get(&side.maven, "b"), big_size, 4, 1),
-    ];
-    for (request, size, measure, repeats) in requests {
-        for _ in 0..repeats {
-            let started = Instant::now();
-            fetch(addr, &request, size, false).await?;
-            side.samples[measure].push(rate(size, started));
-        }
-    }
     Ok(())
+}
+
+/// One download of measure `measure` (1..=4, see [`MEASURES`]).
+async fn download_once(plan: &Plan, side: &mut Side, measure: usize) -> Result<(), BoxError> {
+    let addr = side.server.addr;
+    let small = measure % 2 == 1;
+    let size = if small { plan.small_mib } else { plan.big_mib } * MIB;
+    let version = if small { "s" } else { "b" };
+    let request = if measure <= 2 {
+        generic_get(addr, &format!("0.0.0-{version}"))?
+    } else {
+        maven_get(&side.maven, version)
+    };
+    let cpu = server_cpu(side)?;
+    let started = Instant::now();
+    fetch(addr, &request, size, false).await?;
+    side.samples[measure].push(rate(size, started));
+    side.cpu_ticks[measure] += server_cpu(side)? - cpu;
+    side.bytes[measure] += size;
+    Ok(())
+}
+
+fn rate(bytes: u64, started: Instant) -> f64 {
+    bytes as f64 / MIB as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The server's CPU time so far, clock ticks.
+fn server_cpu(side: &Side) -> Result<u64, BoxError> {
+    Ok(read_cpu(&side.server.pid().to_string())?.0)
 }
 
 fn generic_get(addr: SocketAddr, version: &str) -> Result<Vec<u8>, BoxError> {
@@ -372,6 +416,36 @@ fn report(
             })).collect::<Vec<_>>(),
             "ratio": ratio.map(round3),
         }));
+    }
+    let clk = clock_ticks_per_second();
+    for (m, measure) in MEASURES.iter().enumerate() {
+        print!(
+            "{:<40}",
+            format!(
+                "  server CPU s/GiB, {}",
+                name(measure).split(" (").next().unwrap_or("")
+            )
+        );
+        let per_gib: Vec<f64> = sides
+            .iter()
+            .map(|s| {
+                s.cpu_ticks[m] as f64 / clk / (s.bytes[m].max(1) as f64 / (1024.0 * MIB as f64))
+            })
+            .collect();
+        for v in &per_gib {
+            print!(" {:>24}", format!("{v:.2}"));
+        }
+        if per_gib.len() == 2 {
+            print!(" {:>8.2}", per_gib[0] / per_gib[1]);
+        }
+        println!(
+            "  ({})",
+            name(measure)
+                .split(" (")
+                .nth(1)
+                .unwrap_or("")
+                .trim_end_matches(')')
+        );
     }
     print!("{:<40}", "server peak VmRSS in the phase");
     for (peak, _) in peaks {
