@@ -660,7 +660,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blob");
         let bytes: Vec<u8> = (0..2 * FILE_CHUNK + 1234)
-            .map(|i| (i % 251) as u8)
+            .map(|i| (i % 251).to_le_bytes()[0])
             .collect();
         std::fs::write(&path, &bytes).unwrap();
         let size = bytes.len() as u64;
@@ -691,7 +691,8 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
-        let want = &bytes[start as usize..start as usize + 100];
+        let at = usize::try_from(start).unwrap();
+        let want = &bytes[at..at + 100];
         assert_eq!(frames(ranged).await.unwrap().concat(), want);
         let suffix = file_response(&path, size, "x/y", Some("bytes=-7"))
             .await

@@ -460,7 +460,7 @@ mod tests {
     fn payload() -> Vec<u8> {
         // Over three batches and not a multiple of anything, so every path splits it.
         (0..3 * BATCH_BYTES + 12_345)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
             .collect()
     }
 
