@@ -18,6 +18,10 @@
 //! would show a large-asset peak several hundred MiB above the small one, and running the
 //! small one first keeps allocator memory retained from the large one out of its peak.
 //!
+//! Then the one-stream phase (`assets_compare/mod.rs`): this binary against
+//! `BENCH_BASELINE_BIN` in the same run, interleaved; its figures go in the JSON line as
+//! `one_stream`.
+//!
 //! Prints a table, then one JSON line with every number. A benchmark, not a test: nothing
 //! here asserts on timings (a failed transfer or a wrong hash is an error). All traffic goes
 //! to 127.0.0.1; every transfer is bounded by `BENCH_TIMEOUT_SECS`.
@@ -28,6 +32,8 @@
 //! - `BENCH_TIMEOUT_SECS` (600): limit for each upload and each download
 //! - `BENCH_SERVER_LOG` (`info,access=warn`): `RUST_LOG` for the server (keep the info-level "ready" line)
 
+#[path = "assets_compare/mod.rs"]
+mod compare;
 mod support;
 
 use std::io::Write;
@@ -47,13 +53,13 @@ use support::{
 };
 
 /// The brief said `r`, but repository names need at least 2 characters (as in AWS).
-const REPOSITORY: &str = "rr";
+pub(crate) const REPOSITORY: &str = "rr";
 const NAMESPACE: &str = "ns";
 const PACKAGE: &str = "big";
 const ASSET: &str = "big.bin";
-const MIB: u64 = 1024 * 1024;
+pub(crate) const MIB: u64 = 1024 * 1024;
 /// Upload chunk and download read size.
-const CHUNK: usize = 1024 * 1024;
+pub(crate) const CHUNK: usize = 1024 * 1024;
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
 
 fn main() {
@@ -129,7 +135,9 @@ fn run() -> Result<(), BoxError> {
     drop(runtime);
     let trace = ServerTrace::stop(&mut server, idle, None)?;
 
-    print_report(&cfg, &trace, &cases);
+    let plan = compare::Plan::from_env(cfg.big_mib, cfg.timeout, &cfg.env.server_log);
+    let one_stream = compare::run(&plan, &cfg.env.bin, work.path())?;
+    print_report(&cfg, &trace, &cases, one_stream);
     Ok(())
 }
 
@@ -220,13 +228,13 @@ fn measured(
 }
 
 /// Polls `/proc/<pid>/status` every [`SAMPLE_EVERY`] on its own thread; keeps the peak.
-struct RssSampler {
+pub(crate) struct RssSampler {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<(u64, u64)>,
 }
 
 impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
+    pub(crate) fn start(pid: u32) -> RssSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
@@ -248,7 +256,7 @@ impl RssSampler {
     }
 
     /// Peak VmRSS (KiB) and the number of samples.
-    fn stop(self) -> (u64, u64) {
+    pub(crate) fn stop(self) -> (u64, u64) {
         self.stop.store(true, Ordering::Release);
         self.thread.join().unwrap_or((0, 0))
     }
@@ -258,7 +266,7 @@ impl RssSampler {
 // The asset file
 
 /// Writes `size` bytes of splitmix64 output to `path` and returns their SHA-256 (hex).
-fn generate(path: &Path, size: u64, seed: u64) -> Result<String, BoxError> {
+pub(crate) fn generate(path: &Path, size: u64, seed: u64) -> Result<String, BoxError> {
     let mut file = std::fs::File::create(path)?;
     let mut hasher = Sha256::new();
     let mut block = vec![0u8; CHUNK];
@@ -289,7 +297,7 @@ async fn setup(addr: SocketAddr) -> Result<(), BoxError> {
     create_repository(&mut conn, &addr.to_string(), REPOSITORY).await
 }
 
-fn asset_query(version: &str) -> String {
+pub(crate) fn asset_query(version: &str) -> String {
     format!(
         "domain={DOMAIN}&repository={REPOSITORY}&format=generic&namespace={NAMESPACE}\
          &package={PACKAGE}&version={version}&asset={ASSET}"
@@ -297,7 +305,7 @@ fn asset_query(version: &str) -> String {
 }
 
 /// PublishPackageVersion with the body streamed from `path`; returns the JSON reply body.
-async fn upload(
+pub(crate) async fn upload(
     addr: SocketAddr,
     path: &Path,
     size: u64,
@@ -357,7 +365,7 @@ async fn upload(
 }
 
 /// Checks the published asset's size and SHA-256 in the reply; returns the version status.
-fn check_published(body: &[u8], size: u64, sha256: &str) -> Result<String, BoxError> {
+pub(crate) fn check_published(body: &[u8], size: u64, sha256: &str) -> Result<String, BoxError> {
     let json: serde_json::Value = serde_json::from_slice(body)?;
     let asset = &json["asset"];
     if asset["size"].as_u64() != Some(size) {
@@ -409,7 +417,7 @@ async fn download(addr: SocketAddr, size: u64, version: &str) -> Result<String, 
 // ---------------------------------------------------------------------------------------
 // Report
 
-fn print_report(cfg: &Config, trace: &ServerTrace, cases: &[Case]) {
+fn print_report(cfg: &Config, trace: &ServerTrace, cases: &[Case], one_stream: serde_json::Value) {
     let mib_of = |kib: u64| kib as f64 / 1024.0;
     println!();
     print!("{:<40}", "metric");
@@ -513,6 +521,7 @@ fn print_report(cfg: &Config, trace: &ServerTrace, cases: &[Case]) {
         })).collect::<Vec<_>>(),
     });
     trace.add_json(&mut json);
+    json["one_stream"] = one_stream;
     println!();
     println!("{json}");
 }

@@ -12,7 +12,6 @@ use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio_util::io::ReaderStream;
 
 /// Response bodies: whole buffers, or streams for large downloads.
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -347,20 +346,23 @@ pub fn check_declared(headers: &HeaderMap, limit: usize) -> Result<(), BodyError
     Ok(())
 }
 
-/// A file streamed from disk in chunks of up to 256 KiB, with its length and content type.
-/// A single `Range: bytes=…` is honoured with 206 (uv reads wheel metadata that way); an
-/// unsatisfiable one gets 416; anything else is served whole.
+/// How much of a file one blocking read takes. A download holds at most two of these (the
+/// one being sent, the one being read), so its memory does not grow with the file.
+const FILE_CHUNK: usize = 512 * 1024;
+
+/// A file streamed from disk with its length and content type. A single `Range: bytes=…`
+/// is honoured with 206 (uv reads wheel metadata that way); an unsatisfiable one gets 416;
+/// anything else is served whole.
+///
+/// The file is opened and its first chunk read in one blocking call before the response
+/// is made (a small file is then one hop off the worker); each later chunk is read on a
+/// blocking thread while the one before it is written to the socket ([`FileChunks`]).
 pub async fn file_response(
     path: &std::path::Path,
     size: u64,
     content_type: &'static str,
     range: Option<&str>,
 ) -> std::io::Result<Response<Body>> {
-    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| {
-        tracing::error!(path = %path.display(), error = %e, "asset bytes missing");
-        e
-    })?;
     let wanted = match range.map(|r| byte_range(r, size)) {
         Some(Err(())) => {
             let mut response = Response::new(full(Bytes::new()));
@@ -377,13 +379,23 @@ pub async fn file_response(
         Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
         None => (StatusCode::OK, 0, size),
     };
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start)).await?;
-    }
-    // Small files need no 256 KiB buffer.
-    let chunk = usize::try_from(length.clamp(4096, 256 * 1024)).unwrap_or(256 * 1024);
-    let stream = ReaderStream::with_capacity(file.take(length), chunk).map_ok(Frame::data);
-    let mut response = Response::new(StreamBody::new(stream).boxed());
+    let owned = path.to_path_buf();
+    let opened = tokio::task::spawn_blocking(move || {
+        use std::io::{Seek as _, SeekFrom};
+        let mut file = std::fs::File::open(&owned)?;
+        if start > 0 {
+            file.seek(SeekFrom::Start(start))?;
+        }
+        FileChunks::read(file, length)
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|opened| opened)
+    .map_err(|e| {
+        tracing::error!(path = %path.display(), error = %e, "asset bytes missing");
+        e
+    })?;
+    let mut response = Response::new(StreamBody::new(FileChunks::after(opened, length)).boxed());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -396,6 +408,81 @@ pub async fn file_response(
         }
     }
     Ok(response)
+}
+
+/// One chunk read from a file, and the file to read the next one from.
+type ReadChunk = (std::fs::File, Bytes);
+
+/// A file's next `left` bytes as body frames, read a chunk ahead: when a chunk is handed
+/// to hyper, the read of the next one starts on a blocking thread, so disk reads and
+/// socket writes overlap. A thread is held only during a read, never while the client is
+/// slow, and at most two chunks are in memory. A file shorter than promised ends the body
+/// with an error (hyper then closes the connection instead of sending a short body).
+struct FileChunks {
+    /// The chunk being read; `None` once the last one was handed out.
+    reading: Option<tokio::task::JoinHandle<std::io::Result<ReadChunk>>>,
+    /// A chunk read before the stream was made (the first one).
+    ready: Option<Bytes>,
+    /// Bytes not yet asked of the disk.
+    left: u64,
+}
+
+impl FileChunks {
+    /// Reads the next chunk of at most `left` bytes (blocking).
+    fn read(file: std::fs::File, left: u64) -> std::io::Result<ReadChunk> {
+        use std::io::Read as _;
+        let n = usize::try_from(left.min(FILE_CHUNK as u64)).unwrap_or(FILE_CHUNK);
+        // One read call per chunk (`read_to_end` would start at 8 KiB and double); a
+        // zeroed allocation of this size is fresh pages, which the read fills.
+        let mut buf = vec![0u8; n];
+        (&file).read_exact(&mut buf)?;
+        Ok((file, Bytes::from(buf)))
+    }
+
+    /// The stream that follows a first chunk read by [`FileChunks::read`] from `length`.
+    fn after((file, first): ReadChunk, length: u64) -> FileChunks {
+        let mut chunks = FileChunks {
+            reading: None,
+            left: length - first.len() as u64,
+            ready: (!first.is_empty()).then_some(first),
+        };
+        chunks.read_ahead(file);
+        chunks
+    }
+
+    fn read_ahead(&mut self, file: std::fs::File) {
+        if self.left == 0 {
+            return;
+        }
+        let left = self.left;
+        self.left = left.saturating_sub(FILE_CHUNK as u64);
+        self.reading = Some(tokio::task::spawn_blocking(move || {
+            FileChunks::read(file, left)
+        }));
+    }
+}
+
+impl futures_util::Stream for FileChunks {
+    type Item = std::io::Result<Frame<Bytes>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(first) = self.ready.take() {
+            return Poll::Ready(Some(Ok(Frame::data(first))));
+        }
+        let Some(reading) = self.reading.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let read = std::task::ready!(Pin::new(reading).poll(cx));
+        self.reading = None;
+        Poll::Ready(Some(match read {
+            Ok(Ok((file, chunk))) => {
+                self.read_ahead(file);
+                Ok(Frame::data(chunk))
+            }
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(std::io::Error::other(e)),
+        }))
+    }
 }
 
 /// One `bytes=` range as inclusive offsets: `Ok(None)` to serve the whole file (no
@@ -554,5 +641,79 @@ mod tests {
             read_body(request("", Some("4")), 3).await,
             Err(BodyError::TooLarge(3))
         ));
+    }
+
+    /// Collects a response body's frames, or the error it ended with.
+    async fn frames(response: Response<Body>) -> Result<Vec<Bytes>, std::io::Error> {
+        let mut body = response.into_body();
+        let mut frames = Vec::new();
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                frames.push(data);
+            }
+        }
+        Ok(frames)
+    }
+
+    #[tokio::test]
+    async fn files_stream_in_bounded_chunks_whole_or_by_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        let bytes: Vec<u8> = (0..2 * FILE_CHUNK + 1234)
+            .map(|i| (i % 251).to_le_bytes()[0])
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let size = bytes.len() as u64;
+
+        let whole = file_response(&path, size, "application/octet-stream", None)
+            .await
+            .unwrap();
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert_eq!(
+            whole.headers()[header::CONTENT_LENGTH],
+            size.to_string().as_str()
+        );
+        let chunks = frames(whole).await.unwrap();
+        assert!(
+            chunks.iter().all(|c| c.len() <= FILE_CHUNK),
+            "no chunk over the bound"
+        );
+        assert_eq!(chunks.concat(), bytes);
+
+        // A range across a chunk boundary, and a suffix range.
+        let start = FILE_CHUNK as u64 - 10;
+        let ranged = file_response(
+            &path,
+            size,
+            "x/y",
+            Some(&format!("bytes={start}-{}", start + 99)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+        let at = usize::try_from(start).unwrap();
+        let want = &bytes[at..at + 100];
+        assert_eq!(frames(ranged).await.unwrap().concat(), want);
+        let suffix = file_response(&path, size, "x/y", Some("bytes=-7"))
+            .await
+            .unwrap();
+        assert_eq!(
+            frames(suffix).await.unwrap().concat(),
+            &bytes[bytes.len() - 7..]
+        );
+
+        // An empty file is an empty body.
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        let none = file_response(&empty, 0, "x/y", None).await.unwrap();
+        assert!(frames(none).await.unwrap().is_empty());
+
+        // A file shorter than its record ends the body with an error, not a short body.
+        let short = file_response(&path, size + 1, "x/y", None).await.unwrap();
+        assert!(frames(short).await.is_err());
+        // A missing file is an error before any response.
+        assert!(file_response(&dir.path().join("gone"), 1, "x/y", None)
+            .await
+            .is_err());
     }
 }

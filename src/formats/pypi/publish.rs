@@ -26,7 +26,7 @@ fn bad(message: impl Into<String>) -> RepoError {
 #[derive(Default)]
 struct Form {
     fields: BTreeMap<String, Vec<String>>,
-    file: Option<(String, StagedBlob, String, String)>,
+    file: Option<(String, StagedBlob, String)>,
 }
 
 impl Form {
@@ -73,14 +73,12 @@ async fn read_form(registry: &Registry, request: Request<RequestBody>) -> Result
             let upload = registry
                 .upload()
                 .map_err(|e| RepoError::storage("cannot stage an upload", &e))?;
-            // BLAKE2b-256 and MD5 (PyPI's own digests) as the bytes pass; the store computes
-            // the rest on its blocking threads.
+            // BLAKE2b-256 (PyPI's own digest) as the bytes pass; the store computes MD5 and
+            // the rest on its blocking threads, once.
             let mut blake = blake2::Blake2b::<blake2::digest::consts::U32>::new();
-            let mut md5 = md5::Md5::new();
             let bytes = field.map(|chunk| match chunk {
                 Ok(chunk) => {
                     blake.update(&chunk);
-                    md5.update(&chunk);
                     Ok(chunk)
                 }
                 Err(e) => Err(BodyError::from_body(&e)),
@@ -98,8 +96,7 @@ async fn read_form(registry: &Registry, request: Request<RequestBody>) -> Result
                 }
             };
             let blake = hex::encode(blake.finalize());
-            let md5 = hex::encode(md5.finalize());
-            form.file = Some((file_name, staged, blake, md5));
+            form.file = Some((file_name, staged, blake));
         } else {
             let value = field
                 .text()
@@ -142,7 +139,7 @@ fn store_upload(cx: &RepoCx<'_>, mut form: Form) -> Result<Response<Body>, RepoE
     if !valid_version(&version) {
         return Err(bad(format!("Invalid version '{version}'")));
     }
-    let Some((file_name, staged, blake, md5)) = form.file.take() else {
+    let Some((file_name, staged, blake)) = form.file.take() else {
         return Err(bad("The upload has no 'content' file"));
     };
     if !valid_file_name(&file_name) {
@@ -158,7 +155,8 @@ fn store_upload(cx: &RepoCx<'_>, mut form: Form) -> Result<Response<Body>, RepoE
             )))
         }
     }
-    let sha256 = staged.digests().sha256.clone();
+    let digests = staged.digests();
+    let (sha256, md5) = (digests.sha256.clone(), digests.md5.clone());
     for (field, actual) in [
         ("sha256_digest", &sha256),
         ("blake2_256_digest", &blake),

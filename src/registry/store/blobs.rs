@@ -152,6 +152,10 @@ pub struct Digests {
     pub sha512: String,
 }
 
+/// The size from which one [`Upload::write`] splits its digests over two threads (below it,
+/// starting a thread costs more than it saves).
+const SPLIT_BYTES: usize = 256 * 1024;
+
 /// How many bytes an upload writes between two checks of the free-space watermark.
 const SPACE_CHECK_BYTES: usize = 1024 * 1024;
 
@@ -169,9 +173,29 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// Appends a chunk (blocking I/O: call from a blocking context).
+    /// Appends a chunk (blocking I/O: call from a blocking context). A chunk of
+    /// [`SPLIT_BYTES`] or more is hashed on two threads: SHA-1 and SHA-512 on a scoped
+    /// thread while this one writes and computes MD5 and SHA-256.
     pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.write_and_hash(chunk, true)
+        if chunk.len() < SPLIT_BYTES {
+            return self.write_and_hash(chunk, true);
+        }
+        let mut side = (
+            std::mem::take(&mut self.sha1),
+            std::mem::take(&mut self.sha512),
+        );
+        let written = std::thread::scope(|scope| {
+            let hashing = scope.spawn(|| {
+                let _ = side_lane(&mut side, chunk);
+            });
+            let written = self.write_and_hash(chunk, false);
+            if let Err(panic) = hashing.join() {
+                std::panic::resume_unwind(panic);
+            }
+            written
+        });
+        (self.sha1, self.sha512) = side;
+        written
     }
 
     /// Writes a chunk and feeds MD5 and SHA-256; SHA-1 and SHA-512 too unless another
@@ -261,52 +285,87 @@ const BATCH_BYTES: usize = 1024 * 1024;
 /// The hashers a second thread feeds while the first writes (SHA-1 and SHA-512).
 type SideHashers = (Sha1, Sha512);
 
-/// Where the upload is: ready for the next batch, or busy with one on blocking threads.
-enum Stage {
-    Idle(Box<(Upload, SideHashers)>),
-    Busy(
-        tokio::task::JoinHandle<io::Result<Upload>>,
-        tokio::task::JoinHandle<SideHashers>,
-    ),
+/// One of an upload's two lanes of work: its state, or the blocking task that has it while
+/// it takes in a batch. The lanes are independent: each starts its next batch as soon as
+/// it is done with its previous one, whether or not the other is.
+enum Lane<T> {
+    Idle(T),
+    Busy(tokio::task::JoinHandle<io::Result<T>>),
 }
 
-impl Stage {
+impl<T: Send + 'static> Lane<T> {
     /// Waits for the batch in progress, if any.
-    async fn settle(self) -> Result<(Upload, SideHashers), StreamError> {
+    async fn settle(self) -> io::Result<T> {
         match self {
-            Stage::Idle(idle) => Ok(*idle),
-            Stage::Busy(writer, hasher) => {
-                let (written, hashed) = tokio::join!(writer, hasher);
-                let upload = written
-                    .map_err(|e| StreamError::Io(io::Error::other(e)))?
-                    .map_err(StreamError::Io)?;
-                let side = hashed.map_err(|e| StreamError::Io(io::Error::other(e)))?;
-                Ok((upload, side))
-            }
+            Lane::Idle(state) => Ok(state),
+            Lane::Busy(task) => task.await.map_err(io::Error::other)?,
         }
     }
 
-    /// Hands a full batch to two blocking tasks, once the previous batch is done: one
-    /// writes it and computes MD5 and SHA-256, the other SHA-1 and SHA-512 (hashing, not
-    /// I/O, bounds an upload's speed).
-    async fn feed(self, batch: Vec<Bytes>) -> Result<Stage, StreamError> {
-        let (mut upload, mut side) = self.settle().await?;
-        let batch = std::sync::Arc::new(batch);
-        let for_side = std::sync::Arc::clone(&batch);
-        let writer = tokio::task::spawn_blocking(move || -> io::Result<Upload> {
+    /// Hands `batch` to a blocking task once this lane's previous batch is done.
+    async fn feed(
+        self,
+        batch: &std::sync::Arc<Vec<Bytes>>,
+        work: fn(&mut T, &[u8]) -> io::Result<()>,
+    ) -> io::Result<Lane<T>> {
+        let mut state = self.settle().await?;
+        let batch = std::sync::Arc::clone(batch);
+        Ok(Lane::Busy(tokio::task::spawn_blocking(move || {
             for chunk in batch.iter() {
-                upload.write_and_hash(chunk, false)?;
+                work(&mut state, chunk)?;
             }
-            Ok(upload)
-        });
-        let hasher = tokio::task::spawn_blocking(move || {
-            for chunk in for_side.iter() {
-                side.0.update(chunk);
-                side.1.update(chunk);
+            Ok(state)
+        })))
+    }
+}
+
+/// Writes a chunk and computes MD5 and SHA-256 (the writing lane).
+fn write_lane(upload: &mut Upload, chunk: &[u8]) -> io::Result<()> {
+    upload.write_and_hash(chunk, false)
+}
+
+/// SHA-1 and SHA-512 (the hashing lane): together about as costly as the writing lane.
+fn side_lane(side: &mut SideHashers, chunk: &[u8]) -> io::Result<()> {
+    side.0.update(chunk);
+    side.1.update(chunk);
+    Ok(())
+}
+
+/// An upload's two lanes: one writes each batch and computes MD5 and SHA-256, the other
+/// computes SHA-1 and SHA-512 (hashing, not I/O, bounds an upload's speed).
+struct Lanes {
+    writer: Lane<Upload>,
+    side: Lane<SideHashers>,
+}
+
+impl Lanes {
+    async fn feed(self, batch: Vec<Bytes>) -> Result<Lanes, StreamError> {
+        let batch = std::sync::Arc::new(batch);
+        let Lanes { writer, side } = self;
+        let writer = match writer.feed(&batch, write_lane).await {
+            Ok(writer) => writer,
+            Err(e) => {
+                drop(side.settle().await);
+                return Err(StreamError::Io(e));
             }
-            side
-        });
-        Ok(Stage::Busy(writer, hasher))
+        };
+        let side = match side.feed(&batch, side_lane).await {
+            Ok(side) => side,
+            Err(e) => {
+                drop(writer.settle().await);
+                return Err(StreamError::Io(e));
+            }
+        };
+        Ok(Lanes { writer, side })
+    }
+
+    /// Waits for both lanes; a failed write fails the upload (its staging file is gone).
+    async fn settle(self) -> Result<(Upload, SideHashers), StreamError> {
+        let (upload, side) = tokio::join!(self.writer.settle(), self.side.settle());
+        Ok((
+            upload.map_err(StreamError::Io)?,
+            side.map_err(StreamError::Io)?,
+        ))
     }
 }
 
@@ -329,7 +388,10 @@ where
         std::mem::take(&mut upload.sha1),
         std::mem::take(&mut upload.sha512),
     );
-    let mut stage = Stage::Idle(Box::new((upload, side)));
+    let mut lanes = Lanes {
+        writer: Lane::Idle(upload),
+        side: Lane::Idle(side),
+    };
     let mut batch = Vec::new();
     let mut batch_len = 0usize;
     let mut received: u64 = 0;
@@ -346,7 +408,7 @@ where
                 batch.push(data);
                 if batch_len >= BATCH_BYTES {
                     batch_len = 0;
-                    stage = stage.feed(std::mem::take(&mut batch)).await?;
+                    lanes = lanes.feed(std::mem::take(&mut batch)).await?;
                 }
             }
             Err(e) => {
@@ -357,13 +419,13 @@ where
     }
     if let Some(failure) = failure {
         // Dropping the settled upload deletes its staging file.
-        drop(stage.settle().await);
+        drop(lanes.settle().await);
         return Err(failure);
     }
     if !batch.is_empty() {
-        stage = stage.feed(batch).await?;
+        lanes = lanes.feed(batch).await?;
     }
-    let (mut upload, (sha1, sha512)) = stage.settle().await?;
+    let (mut upload, (sha1, sha512)) = lanes.settle().await?;
     upload.sha1 = sha1;
     upload.sha512 = sha512;
     tokio::task::spawn_blocking(move || upload.finish())
@@ -379,4 +441,89 @@ pub enum StreamError {
     /// The client's body ended early, broke or stalled.
     Body(BodyError),
     Io(io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::store::space::Space;
+
+    fn expected(bytes: &[u8]) -> Digests {
+        Digests {
+            md5: hex::encode(Md5::digest(bytes)),
+            sha1: hex::encode(Sha1::digest(bytes)),
+            sha256: hex::encode(Sha256::digest(bytes)),
+            sha512: hex::encode(Sha512::digest(bytes)),
+        }
+    }
+
+    fn payload() -> Vec<u8> {
+        // Over three batches and not a multiple of anything, so every path splits it.
+        (0..3 * BATCH_BYTES + 12_345)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
+            .collect()
+    }
+
+    /// `bytes` through `stream_into` in frames of `frame` bytes.
+    fn streamed(
+        blobs: &BlobStore,
+        bytes: &[u8],
+        frame: usize,
+        limit: u64,
+    ) -> Result<StagedBlob, StreamError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let frames: Vec<Result<Bytes, BodyError>> = bytes
+            .chunks(frame)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        runtime.block_on(stream_into(
+            blobs.upload().unwrap(),
+            futures_util::stream::iter(frames),
+            limit,
+        ))
+    }
+
+    fn store(dir: &Path) -> BlobStore {
+        BlobStore::open(dir, Space::new(dir, 0)).unwrap()
+    }
+
+    #[test]
+    fn every_write_path_computes_the_same_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path());
+        let bytes = payload();
+        let want = expected(&bytes);
+
+        // One write (split over two threads), and writes too small to split.
+        let mut whole = blobs.upload().unwrap();
+        whole.write(&bytes).unwrap();
+        let whole = whole.finish().unwrap();
+        let mut pieces = blobs.upload().unwrap();
+        for piece in bytes.chunks(SPLIT_BYTES - 1) {
+            pieces.write(piece).unwrap();
+        }
+        let pieces = pieces.finish().unwrap();
+
+        // Streamed in odd network-sized chunks through the two lanes.
+        let streamed = streamed(&blobs, &bytes, 70_001, u64::MAX).unwrap();
+
+        for staged in [&whole, &pieces, &streamed] {
+            assert_eq!(staged.digests(), &want);
+            assert_eq!(staged.size(), bytes.len() as u64);
+            assert_eq!(fs::read(staged.path()).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn a_stream_over_its_limit_leaves_no_staging_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path());
+        let result = streamed(&blobs, &payload(), 100_000, 2 * BATCH_BYTES as u64 + 1);
+        assert!(matches!(result, Err(StreamError::TooLarge)));
+        let left = fs::read_dir(blobs.root().join("tmp")).unwrap().count();
+        assert_eq!(left, 0, "the staging file of a refused upload is removed");
+    }
 }
