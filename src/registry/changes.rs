@@ -248,24 +248,34 @@ fn last_number(kv: &Reader, prefix: &Key, number: fn(&[u8]) -> Option<u64>) -> R
 }
 
 impl Registry {
-    /// The delivered events kept for the event stream (at most `EVENTS_RETAINED`, oldest
-    /// first), and the cursor the next event will get. Read at start, before delivery
-    /// begins, so a stream can go on from a cursor handed out before a restart.
+    /// The events kept for the event stream, oldest first: the delivered ones of the event
+    /// log (at most `EVENTS_RETAINED`), then those committed but not yet delivered when the
+    /// last run stopped (still in the outbox; delivery will send them again, and the stream
+    /// ignores the repeat), and the cursor the next event will get. Read at start, before
+    /// delivery begins, so a stream can go on from a cursor handed out before a restart.
     pub fn retained_events(&self) -> Result<(Vec<VersionChangeEvent>, u64)> {
         let mut events = Vec::new();
-        for pair in self.kv.scan_raw(&Key::event_log_all()) {
-            let (key, bytes) = pair?;
-            match serde_json::from_slice::<VersionChangeEvent>(&bytes) {
-                Ok(mut event) => {
-                    event.cursor = Key::event_log_number(&key).unwrap_or(event.cursor);
-                    events.push(event);
+        for (prefix, number) in [
+            (
+                Key::event_log_all(),
+                Key::event_log_number as fn(&[u8]) -> Option<u64>,
+            ),
+            (Key::outbox_all(), Key::outbox_number),
+        ] {
+            for pair in self.kv.scan_raw(&prefix) {
+                let (key, bytes) = pair?;
+                match serde_json::from_slice::<VersionChangeEvent>(&bytes) {
+                    Ok(mut event) => {
+                        event.cursor = number(&key).unwrap_or(event.cursor);
+                        events.push(event);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "a stored event cannot be read; skipped")
+                    }
                 }
-                Err(e) => tracing::error!(error = %e, "an event-log entry cannot be read; skipped"),
             }
         }
-        let next = last_number(&self.kv, &Key::outbox_all(), Key::outbox_number)?
-            .max(events.last().map(|e| e.cursor))
-            .map_or(0, |n| n + 1);
+        let next = events.last().map_or(0, |e| e.cursor + 1);
         Ok((events, next))
     }
 }

@@ -231,3 +231,38 @@ fn an_unknown_schema_version_is_refused() {
         other => panic!("a newer schema was accepted: {other:?}"),
     }
 }
+
+/// A sink that holds every batch until the test lets it go, as a stop would cut delivery.
+struct Held(Arc<Mutex<std::sync::mpsc::Receiver<()>>>);
+
+impl ChangeSink for Held {
+    fn deliver(&mut self, _changes: &[VersionChangeEvent]) {
+        let _ = self.0.lock().unwrap().recv();
+    }
+}
+
+#[test]
+fn events_committed_but_not_yet_delivered_are_kept_for_the_stream() {
+    // A restart finds events in the outbox that the last run never moved to the event log:
+    // the stream must hold them, in number order, and end after them, or a cursor handed out
+    // before the stop would skip them (delivery sends them again and the stream ignores a
+    // number below its end).
+    let mut registry = registry();
+    let (release, held) = std::sync::mpsc::channel();
+    registry
+        .deliver_events(Held(Arc::new(Mutex::new(held))))
+        .unwrap();
+    create(&registry, "A", &[]);
+    let p = npm("lib");
+    for v in ["1.0.0", "2.0.0", "3.0.0"] {
+        publish(&registry, "A", &p, v);
+    }
+    let (events, next) = registry.retained_events().unwrap();
+    let numbered: Vec<(u64, &str)> = events
+        .iter()
+        .map(|e| (e.cursor, e.version.as_str()))
+        .collect();
+    assert_eq!(numbered, [(0, "1.0.0"), (1, "2.0.0"), (2, "3.0.0")]);
+    assert_eq!(next, 3);
+    drop(release);
+}
