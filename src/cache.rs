@@ -173,7 +173,9 @@ mod tests {
         // A page that shows a public listing too is kept no longer than the listing's TTL.
         assert!(cache.get(&key, 7, Some(Duration::from_secs(60))).is_some());
         std::thread::sleep(Duration::from_millis(20));
-        assert!(cache.get(&key, 7, Some(Duration::from_millis(10))).is_none());
+        assert!(cache
+            .get(&key, 7, Some(Duration::from_millis(10)))
+            .is_none());
         assert!(cache.get(&key, 7, None).is_some());
     }
 }

@@ -372,7 +372,7 @@ pub fn list_package_versions(
     // npm: the version tagged `latest`; otherwise the newest published version.
     let tagged_latest = match cx.app.registry.package(&repo, &p)?.dist_tags.get("latest") {
         Some(latest) => match cx.app.registry.version(&repo, &p, latest) {
-            Ok(v) => (&v.version == latest).then(|| v.version),
+            Ok(v) => (&v.version == latest).then_some(v.version),
             Err(crate::registry::Error::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         },

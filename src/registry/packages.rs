@@ -55,7 +55,9 @@ const ORDERS_KEPT: usize = 64;
 /// Version orders by the package's versions prefix, valid for one store generation: a
 /// listing page reads the order once per change of the store, not once per page.
 #[derive(Default)]
-pub(super) struct VersionOrders(Mutex<(u64, HashMap<Vec<u8>, Arc<VersionOrder>>)>);
+pub(super) struct VersionOrders(Mutex<(u64, OrdersByPrefix)>);
+
+type OrdersByPrefix = HashMap<Vec<u8>, Arc<VersionOrder>>;
 
 /// A package addressed in a repository, with normalised names.
 #[derive(Debug, Clone, PartialEq, Eq)]
