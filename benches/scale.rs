@@ -28,7 +28,10 @@
 //! Prints a table, then one JSON line. A benchmark, not a test: nothing asserts on timings.
 //!
 //! Knobs: `CODEARTIFACT_LOCAL_BIN`, `BENCH_BASELINE_BIN`, `BENCH_SCALES` (`1,10`),
-//! `BENCH_RUNS` (3), `BENCH_DIR` (where the states are built; a temporary directory).
+//! `BENCH_RUNS` (3), `BENCH_DIR` (where the states are built; a temporary directory),
+//! `BENCH_UPSTREAM_TTL` (the servers' `--upstream-metadata-ttl-seconds`, default 0: the big
+//! repository's upstreams reach the external connection, so its pages are then rendered
+//! on every request, and "cached" measures a re-render).
 
 mod support;
 
@@ -440,6 +443,8 @@ fn start(bin: &Path, state: &State) -> Result<Running, BoxError> {
         .arg(&state.dir)
         .arg("--external-connection")
         .arg(format!("public:npmjs=dir:{}", state.external.display()))
+        .arg("--upstream-metadata-ttl-seconds")
+        .arg(env_or("BENCH_UPSTREAM_TTL", 0u64).to_string())
         .env("RUST_LOG", "warn,codeartifact_local=info,access=warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -14,7 +14,9 @@
 # Knobs (environment): CODEARTIFACT_LOCAL_BIN, BENCH_BASELINE_BIN, BENCH_SCALES (1,10; the
 # 10x state takes about 1 GB of disk and one to two minutes to build), BENCH_RUNS (3),
 # BENCH_DIR (where the states are built; default a temporary directory), BENCH_KEEP (keep the
-# states). Timings are reported, never asserted.
+# states), BENCH_UPSTREAM_TTL (--upstream-metadata-ttl-seconds of the servers, default 0; the
+# big repository reaches the external connection, so its pages are cached only with a TTL).
+# Timings are reported, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,7 @@
 //! In-memory caches of rendered and fetched documents: listing pages rendered from the
-//! store (valid while the store's commit generation has not moved) and public registries'
-//! listing documents (kept for a time-to-live).
+//! store (valid while the store's commit generation has not moved, and, for a page that
+//! shows a public registry's listing too, no longer than its time-to-live) and public
+//! registries' listing documents (kept for a time-to-live).
 //!
 //! A leaf: it imports nothing from the crate and renders nothing; it only keeps bytes.
 
@@ -9,7 +10,7 @@ use sha2::Digest as _;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A rendered listing page: body, content type and entity tag.
 #[derive(Debug, Clone)]
@@ -80,17 +81,20 @@ pub type PageKey = (String, String, String);
 /// Rendered listing pages, each valid for the store generation it was rendered at.
 #[derive(Default)]
 pub struct PageCache {
-    entries: Mutex<HashMap<PageKey, (u64, Page)>>,
+    entries: Mutex<HashMap<PageKey, (u64, Instant, Page)>>,
 }
 
 impl PageCache {
-    /// The page rendered at `generation`, if it is still the one kept.
-    pub fn get(&self, key: &PageKey, generation: u64) -> Option<Page> {
+    /// The page rendered at `generation`, if it is still the one kept and, with `max_age`,
+    /// was rendered no longer than that ago.
+    pub fn get(&self, key: &PageKey, generation: u64, max_age: Option<Duration>) -> Option<Page> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(key)
-            .filter(|(at, _)| *at == generation)
-            .map(|(_, page)| page.clone())
+            .filter(|(at, rendered, _)| {
+                *at == generation && max_age.is_none_or(|age| rendered.elapsed() < age)
+            })
+            .map(|(_, _, page)| page.clone())
     }
 
     pub fn put(&self, key: PageKey, generation: u64, page: Page) {
@@ -98,7 +102,7 @@ impl PageCache {
         if entries.len() >= ENTRIES {
             entries.clear();
         }
-        entries.insert(key, (generation, page));
+        entries.insert(key, (generation, Instant::now(), page));
     }
 }
 
@@ -164,7 +168,14 @@ mod tests {
             "http://h/".to_string(),
         );
         cache.put(key.clone(), 7, Page::new("body", "text/plain"));
-        assert!(cache.get(&key, 7).is_some());
-        assert!(cache.get(&key, 8).is_none());
+        assert!(cache.get(&key, 7, None).is_some());
+        assert!(cache.get(&key, 8, None).is_none());
+        // A page that shows a public listing too is kept no longer than the listing's TTL.
+        assert!(cache.get(&key, 7, Some(Duration::from_secs(60))).is_some());
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(cache
+            .get(&key, 7, Some(Duration::from_millis(10)))
+            .is_none());
+        assert!(cache.get(&key, 7, None).is_some());
     }
 }

@@ -7,7 +7,7 @@ use crate::registry::names::{
 };
 use crate::registry::{
     AssetRef, BatchResult, BlobRecord, CopyRequest, DomainId, Origin, PackageFilter, PackageId,
-    PackageRecord, RepositoryRecord, VersionAction, VersionChange, VersionRecord, VersionStatus,
+    PackageRecord, RepositoryRecord, VersionAction, VersionChange, VersionStatus, VersionSummary,
 };
 use codeartifact_model::rt::Timestamp;
 use codeartifact_model::*;
@@ -96,6 +96,15 @@ fn status_from(status: PackageVersionStatus) -> Option<VersionStatus> {
         PackageVersionStatus::Archived => Some(VersionStatus::Archived),
         PackageVersionStatus::Disposed => Some(VersionStatus::Disposed),
         PackageVersionStatus::Deleted => None,
+    }
+}
+
+/// The origin's type alone (no strings copied: a filter asks it of every version).
+fn origin_type_of(origin: &Origin) -> PackageVersionOriginType {
+    match origin {
+        Origin::Internal { .. } => PackageVersionOriginType::Internal,
+        Origin::External { .. } => PackageVersionOriginType::External,
+        Origin::Unknown => PackageVersionOriginType::Unknown,
     }
 }
 
@@ -358,28 +367,18 @@ pub fn list_package_versions(
     let p = package_id(input.format, input.namespace, &input.package)?;
     let repo = package_repository(cx, Operation::ListPackageVersions, d, &input.repository, &p)?;
     let after = pagination::decode::<ListPackageVersionsRequest>(input.next_token.as_deref())?;
-    let mut versions = cx.app.registry.versions(&repo, &p)?;
-    // Newest first; the version string breaks ties so pages are stable.
-    versions.sort_by(|a, b| {
-        b.published_ms
-            .cmp(&a.published_ms)
-            .then_with(|| a.version.cmp(&b.version))
-    });
+    // Newest first, read once per change of the store: a page costs its page.
+    let order = cx.app.registry.versions_newest_first(&repo, &p)?;
     // npm: the version tagged `latest`; otherwise the newest published version.
-    let tagged_latest = cx
-        .app
-        .registry
-        .package(&repo, &p)?
-        .dist_tags
-        .get("latest")
-        .filter(|latest| versions.iter().any(|v| &v.version == *latest))
-        .cloned();
-    let default_display_version = tagged_latest.or_else(|| {
-        versions
-            .iter()
-            .find(|v| v.status == VersionStatus::Published)
-            .map(|v| v.version.clone())
-    });
+    let tagged_latest = match cx.app.registry.package(&repo, &p)?.dist_tags.get("latest") {
+        Some(latest) => match cx.app.registry.version(&repo, &p, latest) {
+            Ok(v) => (&v.version == latest).then_some(v.version),
+            Err(crate::registry::Error::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let default_display_version = tagged_latest.or_else(|| order.newest_published.clone());
     let wanted_status = match input.status {
         Some(status) => match status_from(status) {
             Some(s) => Some(s),
@@ -388,30 +387,32 @@ pub fn list_package_versions(
         },
         None => None,
     };
-    let items: Vec<(String, VersionRecord)> = versions
-        .into_iter()
-        .filter(|v| wanted_status.is_none_or(|s| s == v.status))
-        .filter(|v| {
-            input
+    // The cursor is the position of the page's last version among those the filters keep.
+    let start = match after.as_deref() {
+        None => 0,
+        Some(a) => a
+            .parse::<usize>()
+            .map_or(usize::MAX, |i| i.saturating_add(1)),
+    };
+    let wanted = |v: &VersionSummary| {
+        wanted_status.is_none_or(|s| s == v.status)
+            && input
                 .origin_type
-                .is_none_or(|o| origin_of(&v.origin).origin_type == Some(o))
-        })
-        .enumerate()
-        .map(|(i, v)| (format!("{i:010}"), v))
-        .collect();
-    let page = crate::registry::paginate(
-        items,
-        after.as_deref(),
-        pagination::page_size(input.max_results),
-    );
+                .is_none_or(|o| origin_type_of(&v.origin) == o)
+    };
+    let filtered = wanted_status.is_some() || input.origin_type.is_some();
+    let keep: Option<&dyn Fn(&VersionSummary) -> bool> = filtered.then_some(&wanted);
+    let (page, more) = order.page(start, pagination::page_size(input.max_results), keep);
+    let next_token = more.then(|| {
+        pagination::encode::<ListPackageVersionsRequest>(&format!("{:010}", start + page.len() - 1))
+    });
     Ok(ListPackageVersionsResult {
         default_display_version,
         format: format_of(&p.format),
         namespace: p.namespace.clone(),
         package: Some(p.name.clone()),
         versions: Some(
-            page.items
-                .iter()
+            page.iter()
                 .map(|v| PackageVersionSummary {
                     version: v.version.clone(),
                     revision: Some(v.revision.clone()),
@@ -420,10 +421,7 @@ pub fn list_package_versions(
                 })
                 .collect(),
         ),
-        next_token: page
-            .next_after
-            .as_deref()
-            .map(pagination::encode::<ListPackageVersionsRequest>),
+        next_token,
     })
 }
 

@@ -24,6 +24,7 @@ use crate::wire::{full, Body, BodyError, RequestBody};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use std::future::Future;
+use std::time::Duration;
 
 /// What a route needs, as the authorization table's route classes name it
 /// (`access::table::route`), with the package it acts on where the service checks the
@@ -644,18 +645,24 @@ impl RepoCx<'_> {
     /// A listing page (npm packument, PyPI project page, cargo index file) reused while the
     /// store has not changed, otherwise rendered anew. `name` identifies the page within
     /// the repository (format, package and representation); links embed the base URL, so
-    /// it is part of the key too. Pages are not reused while external connections are
-    /// configured: a public registry can change without the store changing.
+    /// it is part of the key too. A repository whose upstreams reach an external connection
+    /// shows a public registry's listing, which can change without the store changing: its
+    /// pages are reused for at most the upstream metadata TTL (not at all with a TTL of 0).
     pub fn cached_page(
         &self,
         name: String,
         render: impl FnOnce() -> Result<Option<Page>, RepoError>,
     ) -> Result<Option<Page>, RepoError> {
-        let cacheable = self.app.settings.external_connections.is_empty();
         let generation = self.app.registry.generation();
+        let max_age = if self.app.registry.reaches_external(&self.repo)? {
+            Some(self.app.settings.upstream_metadata_ttl)
+        } else {
+            None
+        };
+        let cacheable = max_age != Some(Duration::ZERO);
         let key = (self.repo.id.clone(), name, self.base_url.clone());
         if cacheable {
-            if let Some(page) = self.app.pages.get(&key, generation) {
+            if let Some(page) = self.app.pages.get(&key, generation, max_age) {
                 return Ok(Some(page));
             }
         }

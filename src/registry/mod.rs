@@ -32,7 +32,7 @@ pub use bulk::Import;
 pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation, EVENTS_RETAINED};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
-pub use packages::{Origins, PackageFilter, PackageId};
+pub use packages::{Origins, PackageFilter, PackageId, VersionOrder, VersionSummary};
 pub use policies::PolicyTarget;
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
 pub use resolve::{ExternalPackage, ExternalSource, ExternalVersion, Found, Merged};
@@ -183,6 +183,8 @@ pub struct Registry {
     _scratch: Option<tempfile::TempDir>,
     /// Resource policies as parsed for evaluation, by revision (every put makes a new one).
     parsed_policies: policies::ParsedPolicies,
+    /// Packages' versions in listing order, for the current generation.
+    version_orders: packages::VersionOrders,
 }
 
 impl Registry {
@@ -232,6 +234,7 @@ impl Registry {
             #[cfg(test)]
             _scratch: None,
             parsed_policies: policies::ParsedPolicies::default(),
+            version_orders: packages::VersionOrders::default(),
         };
         registry.check_schema()?;
         registry.collect_garbage();

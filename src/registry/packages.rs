@@ -4,9 +4,60 @@
 
 use super::store::{Key, RepoPath};
 use super::{
-    DomainId, Error, PackageRecord, Registry, RepositoryRecord, ResourceKind, Result, VersionRecord,
+    DomainId, Error, Origin, PackageRecord, Registry, RepositoryRecord, ResourceKind, Result,
+    VersionRecord, VersionStatus,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// A version as a listing shows it: no assets, no metadata.
+#[derive(Debug, Clone)]
+pub struct VersionSummary {
+    pub version: String,
+    pub status: VersionStatus,
+    pub revision: String,
+    pub origin: Origin,
+    pub published_ms: i64,
+}
+
+/// A package's versions in one repository, newest first (the version string breaks ties,
+/// so the order, and positions in it, are stable while the store does not change).
+#[derive(Debug)]
+pub struct VersionOrder {
+    pub versions: Vec<VersionSummary>,
+    /// The newest `Published` version.
+    pub newest_published: Option<String>,
+}
+
+impl VersionOrder {
+    /// Up to `max` of the versions `keep` keeps (all without it), from position `start`
+    /// among those it keeps, and whether more follow. Without a filter, skipping to `start`
+    /// is constant time.
+    pub fn page(
+        &self,
+        start: usize,
+        max: usize,
+        keep: Option<&dyn Fn(&VersionSummary) -> bool>,
+    ) -> (Vec<&VersionSummary>, bool) {
+        let mut rest: Box<dyn Iterator<Item = &VersionSummary>> = match keep {
+            None => Box::new(self.versions.iter().skip(start)),
+            Some(keep) => Box::new(self.versions.iter().filter(move |v| keep(v)).skip(start)),
+        };
+        let page: Vec<&VersionSummary> = rest.by_ref().take(max).collect();
+        let more = !page.is_empty() && rest.next().is_some();
+        (page, more)
+    }
+}
+
+/// Packages whose ordered versions are kept at once; beyond it the cache starts over.
+const ORDERS_KEPT: usize = 64;
+
+/// Version orders by the package's versions prefix, valid for one store generation: a
+/// listing page reads the order once per change of the store, not once per page.
+#[derive(Default)]
+pub(super) struct VersionOrders(Mutex<(u64, OrdersByPrefix)>);
+
+type OrdersByPrefix = HashMap<Vec<u8>, Arc<VersionOrder>>;
 
 /// A package addressed in a repository, with normalised names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +317,70 @@ impl Registry {
             .scan::<VersionRecord>(&p.versions_prefix(&RepoPath::from(repo)), None)
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(Error::from)
+    }
+
+    /// All versions of a package, newest first, as listings show them. Read and sorted once
+    /// per store generation, so paging through many versions costs each page its page.
+    pub fn versions_newest_first(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+    ) -> Result<Arc<VersionOrder>> {
+        // Read before the scan: a commit during it moves the generation past this entry.
+        let generation = self.generation();
+        let prefix = p.versions_prefix(&RepoPath::from(repo));
+        {
+            let cache = self
+                .version_orders
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if cache.0 == generation {
+                if let Some(order) = cache.1.get(prefix.as_bytes()) {
+                    return Ok(Arc::clone(order));
+                }
+            }
+        }
+        let mut versions: Vec<VersionSummary> = self
+            .versions(repo, p)?
+            .into_iter()
+            .map(|v| VersionSummary {
+                version: v.version,
+                status: v.status,
+                revision: v.revision,
+                origin: v.origin,
+                published_ms: v.published_ms,
+            })
+            .collect();
+        versions.sort_by(|a, b| {
+            b.published_ms
+                .cmp(&a.published_ms)
+                .then_with(|| a.version.cmp(&b.version))
+        });
+        let newest_published = versions
+            .iter()
+            .find(|v| v.status == VersionStatus::Published)
+            .map(|v| v.version.clone());
+        let order = Arc::new(VersionOrder {
+            versions,
+            newest_published,
+        });
+        let mut cache = self
+            .version_orders
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.0 > generation {
+            // a newer generation is kept already; this order is of an older one
+            return Ok(order);
+        }
+        if cache.0 != generation || cache.1.len() >= ORDERS_KEPT {
+            *cache = (generation, HashMap::new());
+        }
+        cache
+            .1
+            .insert(prefix.as_bytes().to_vec(), Arc::clone(&order));
+        Ok(order)
     }
 
     /// Sets both origin controls, creating the package (with no versions) if needed.

@@ -157,6 +157,29 @@ impl Registry {
         Ok(out)
     }
 
+    /// Whether `repo` or a repository its upstreams reach (transitively) has an external
+    /// connection: then what package managers see through it can change without the store
+    /// changing. Reads one record per repository reached; a graph larger than a walk
+    /// visits counts as reaching one.
+    pub fn reaches_external(&self, repo: &RepositoryRecord) -> Result<bool> {
+        let mut visited = HashSet::new();
+        let mut queue = vec![repo.clone()];
+        while let Some(next) = queue.pop() {
+            if !next.external_connections.is_empty() {
+                return Ok(true);
+            }
+            if visited.len() >= MAX_VISITED {
+                // beyond what a walk visits: assume the worst
+                return Ok(true);
+            }
+            if !visited.insert(next.id.clone()) {
+                continue;
+            }
+            queue.extend(self.upstreams_of(&next)?);
+        }
+        Ok(false)
+    }
+
     /// The first repository in search order that stores `version` (in any status: a stored
     /// record masks copies further upstream). When the walk reaches a repository whose
     /// external connection may supply the package, `external` is asked to fetch the version,

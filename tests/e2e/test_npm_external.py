@@ -333,6 +333,39 @@ def test_stored_public_versions_survive_a_registry_outage(server_factory, public
     assert p.returncode != 0 and npm_error_code(p) in ("ETARGET", "E404"), p.stderr
 
 
+def test_packuments_through_a_connection_follow_the_ttl_and_local_ones_every_write(
+        server_factory, public, tmp_path):
+    """Rendered packuments are reused per repository: through an external connection for at
+    most --upstream-metadata-ttl-seconds (a new public version shows once it has passed), in
+    a repository that reaches none until the store changes (a new local version shows at
+    once, although the server has external connections configured)."""
+    ttl = 2
+    chain = Chain.on_new_server(server_factory, tmp_path / "ttl", public.url,
+                                "--upstream-metadata-ttl-seconds", str(ttl))
+    chain.ca.create_repository(domain=chain.domain, repository="solo")
+    token = chain.ca.get_authorization_token(domain=chain.domain)["authorizationToken"]
+    public_npm = login(public.srv.endpoint, tmp_path / "public-home", public.domain, public.repo)
+
+    def versions(repo: str, name: str) -> list[str]:
+        status, doc = get_json(chain.endpoint(repo) + name, token)
+        assert status == 200, (repo, name, status, doc)
+        return sorted(doc["versions"])
+
+    publish(public_npm, tmp_path / "p1", "ext-ttl", "1.0.0")
+    assert versions("repo-a", "ext-ttl") == ["1.0.0"]
+    publish(public_npm, tmp_path / "p2", "ext-ttl", "1.1.0")
+    assert versions("repo-a", "ext-ttl") == ["1.0.0"], "within the TTL the kept listing answers"
+    time.sleep(ttl + 0.5)
+    assert versions("repo-a", "ext-ttl") == ["1.0.0", "1.1.0"], "after the TTL the new public version shows"
+
+    solo = chain.npm("solo")
+    publish(solo, tmp_path / "s1", "solo-pkg", "1.0.0")
+    assert versions("solo", "solo-pkg") == ["1.0.0"]
+    assert versions("solo", "solo-pkg") == ["1.0.0"]
+    publish(solo, tmp_path / "s2", "solo-pkg", "1.1.0")
+    assert versions("solo", "solo-pkg") == ["1.0.0", "1.1.0"], "a local write shows at once"
+
+
 # --------------------------------------------------------------------------------------------
 # 6. Integrity of fetched tarballs (fixture registry)
 # --------------------------------------------------------------------------------------------

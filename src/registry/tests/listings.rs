@@ -1,5 +1,6 @@
 //! The seek-based listings the web console pages through: every package once, in key order,
-//! however deep the page; the search; every domain of every account; a domain's asset count.
+//! however deep the page; every version of a package once, newest first, however filtered;
+//! the search; every domain of every account; a domain's asset count.
 
 use super::{create, domain, npm, publish, registry, repo, Scope, REGION};
 
@@ -75,4 +76,85 @@ fn all_domains_pages_through_every_account() {
         ["zeta"]
     );
     assert!(rest.next_after.is_none());
+}
+
+#[test]
+fn pages_of_versions_give_every_version_once_newest_first() {
+    use crate::registry::{Import, Origin, VersionMetadata, VersionRecord, VersionStatus};
+    let registry = registry();
+    create(&registry, "big", &[]);
+    let big = repo(&registry, "big");
+    let p = npm("many");
+    let statuses = [
+        VersionStatus::Published,
+        VersionStatus::Unlisted,
+        VersionStatus::Archived,
+    ];
+    // Published times out of version order, with ties (the version string breaks them).
+    let items: Vec<Import> = (0..250)
+        .map(|i| Import {
+            package: p.clone(),
+            display_name: "many".into(),
+            version: VersionRecord {
+                version: format!("1.0.{i}"),
+                status: statuses[i % 3],
+                revision: format!("r{i}"),
+                origin: Origin::Internal {
+                    repository: "big".into(),
+                },
+                published_ms: ((i * 7) % 100) as i64,
+                assets: Vec::new(),
+                metadata: VersionMetadata::default(),
+            },
+        })
+        .collect();
+    let mut expected: Vec<(i64, String, VersionStatus)> = items
+        .iter()
+        .map(|i| {
+            let v = &i.version;
+            (v.published_ms, v.version.clone(), v.status)
+        })
+        .collect();
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    registry.import_versions(&big, Vec::new(), items).unwrap();
+
+    let walk = |keep: Option<&dyn Fn(&crate::registry::VersionSummary) -> bool>| {
+        let order = registry.versions_newest_first(&big, &p).unwrap();
+        let mut seen = Vec::new();
+        let mut start = 0;
+        loop {
+            let (page, more) = order.page(start, 7, keep);
+            assert!(page.len() <= 7);
+            start += page.len();
+            seen.extend(page.iter().map(|v| v.version.clone()));
+            if !more {
+                break;
+            }
+        }
+        seen
+    };
+    let all: Vec<String> = expected.iter().map(|e| e.1.clone()).collect();
+    assert_eq!(walk(None), all);
+    let unlisted: Vec<String> = expected
+        .iter()
+        .filter(|e| e.2 == VersionStatus::Unlisted)
+        .map(|e| e.1.clone())
+        .collect();
+    let only_unlisted = |v: &crate::registry::VersionSummary| v.status == VersionStatus::Unlisted;
+    assert_eq!(walk(Some(&only_unlisted)), unlisted);
+    let order = registry.versions_newest_first(&big, &p).unwrap();
+    let newest_published = expected
+        .iter()
+        .find(|e| e.2 == VersionStatus::Published)
+        .map(|e| e.1.clone());
+    assert_eq!(order.newest_published, newest_published);
+    // Past the end: nothing, and no more.
+    let (none, more) = order.page(250, 7, None);
+    assert!(none.is_empty() && !more);
+    // A write is seen by the next listing: the kept order is of an older store.
+    publish(&registry, "big", &p, "2.0.0");
+    let order = registry.versions_newest_first(&big, &p).unwrap();
+    assert_eq!(order.versions.len(), 251);
+    assert_eq!(order.versions[0].version, "2.0.0");
+    assert_eq!(order.newest_published.as_deref(), Some("2.0.0"));
 }

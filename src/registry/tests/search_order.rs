@@ -84,3 +84,26 @@ fn in_a_chain_the_first_copy_wins_for_downloads_and_listings() {
         .unwrap();
     assert_eq!(listed(&registry, "A", &p, None), ["1.0.0", "2.0.0"]);
 }
+
+#[test]
+fn a_repository_reaches_an_external_connection_through_any_upstream() {
+    // A → B → C (C connected); D stands alone; E → [D, A].
+    let registry = registry();
+    chain(&registry);
+    create(&registry, "D", &[]);
+    create(&registry, "E", &["D", "A"]);
+    let reaches = |name: &str| registry.reaches_external(&repo(&registry, name)).unwrap();
+    for name in ["A", "B", "C", "E"] {
+        assert!(reaches(name), "{name}");
+    }
+    assert!(!reaches("D"));
+    // Without the connection nothing reaches one; a new one on D is seen from E at once.
+    registry
+        .disassociate_external_connection(domain(), "C", NPMJS)
+        .unwrap();
+    for name in ["A", "B", "C", "D", "E"] {
+        assert!(!reaches(name), "{name}");
+    }
+    connect(&registry, "D");
+    assert!(reaches("E") && reaches("D") && !reaches("A"));
+}
