@@ -8,6 +8,7 @@
 
 use crate::access::table::{Need, On, When};
 use crate::access::{self, Context, Decision, Identity, Policy, Principal};
+use crate::auth::Identities;
 use crate::registry::{self, Arn, DomainId, PackageId, PolicyTarget, Registry, ResourceRef};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,6 +22,35 @@ pub struct Asker<'a> {
     pub region: &'a str,
     pub now_ms: i64,
     pub source_ip: Option<IpAddr>,
+}
+
+impl<'a> Asker<'a> {
+    /// A configured principal of `account` asking in `region`: its organization and identity
+    /// policies come from the configured identities (none configured: trusted, no
+    /// organization). The control plane, the repository endpoints and the console all ask so.
+    pub fn configured(
+        identities: &'a Identities,
+        account: &'a str,
+        arn: &'a str,
+        region: &'a str,
+        now_ms: i64,
+    ) -> Asker<'a> {
+        let grants = identities.grants(arn);
+        Asker {
+            principal: Principal {
+                account,
+                arn,
+                org_id: grants.and_then(|g| g.organization_id.as_deref()),
+            },
+            identity: match grants.and_then(|g| g.policies.as_deref()) {
+                Some(policies) => Identity::Policies(policies),
+                None => Identity::Trusted,
+            },
+            region,
+            now_ms,
+            source_ip: None,
+        }
+    }
 }
 
 /// What a request is about: as much as the table's rows need to name their resources.

@@ -222,22 +222,13 @@ impl Cx<'_> {
     /// The caller as the decision sees it: principal, identity policies (if configured),
     /// organization, and the request's region and time.
     fn asker(&self) -> Asker<'_> {
-        let arn = self.caller.principal_arn();
-        let grants = self.app.identities.grants(arn);
-        Asker {
-            principal: access::Principal {
-                account: self.caller.account_id(),
-                arn,
-                org_id: grants.and_then(|g| g.organization_id.as_deref()),
-            },
-            identity: match grants.and_then(|g| g.policies.as_deref()) {
-                Some(policies) => access::Identity::Policies(policies),
-                None => access::Identity::Trusted,
-            },
-            region: self.region,
-            now_ms: self.app.clock.now_ms(),
-            source_ip: None,
-        }
+        Asker::configured(
+            &self.app.identities,
+            self.caller.account_id(),
+            self.caller.principal_arn(),
+            self.region,
+            self.app.clock.now_ms(),
+        )
     }
 
     /// Decides every action the table lists for `op` on `subject`.

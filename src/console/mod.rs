@@ -17,7 +17,7 @@ mod graph;
 mod pages;
 mod session;
 
-use crate::access::{self, table, Principal};
+use crate::access::table;
 use crate::auth::Identity;
 use crate::permissions::{self, Asker, Subject};
 use crate::registry::{self, DomainId, PackageId, RepositoryRecord};
@@ -60,21 +60,13 @@ impl Viewer<'_> {
         let Viewer::Signed(identity) = self else {
             return true;
         };
-        let grants = app.identities.grants(&identity.principal_arn);
-        let asker = Asker {
-            principal: Principal {
-                account: &identity.account_id,
-                arn: &identity.principal_arn,
-                org_id: grants.and_then(|g| g.organization_id.as_deref()),
-            },
-            identity: match grants.and_then(|g| g.policies.as_deref()) {
-                Some(policies) => access::Identity::Policies(policies),
-                None => access::Identity::Trusted,
-            },
-            region: subject.domain.region,
-            now_ms: app.clock.now_ms(),
-            source_ip: None,
-        };
+        let asker = Asker::configured(
+            &app.identities,
+            &identity.account_id,
+            &identity.principal_arn,
+            subject.domain.region,
+            app.clock.now_ms(),
+        );
         permissions::authorize(&app.registry, &asker, table::operation(op), subject).is_ok()
     }
 

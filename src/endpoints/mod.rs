@@ -598,22 +598,13 @@ impl RepoCx<'_> {
     /// same evaluation the control plane uses: the domain policy and the repository policy,
     /// the principal's identity policies, the package's ARN where the class names one.
     fn allowed(&self, class: RouteClass, package: Option<&PackageId>) -> Result<(), RepoError> {
-        let arn = &self.claims.principal_arn;
-        let grants = self.app.identities.grants(arn);
-        let asker = Asker {
-            principal: access::Principal {
-                account: &self.claims.account_id,
-                arn,
-                org_id: grants.and_then(|g| g.organization_id.as_deref()),
-            },
-            identity: match grants.and_then(|g| g.policies.as_deref()) {
-                Some(policies) => access::Identity::Policies(policies),
-                None => access::Identity::Trusted,
-            },
-            region: &self.repo.region,
-            now_ms: self.app.clock.now_ms(),
-            source_ip: None,
-        };
+        let asker = Asker::configured(
+            &self.app.identities,
+            &self.claims.account_id,
+            &self.claims.principal_arn,
+            &self.repo.region,
+            self.app.clock.now_ms(),
+        );
         let d = self.repo.domain_id();
         let subject = match package {
             Some(p) => Subject::package(d, &self.repo.name, p),
