@@ -52,12 +52,14 @@ impl VersionOrder {
 /// Packages whose ordered versions are kept at once; beyond it the cache starts over.
 const ORDERS_KEPT: usize = 64;
 
-/// Version orders by the package's versions prefix, valid for one store generation: a
-/// listing page reads the order once per change of the store, not once per page.
+/// Version orders by the package's versions prefix, each with the generation it was read
+/// at: current while no commit has written that package's versions
+/// (`Reader::versions_unchanged`), so a listing page reads the order once per change of the
+/// package, not once per page nor once per write elsewhere.
 #[derive(Default)]
-pub(super) struct VersionOrders(Mutex<(u64, OrdersByPrefix)>);
+pub(super) struct VersionOrders(Mutex<OrdersByPrefix>);
 
-type OrdersByPrefix = HashMap<Vec<u8>, Arc<VersionOrder>>;
+type OrdersByPrefix = HashMap<Vec<u8>, (u64, Arc<VersionOrder>)>;
 
 /// A package addressed in a repository, with normalised names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,13 +322,13 @@ impl Registry {
     }
 
     /// All versions of a package, newest first, as listings show them. Read and sorted once
-    /// per store generation, so paging through many versions costs each page its page.
+    /// per change of the package, so paging through many versions costs each page its page.
     pub fn versions_newest_first(
         &self,
         repo: &RepositoryRecord,
         p: &PackageId,
     ) -> Result<Arc<VersionOrder>> {
-        // Read before the scan: a commit during it moves the generation past this entry.
+        // Read before the scan: a commit during it marks this entry stale.
         let generation = self.generation();
         let prefix = p.versions_prefix(&RepoPath::from(repo));
         {
@@ -335,8 +337,8 @@ impl Registry {
                 .0
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if cache.0 == generation {
-                if let Some(order) = cache.1.get(prefix.as_bytes()) {
+            if let Some((read_at, order)) = cache.get(prefix.as_bytes()) {
+                if self.kv.versions_unchanged(prefix.as_bytes(), *read_at) {
                     return Ok(Arc::clone(order));
                 }
             }
@@ -370,16 +372,19 @@ impl Registry {
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if cache.0 > generation {
-            // a newer generation is kept already; this order is of an older one
+        if !self.kv.versions_unchanged(prefix.as_bytes(), generation) {
+            // a commit changed the package while it was read: this order may be of neither
             return Ok(order);
         }
-        if cache.0 != generation || cache.1.len() >= ORDERS_KEPT {
-            *cache = (generation, HashMap::new());
+        if cache.len() >= ORDERS_KEPT {
+            cache.retain(|key, (read_at, _)| {
+                key.as_slice() != prefix.as_bytes() && self.kv.versions_unchanged(key, *read_at)
+            });
+            if cache.len() >= ORDERS_KEPT {
+                cache.clear();
+            }
         }
-        cache
-            .1
-            .insert(prefix.as_bytes().to_vec(), Arc::clone(&order));
+        cache.insert(prefix.as_bytes().to_vec(), (generation, Arc::clone(&order)));
         Ok(order)
     }
 

@@ -172,6 +172,17 @@ impl Key {
         key.starts_with(VERSION.as_bytes())
     }
 
+    /// The versions prefix (`Key::versions_of`) of a version key; `None` for any other key.
+    /// A version never contains `/` (the service's pattern `[^#/\s]+`), so the prefix ends
+    /// at the key's last `/`.
+    pub fn versions_prefix_of(key: &[u8]) -> Option<&[u8]> {
+        if !Key::is_version(key) {
+            return None;
+        }
+        let end = key.iter().rposition(|&b| b == b'/')?;
+        Some(&key[..=end])
+    }
+
     /// The last event sequence number of a package in a repository (events spec §3). Kept
     /// apart from the package record so numbers keep rising after a package is deleted.
     pub fn event_sequence(
@@ -323,6 +334,17 @@ mod tests {
         let package = Key::package(&TEAM, "npm", None, "x");
         assert_eq!(VersionKey::parse(package.as_bytes()), None);
         assert!(!Key::is_version(package.as_bytes()));
+    }
+
+    #[test]
+    fn a_version_key_gives_back_its_package_prefix() {
+        let prefix = Key::versions_of(&TEAM, "maven", Some("org.a"), "lib");
+        let key = Key::version(&TEAM, "maven", Some("org.a"), "lib", "1.0-SNAPSHOT");
+        assert_eq!(
+            Key::versions_prefix_of(key.as_bytes()),
+            Some(prefix.as_bytes())
+        );
+        assert_eq!(Key::versions_prefix_of(Key::outbox(1).as_bytes()), None);
     }
 
     #[test]

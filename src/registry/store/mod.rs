@@ -31,7 +31,7 @@ use sled_kv::SledKv;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The schema version this build writes and understands. A store written by a newer build is
 /// refused at open rather than misread.
@@ -134,18 +134,35 @@ pub(super) fn in_memory() -> (Reader, Committer) {
 }
 
 fn handles(kv: Arc<dyn Kv>) -> (Reader, Committer) {
+    let changed = Arc::new(Mutex::new(Changed::default()));
     (
         Reader {
             kv: Arc::clone(&kv),
+            changed: Arc::clone(&changed),
         },
-        Committer { kv },
+        Committer { kv, changed },
     )
 }
+
+/// When each package's versions last changed, so that a view of one package's versions
+/// (a listing order) outlives commits to other packages: by versions prefix, the generation
+/// of the last commit that wrote under it (`u64::MAX` while one is being applied).
+#[derive(Default)]
+struct Changed {
+    /// Views read before this generation are stale whatever they show: a failed commit
+    /// reopened the store, or the map was emptied to stay bounded.
+    floor: u64,
+    by_prefix: std::collections::HashMap<Vec<u8>, u64>,
+}
+
+/// Packages remembered in `Changed` before it is emptied (and its floor raised).
+const CHANGED_KEPT: usize = 100_000;
 
 /// Reads the store; cannot write. Cheap to clone.
 #[derive(Clone)]
 pub(super) struct Reader {
     kv: Arc<dyn Kv>,
+    changed: Arc<Mutex<Changed>>,
 }
 
 impl Reader {
@@ -182,21 +199,64 @@ impl Reader {
     pub fn generation(&self) -> u64 {
         self.kv.generation()
     }
+
+    /// Whether what was read under a package's versions prefix when the generation was
+    /// `read_at` is still what the store holds: no commit has written under that prefix
+    /// since (nor is one being applied), and no failure has reopened the store.
+    pub fn versions_unchanged(&self, prefix: &[u8], read_at: u64) -> bool {
+        let changed = self.changed.lock().unwrap_or_else(PoisonError::into_inner);
+        read_at >= changed.floor
+            && changed
+                .by_prefix
+                .get(prefix)
+                .is_none_or(|&at| read_at >= at)
+    }
 }
 
 /// The one way a batch reaches the engine. One exists per open store, and the registry's
 /// write transaction owns it.
 pub(super) struct Committer {
     kv: Arc<dyn Kv>,
+    changed: Arc<Mutex<Changed>>,
 }
 
 impl Committer {
-    /// Applies a batch atomically and durably (nothing happens for an empty one).
+    /// Applies a batch atomically and durably (nothing happens for an empty one), and
+    /// records which packages' versions it changed (`Reader::versions_unchanged`).
     pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         if batch.ops.is_empty() {
             return Ok(());
         }
-        self.kv.commit(batch.ops)
+        let mut prefixes: Vec<Vec<u8>> = batch
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Put(key, _) | Op::Delete(key) => Key::versions_prefix_of(key),
+            })
+            .map(<[u8]>::to_vec)
+            .collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        let lock = || self.changed.lock().unwrap_or_else(PoisonError::into_inner);
+        {
+            // Views of these packages are stale from before the engine shows the change.
+            let mut changed = lock();
+            for prefix in &prefixes {
+                changed.by_prefix.insert(prefix.clone(), u64::MAX);
+            }
+        }
+        let result = self.kv.commit(batch.ops);
+        let now = self.kv.generation();
+        let mut changed = lock();
+        if result.is_err() || changed.by_prefix.len() > CHANGED_KEPT {
+            changed.floor = now;
+            changed.by_prefix.clear();
+        } else {
+            for prefix in prefixes {
+                changed.by_prefix.insert(prefix, now);
+            }
+        }
+        result
     }
 }
 

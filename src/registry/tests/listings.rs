@@ -158,3 +158,46 @@ fn pages_of_versions_give_every_version_once_newest_first() {
     assert_eq!(order.versions[0].version, "2.0.0");
     assert_eq!(order.newest_published.as_deref(), Some("2.0.0"));
 }
+
+#[test]
+fn a_kept_version_order_outlives_writes_to_other_packages_only() {
+    use crate::registry::{VersionAction, VersionChange, VersionStatus};
+    use std::sync::Arc;
+    let registry = registry();
+    create(&registry, "A", &[]);
+    create(&registry, "B", &[]);
+    let a = repo(&registry, "A");
+    let (p, q) = (npm("kept"), npm("other"));
+    publish(&registry, "A", &p, "1.0.0");
+    let first = registry.versions_newest_first(&a, &p).unwrap();
+    // Writes to another package, in this repository and another, leave it current.
+    publish(&registry, "A", &q, "1.0.0");
+    publish(&registry, "B", &p, "9.0.0");
+    let again = registry.versions_newest_first(&a, &p).unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "read again after writes elsewhere"
+    );
+    // A publish and a status change of this package are each seen by the next listing.
+    publish(&registry, "A", &p, "2.0.0");
+    let after_publish = registry.versions_newest_first(&a, &p).unwrap();
+    let mut versions: Vec<&str> = after_publish
+        .versions
+        .iter()
+        .map(|v| v.version.as_str())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, ["1.0.0", "2.0.0"]);
+    let change = VersionChange {
+        action: VersionAction::SetStatus(VersionStatus::Archived),
+        expected_status: None,
+        revisions: None,
+    };
+    registry
+        .change_versions(&a, &p, &["2.0.0".to_string()], change)
+        .unwrap();
+    let after_status = registry.versions_newest_first(&a, &p).unwrap();
+    let archived = after_status.versions.iter().find(|v| v.version == "2.0.0");
+    assert_eq!(archived.map(|v| v.status), Some(VersionStatus::Archived));
+    assert_eq!(after_status.newest_published.as_deref(), Some("1.0.0"));
+}
