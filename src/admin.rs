@@ -38,20 +38,12 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
             format!("No admin route {} {}", parts.method, parts.uri.path()),
         );
     }
-    let pending = match sigv4::parse_authorization(
-        &parts,
-        &app.identities,
-        app.clock.now_system(),
-        app.settings.max_skew,
-    ) {
+    let pending = match app.signature(&parts) {
         Ok(pending) => pending,
         Err(e) => return e.response(),
     };
     let empty = hex::encode(sha2::Sha256::digest(b""));
-    let declared = parts
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
+    let declared = sigv4::payload_hash_header(&parts)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map_or_else(|| empty.clone(), str::to_ascii_lowercase);
     if let Err(e) = pending.verify(&parts, &declared) {

@@ -284,17 +284,8 @@ async fn control_plane(
     let op = Operation::route(parts.method.as_str(), parts.uri.path());
     let fail = |refusal: Refusal| (op, refusal);
     // Who is calling is settled before the body is read, so strangers cannot make us buffer.
-    let pending = sigv4::parse_authorization(
-        &parts,
-        &app.identities,
-        app.clock.now_system(),
-        app.settings.max_skew,
-    )
-    .map_err(|e| fail(Refusal::Auth(e)))?;
-    let declared = parts
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok());
+    let pending = app.signature(&parts).map_err(|e| fail(Refusal::Auth(e)))?;
+    let declared = sigv4::payload_hash_header(&parts);
     if op == Some(Operation::PublishPackageVersion) && declared.is_some_and(is_sha256_hex) {
         let declared = declared.unwrap_or_default().to_string();
         let caller = pending
@@ -315,10 +306,7 @@ async fn control_plane(
     // `UNSIGNED-PAYLOAD` on these JSON operations, so a body swapped after signing fails
     // the signature (or the header check below).
     let body_sha256 = hex::encode(Sha256::digest(&body));
-    let claimed = parts
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok());
+    let claimed = sigv4::payload_hash_header(&parts);
     let caller = pending
         .verify(&parts, &body_sha256)
         .map_err(|e| fail(Refusal::Auth(e)))?;

@@ -2,7 +2,7 @@
 //! Holds no logic of its own: the pipeline (`app`) and the handlers borrow it.
 
 use crate::addressing::EndpointStyle;
-use crate::auth::{Identities, TokenKey};
+use crate::auth::{sigv4, AuthError, Identities, PendingSignature, TokenKey};
 use crate::cache::{ListingCache, PageCache};
 use crate::clock::Clock;
 use crate::limits::UploadSlots;
@@ -77,4 +77,17 @@ pub struct App {
     pub stream: Option<Arc<crate::events::stream::Stream>>,
     /// Fault-injection rules in force.
     pub faults: crate::faults::Faults,
+}
+
+impl App {
+    /// Who signed a SigV4 request, by the configured identities, now and the allowed clock
+    /// skew; settled from the headers alone, before any body is read.
+    pub fn signature(&self, parts: &http::request::Parts) -> Result<PendingSignature, AuthError> {
+        sigv4::parse_authorization(
+            parts,
+            &self.identities,
+            self.clock.now_system(),
+            self.settings.max_skew,
+        )
+    }
 }

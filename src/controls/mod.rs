@@ -13,7 +13,6 @@ mod faults;
 
 pub use faults::startup_rules;
 
-use crate::auth::sigv4;
 use crate::state::App;
 use crate::wire::{aws_error, read_body_with, Body, RequestBody};
 use http::{Method, Request, Response, StatusCode};
@@ -47,12 +46,7 @@ pub async fn handle(app: &App, request: Request<RequestBody>) -> Response<Body> 
             "The test controls are turned off (--no-test-controls)",
         );
     }
-    let pending = match sigv4::parse_authorization(
-        &parts,
-        &app.identities,
-        app.clock.now_system(),
-        app.settings.max_skew,
-    ) {
+    let pending = match app.signature(&parts) {
         Ok(pending) => pending,
         Err(e) => return e.response(),
     };
