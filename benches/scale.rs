@@ -83,7 +83,6 @@ struct State {
     external: PathBuf,
     versions: usize,
     packages: usize,
-    big_npm_versions: usize,
     /// The sort key of the package 50 before the end of `big`'s listing.
     near_last_package: (String, String, String),
     /// The first open after the build (sled replays the log written since its last open).
@@ -398,10 +397,31 @@ fn build(root: &Path, scale: usize) -> Result<State, BoxError> {
         external,
         versions: versions + PROBES,
         packages,
-        big_npm_versions: big_npm,
         near_last_package,
         first_open_ms: ms(first_open),
     })
+}
+
+/// A copy of a built state for the baseline binary, which may be a release from before
+/// the store's schema 2: the same records, schema 1 and no version-order index (derived
+/// keys under `vord/`, which schema 2 added). Written with sled directly, the engine both
+/// releases use. A baseline of schema 2 rebuilds the index the first time it opens the
+/// copy, before it says it is ready (its first run's start-up includes that).
+fn copy_for_previous_release(dir: &Path, copy: &Path) -> Result<(), BoxError> {
+    let _ = std::fs::remove_dir_all(copy);
+    let status = Command::new("cp").arg("-a").arg(dir).arg(copy).status()?;
+    if !status.success() {
+        return Err(format!("cp -a {} {}: {status}", dir.display(), copy.display()).into());
+    }
+    let db = sled::open(copy.join("metadata"))?;
+    let mut batch = sled::Batch::default();
+    for key in db.scan_prefix(b"vord/").keys() {
+        batch.remove(key?);
+    }
+    batch.insert(&b"schema"[..], &br#"{"version":1}"#[..]);
+    db.apply_batch(batch)?;
+    db.flush()?;
+    Ok(())
 }
 
 fn clock_now() -> i64 {
@@ -436,11 +456,11 @@ impl Drop for Running {
     }
 }
 
-fn start(bin: &Path, state: &State) -> Result<Running, BoxError> {
+fn start(bin: &Path, dir: &Path, state: &State) -> Result<Running, BoxError> {
     let spawned = Instant::now();
     let mut child = Command::new(bin)
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&state.dir)
+        .arg(dir)
         .arg("--external-connection")
         .arg(format!("public:npmjs=dir:{}", state.external.display()))
         .arg("--upstream-metadata-ttl-seconds")
@@ -520,6 +540,60 @@ fn get(host: &str, path: &str, token: &str) -> Vec<u8> {
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
     )
     .into_bytes()
+}
+
+/// The `after` of the token whose page of 100 holds exactly the 50 oldest versions of the
+/// big package: pages through once to count them, then again to stop 50 short of the end.
+/// Untimed.
+async fn token_before_last_50(
+    conn: &mut Conn,
+    list_versions: &dyn Fn(Option<String>, usize) -> Result<Vec<u8>, BoxError>,
+) -> Result<String, BoxError> {
+    let (mut total, mut after) = (0, None);
+    loop {
+        let (count, next) = versions_page(conn, list_versions(after, 1000)?).await?;
+        total += count;
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut left = total.checked_sub(50).ok_or("fewer than 50 versions")?;
+    let mut after = None;
+    while left > 0 {
+        let take = match left % 1000 {
+            0 => 1000,
+            rest => rest,
+        };
+        let (count, next) = versions_page(conn, list_versions(after, take)?).await?;
+        left -= count;
+        after = Some(next.ok_or("the listing ended early")?);
+    }
+    after.ok_or_else(|| "no token before the last page".into())
+}
+
+/// A page's number of versions and its token's `after`, when one is given.
+async fn versions_page(
+    conn: &mut Conn,
+    request: Vec<u8>,
+) -> Result<(usize, Option<String>), BoxError> {
+    let (_, body) = timed(conn, &request, "ListPackageVersions paging").await?;
+    let page: Value = serde_json::from_slice(&body)?;
+    let count = page["versions"].as_array().map_or(0, Vec::len);
+    let next = match page["nextToken"].as_str() {
+        Some(token) => {
+            let cursor = base64::engine::general_purpose::STANDARD.decode(token)?;
+            let cursor: Value = serde_json::from_slice(&cursor)?;
+            Some(
+                cursor["after"]
+                    .as_str()
+                    .ok_or("a token without after")?
+                    .to_owned(),
+            )
+        }
+        None => None,
+    };
+    Ok((count, next))
 }
 
 fn token_after(list: &str, after: &str) -> String {
@@ -660,9 +734,9 @@ async fn measure(
     }
     m.insert("list_packages_first_ms", median(first));
     m.insert("list_packages_last_ms", median(last));
-    let list_versions = |after: Option<String>| {
+    let list_versions_of = |after: Option<String>, max: usize| {
         let mut path = format!(
-            "/v1/package/versions?domain={DOMAIN}&repository=big&format=npm&package=big-npm&max-results=100"
+            "/v1/package/versions?domain={DOMAIN}&repository=big&format=npm&package=big-npm&max-results={max}"
         );
         if let Some(after) = after {
             path.push_str(&format!(
@@ -672,10 +746,12 @@ async fn measure(
         }
         control("POST", &path)
     };
+    let list_versions = |after: Option<String>| list_versions_of(after, 100);
     let mut first = Vec::new();
     let mut last = Vec::new();
-    // Positions count from 0; the last page holds the 50 oldest versions.
-    let after = format!("{:010}", state.big_npm_versions - 51);
+    // The token whose page holds the 50 oldest versions, found by paging as a client does
+    // (tokens are the server's own: a position in the old release, a key in the new).
+    let after = token_before_last_50(&mut conn, &list_versions_of).await?;
     for _ in 0..5 {
         first.push(
             timed(&mut conn, &list_versions(None)?, "ListPackageVersions")
@@ -740,6 +816,14 @@ async fn measure(
         publishes.push(timed(&mut conn, &request, "npm publish").await?.0);
     }
     m.insert("publish_ms", median(publishes));
+    // The first listing after a write to the package it lists.
+    let (t, _) = timed(
+        &mut conn,
+        &list_versions(None)?,
+        "ListPackageVersions after a publish",
+    )
+    .await?;
+    m.insert("list_versions_after_publish_ms", t);
 
     let mut describe = Vec::new();
     for _ in 0..5 {
@@ -828,11 +912,16 @@ fn run() -> Result<(), BoxError> {
     };
     for &scale in &scales {
         let state = build(&root, scale)?;
+        let old_dir = state.dir.with_extension("old");
+        if bins.len() > 1 {
+            copy_for_previous_release(&state.dir, &old_dir)?;
+        }
         let mut results: BTreeMap<&str, Vec<Measures>> = BTreeMap::new();
         let mut probe = 0;
         for _ in 0..runs {
             for (tag, bin) in &bins {
-                let running = start(bin, &state)?;
+                let dir = if *tag == "old" { &old_dir } else { &state.dir };
+                let running = start(bin, dir, &state)?;
                 std::thread::sleep(Duration::from_millis(1000));
                 let mem = read_mem(running.child.id())?;
                 let mut m = rt.block_on(measure(&running, &state, probe, tag))?;
@@ -886,6 +975,7 @@ fn run() -> Result<(), BoxError> {
         all.insert(format!("{scale}x"), Value::Object(json_scale));
         if std::env::var_os("BENCH_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&state.dir);
+            let _ = std::fs::remove_dir_all(&old_dir);
             let _ = std::fs::remove_dir_all(&state.external);
         }
     }

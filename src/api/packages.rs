@@ -367,10 +367,9 @@ pub fn list_package_versions(
     let p = package_id(input.format, input.namespace, &input.package)?;
     let repo = package_repository(cx, Operation::ListPackageVersions, d, &input.repository, &p)?;
     let after = pagination::decode::<ListPackageVersionsRequest>(input.next_token.as_deref())?;
-    // Newest first, read once per change of the store: a page costs its page.
-    let order = cx.app.registry.versions_newest_first(&repo, &p)?;
+    let package = cx.app.registry.package(&repo, &p)?;
     // npm: the version tagged `latest`; otherwise the newest published version.
-    let tagged_latest = match cx.app.registry.package(&repo, &p)?.dist_tags.get("latest") {
+    let tagged_latest = match package.dist_tags.get("latest") {
         Some(latest) => match cx.app.registry.version(&repo, &p, latest) {
             Ok(v) => (&v.version == latest).then_some(v.version),
             Err(crate::registry::Error::NotFound { .. }) => None,
@@ -378,7 +377,10 @@ pub fn list_package_versions(
         },
         None => None,
     };
-    let default_display_version = tagged_latest.or_else(|| order.newest_published.clone());
+    let default_display_version = match tagged_latest {
+        Some(latest) => Some(latest),
+        None => cx.app.registry.newest_published_version(&repo, &p)?,
+    };
     let wanted_status = match input.status {
         Some(status) => match status_from(status) {
             Some(s) => Some(s),
@@ -386,13 +388,6 @@ pub fn list_package_versions(
             None => return Ok(empty_versions(&p, default_display_version)),
         },
         None => None,
-    };
-    // The cursor is the position of the page's last version among those the filters keep.
-    let start = match after.as_deref() {
-        None => 0,
-        Some(a) => a
-            .parse::<usize>()
-            .map_or(usize::MAX, |i| i.saturating_add(1)),
     };
     let wanted = |v: &VersionSummary| {
         wanted_status.is_none_or(|s| s == v.status)
@@ -402,10 +397,20 @@ pub fn list_package_versions(
     };
     let filtered = wanted_status.is_some() || input.origin_type.is_some();
     let keep: Option<&dyn Fn(&VersionSummary) -> bool> = filtered.then_some(&wanted);
-    let (page, more) = order.page(start, pagination::page_size(input.max_results), keep);
-    let next_token = more.then(|| {
-        pagination::encode::<ListPackageVersionsRequest>(&format!("{:010}", start + page.len() - 1))
-    });
+    // Newest first, from the store's version-order index: a page costs its page. The
+    // token holds the position of the page's last version.
+    let page = cx.app.registry.versions_page(
+        &repo,
+        &p,
+        after.as_deref(),
+        pagination::page_size(input.max_results),
+        keep,
+    )?;
+    let next_token = page
+        .next
+        .as_deref()
+        .map(pagination::encode::<ListPackageVersionsRequest>);
+    let page = page.versions;
     Ok(ListPackageVersionsResult {
         default_display_version,
         format: format_of(&p.format),

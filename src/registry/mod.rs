@@ -32,14 +32,14 @@ pub use bulk::Import;
 pub use changes::{ChangeSink, VersionChangeEvent, VersionOperation, EVENTS_RETAINED};
 pub use domains::{DomainStats, ROOT_PACKAGE_GROUP};
 pub use package_groups::{GroupSet, OriginUpdate};
-pub use packages::{Origins, PackageFilter, PackageId, VersionOrder, VersionSummary};
+pub use packages::{Origins, PackageFilter, PackageId, VersionsPage};
 pub use policies::PolicyTarget;
 pub use repositories::{external_connection_format, RepositoryUpdate, EXTERNAL_CONNECTIONS};
 pub use resolve::{ExternalPackage, ExternalSource, ExternalVersion, Found, Merged};
 pub use store::blobs::{stream_into, StagedBlob, StreamError, Upload};
 pub use store::{
     AssetRef, BlobRecord, Dependency, License, Origin, PackageRecord, UsageRecord, VersionMetadata,
-    VersionRecord, VersionStatus,
+    VersionRecord, VersionStatus, VersionSummary,
 };
 pub use store::{
     DomainRecord, PackageGroupRecord, PolicyRecord, RepositoryRecord, StoreError, TagsRecord,
@@ -183,8 +183,6 @@ pub struct Registry {
     _scratch: Option<tempfile::TempDir>,
     /// Resource policies as parsed for evaluation, by revision (every put makes a new one).
     parsed_policies: policies::ParsedPolicies,
-    /// Packages' versions in listing order, for the current generation.
-    version_orders: packages::VersionOrders,
 }
 
 impl Registry {
@@ -234,7 +232,6 @@ impl Registry {
             #[cfg(test)]
             _scratch: None,
             parsed_policies: policies::ParsedPolicies::default(),
-            version_orders: packages::VersionOrders::default(),
         };
         registry.check_schema()?;
         registry.collect_garbage();
@@ -277,23 +274,37 @@ impl Registry {
     fn check_schema(&self) -> Result<()> {
         match self.kv.get::<store::SchemaRecord>(&Key::schema())? {
             Some(s) if s.version == store::SCHEMA_VERSION => Ok(()),
+            Some(s) if s.version == store::SCHEMA_WITHOUT_ORDER => {
+                let started = std::time::Instant::now();
+                let versions = self.writer.rebuild_version_order()?;
+                tracing::info!(
+                    versions,
+                    millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "upgraded the store to schema {}: built its version-order index",
+                    store::SCHEMA_VERSION
+                );
+                self.write_schema()
+            }
             Some(s) => Err(Error::Store(StoreError(format!(
                 "the store has schema version {} but this build understands only {}; \
                  use a matching codeartifact-local or a new data directory",
                 s.version,
                 store::SCHEMA_VERSION
             )))),
-            None => {
-                let mut tx = self.begin_write();
-                tx.put(
-                    &Key::schema(),
-                    &store::SchemaRecord {
-                        version: store::SCHEMA_VERSION,
-                    },
-                );
-                tx.commit()
-            }
+            None => self.write_schema(),
         }
+    }
+
+    /// Marks the store as of this build's schema.
+    fn write_schema(&self) -> Result<()> {
+        let mut tx = self.begin_write();
+        tx.put(
+            &Key::schema(),
+            &store::SchemaRecord {
+                version: store::SCHEMA_VERSION,
+            },
+        );
+        tx.commit()
     }
 
     fn now_ms(&self) -> i64 {

@@ -4,62 +4,19 @@
 
 use super::store::{Key, RepoPath};
 use super::{
-    DomainId, Error, Origin, PackageRecord, Registry, RepositoryRecord, ResourceKind, Result,
-    VersionRecord, VersionStatus,
+    DomainId, Error, PackageRecord, Registry, RepositoryRecord, ResourceKind, Result,
+    VersionRecord, VersionStatus, VersionSummary,
 };
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeMap;
 
-/// A version as a listing shows it: no assets, no metadata.
-#[derive(Debug, Clone)]
-pub struct VersionSummary {
-    pub version: String,
-    pub status: VersionStatus,
-    pub revision: String,
-    pub origin: Origin,
-    pub published_ms: i64,
-}
-
-/// A package's versions in one repository, newest first (the version string breaks ties,
-/// so the order, and positions in it, are stable while the store does not change).
+/// One page of a package's versions in listing order (newest published first, the version
+/// string breaking ties), read from the store's version-order index.
 #[derive(Debug)]
-pub struct VersionOrder {
+pub struct VersionsPage {
     pub versions: Vec<VersionSummary>,
-    /// The newest `Published` version.
-    pub newest_published: Option<String>,
+    /// Where the next page starts (`Registry::versions_page`'s `after`), when more follow.
+    pub next: Option<String>,
 }
-
-impl VersionOrder {
-    /// Up to `max` of the versions `keep` keeps (all without it), from position `start`
-    /// among those it keeps, and whether more follow. Without a filter, skipping to `start`
-    /// is constant time.
-    pub fn page(
-        &self,
-        start: usize,
-        max: usize,
-        keep: Option<&dyn Fn(&VersionSummary) -> bool>,
-    ) -> (Vec<&VersionSummary>, bool) {
-        let mut rest: Box<dyn Iterator<Item = &VersionSummary>> = match keep {
-            None => Box::new(self.versions.iter().skip(start)),
-            Some(keep) => Box::new(self.versions.iter().filter(move |v| keep(v)).skip(start)),
-        };
-        let page: Vec<&VersionSummary> = rest.by_ref().take(max).collect();
-        let more = !page.is_empty() && rest.next().is_some();
-        (page, more)
-    }
-}
-
-/// Packages whose ordered versions are kept at once; beyond it the cache starts over.
-const ORDERS_KEPT: usize = 64;
-
-/// Version orders by the package's versions prefix, each with the generation it was read
-/// at: current while no commit has written that package's versions
-/// (`Reader::versions_unchanged`), so a listing page reads the order once per change of the
-/// package, not once per page nor once per write elsewhere.
-#[derive(Default)]
-pub(super) struct VersionOrders(Mutex<OrdersByPrefix>);
-
-type OrdersByPrefix = HashMap<Vec<u8>, (u64, Arc<VersionOrder>)>;
 
 /// A package addressed in a repository, with normalised names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +43,10 @@ impl PackageId {
 
     fn versions_prefix(&self, r: &RepoPath<'_>) -> Key {
         Key::versions_of(r, &self.format, self.namespace.as_deref(), &self.name)
+    }
+
+    fn version_order(&self, r: &RepoPath<'_>) -> Key {
+        Key::version_order_of(r, &self.format, self.namespace.as_deref(), &self.name)
     }
 
     /// How the service names the package in messages.
@@ -321,71 +282,56 @@ impl Registry {
             .map_err(Error::from)
     }
 
-    /// All versions of a package, newest first, as listings show them. Read and sorted once
-    /// per change of the package, so paging through many versions costs each page its page.
-    pub fn versions_newest_first(
+    /// Up to `max` of a package's versions that `keep` keeps (all without it), in listing
+    /// order, starting after the position `after` (a previous page's `next`). A page reads
+    /// its own entries of the version-order index and no others, however many versions
+    /// the package has; with a filter, also the entries it skips. A position that names no
+    /// version still starts where it would sort.
+    pub fn versions_page(
         &self,
         repo: &RepositoryRecord,
         p: &PackageId,
-    ) -> Result<Arc<VersionOrder>> {
-        // Read before the scan: a commit during it marks this entry stale.
-        let generation = self.generation();
-        let prefix = p.versions_prefix(&RepoPath::from(repo));
-        {
-            let cache = self
-                .version_orders
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some((read_at, order)) = cache.get(prefix.as_bytes()) {
-                if self.kv.versions_unchanged(prefix.as_bytes(), *read_at) {
-                    return Ok(Arc::clone(order));
-                }
+        after: Option<&str>,
+        max: usize,
+        keep: Option<&dyn Fn(&VersionSummary) -> bool>,
+    ) -> Result<VersionsPage> {
+        let prefix = p.version_order(&RepoPath::from(repo));
+        let after = after.map(|position| Key::version_order_at(&prefix, position));
+        let mut versions = Vec::new();
+        let mut more = false;
+        for summary in self.kv.scan::<VersionSummary>(&prefix, after.as_ref()) {
+            let summary = summary?;
+            if keep.is_some_and(|keep| !keep(&summary)) {
+                continue;
+            }
+            if versions.len() == max {
+                more = true;
+                break;
+            }
+            versions.push(summary);
+        }
+        let next = versions
+            .last()
+            .filter(|_| more)
+            .map(|v| Key::version_order_position(v.published_ms, &v.version));
+        Ok(VersionsPage { versions, next })
+    }
+
+    /// The most recently published version whose status is `Published`: the first such
+    /// entry of the version-order index.
+    pub fn newest_published_version(
+        &self,
+        repo: &RepositoryRecord,
+        p: &PackageId,
+    ) -> Result<Option<String>> {
+        let prefix = p.version_order(&RepoPath::from(repo));
+        for summary in self.kv.scan::<VersionSummary>(&prefix, None) {
+            let summary = summary?;
+            if summary.status == VersionStatus::Published {
+                return Ok(Some(summary.version));
             }
         }
-        let mut versions: Vec<VersionSummary> = self
-            .versions(repo, p)?
-            .into_iter()
-            .map(|v| VersionSummary {
-                version: v.version,
-                status: v.status,
-                revision: v.revision,
-                origin: v.origin,
-                published_ms: v.published_ms,
-            })
-            .collect();
-        versions.sort_by(|a, b| {
-            b.published_ms
-                .cmp(&a.published_ms)
-                .then_with(|| a.version.cmp(&b.version))
-        });
-        let newest_published = versions
-            .iter()
-            .find(|v| v.status == VersionStatus::Published)
-            .map(|v| v.version.clone());
-        let order = Arc::new(VersionOrder {
-            versions,
-            newest_published,
-        });
-        let mut cache = self
-            .version_orders
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !self.kv.versions_unchanged(prefix.as_bytes(), generation) {
-            // a commit changed the package while it was read: this order may be of neither
-            return Ok(order);
-        }
-        if cache.len() >= ORDERS_KEPT {
-            cache.retain(|key, (read_at, _)| {
-                key.as_slice() != prefix.as_bytes() && self.kv.versions_unchanged(key, *read_at)
-            });
-            if cache.len() >= ORDERS_KEPT {
-                cache.clear();
-            }
-        }
-        cache.insert(prefix.as_bytes().to_vec(), (generation, Arc::clone(&order)));
-        Ok(order)
+        Ok(None)
     }
 
     /// Sets both origin controls, creating the package (with no versions) if needed.

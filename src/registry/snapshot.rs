@@ -1,10 +1,11 @@
 //! Snapshots: the whole state in one portable tar archive, and back.
 //!
 //! ```text
-//! manifest.json   {"format":"codeartifact-local-snapshot","version":1,"storeSchema":1,
+//! manifest.json   {"format":"codeartifact-local-snapshot","version":1,"storeSchema":2,
 //!                  "records":N,"recordsSha256":"…","blobs":M,"createdAt":"…"}
-//! records.bin     every store record but the events (outbox and event log): (u32 BE length, key,
-//!                 u32 BE length, value)…
+//! records.bin     every store record but the events (outbox and event log) and the derived
+//!                 version-order index (rebuilt on load; so schema 1 snapshots load too):
+//!                 (u32 BE length, key, u32 BE length, value)…
 //! blobs/{region}/{owner}/{domain}/{sha[..2]}/{sha256}
 //! ```
 //!
@@ -116,7 +117,7 @@ impl Registry {
         let tx = self.begin_write();
         for pair in self.kv.scan_raw(&Key::everything()) {
             let (key, value) = pair?;
-            if !Key::is_event(&key) {
+            if !Key::is_event(&key) && !Key::is_derived(&key) {
                 capture.records.push((key, value));
             }
         }
@@ -169,19 +170,12 @@ impl Registry {
                     tx.delete_raw(key);
                 }
             }
-            match &unpacked {
-                Some(u) => {
-                    for (key, value) in &u.records {
-                        tx.put_raw(key.clone(), value.clone());
-                    }
+            if let Some(u) = &unpacked {
+                for (key, value) in &u.records {
+                    tx.put_raw(key.clone(), value.clone());
                 }
-                None => tx.put(
-                    &Key::schema(),
-                    &store::SchemaRecord {
-                        version: store::SCHEMA_VERSION,
-                    },
-                ),
             }
+            tx.put(&Key::schema(), &schema_record());
             tx.commit_verbatim()?;
             Ok(stats)
         })();
@@ -189,6 +183,13 @@ impl Registry {
         let stats = result?;
         self.collect_garbage();
         Ok(stats)
+    }
+}
+
+/// The schema mark of a store this build writes.
+fn schema_record() -> store::SchemaRecord {
+    store::SchemaRecord {
+        version: store::SCHEMA_VERSION,
     }
 }
 
@@ -324,11 +325,15 @@ fn unpack(archive: impl Read, scratch: &Path) -> Result<Unpacked> {
                     "the snapshot has version {version}, newer than this build reads ({SNAPSHOT_VERSION}); use a newer codeartifact-local"
                 )));
             }
+            // Schema 1 lacks only the version-order index, which loading rebuilds.
             let schema = value["storeSchema"].as_u64().unwrap_or(0);
-            if schema != u64::from(store::SCHEMA_VERSION) {
+            let readable =
+                u64::from(store::SCHEMA_WITHOUT_ORDER)..=u64::from(store::SCHEMA_VERSION);
+            if !readable.contains(&schema) {
                 return Err(fail(format!(
-                    "the snapshot's store schema is {schema}, this build understands only {}",
-                    store::SCHEMA_VERSION
+                    "the snapshot's store schema is {schema}, this build understands {} to {}",
+                    readable.start(),
+                    readable.end()
                 )));
             }
             manifest = Some(value);
@@ -424,6 +429,8 @@ fn unpack(archive: impl Read, scratch: &Path) -> Result<Unpacked> {
         blobs: blobs.len(),
         blob_bytes,
     };
+    // The schema mark is this build's once loaded; derived records are the store's to make.
+    pairs.retain(|(key, _)| key.as_slice() != Key::schema().as_bytes() && !Key::is_derived(key));
     Ok(Unpacked {
         records: pairs,
         blobs,
@@ -471,6 +478,7 @@ pub fn load_into(archive: &Path, data_dir: &Path, force: bool) -> Result<Snapsho
         for (key, value) in unpacked.records {
             batch.put_raw(key, value);
         }
+        batch.put(&Key::schema(), &schema_record());
         committer.commit(batch)?;
         drop(committer);
         let _ = fs::remove_dir_all(&scratch);

@@ -73,6 +73,16 @@ impl Writer {
     pub(super) fn reader(&self) -> &Reader {
         &self.reader
     }
+
+    /// Builds the version-order index afresh under the write lock (upgrading a store made
+    /// before it existed). Returns the number of versions indexed.
+    pub(super) fn rebuild_version_order(&self) -> Result<u64> {
+        let _guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(self.committer.rebuild_version_order()?)
+    }
 }
 
 /// A domain, owned, as the key of its pending blob changes.

@@ -10,6 +10,8 @@ const VERSION: &str = "ver/";
 /// The first segment of every undelivered event.
 const OUTBOX: &str = "outbox/";
 const EVENT_LOG: &str = "evlog/";
+/// The first segment of every version-order index entry (`Key::version_order_of`).
+const VERSION_ORDER: &str = "vord/";
 
 /// The number after `prefix` in a numbered key (outbox, event log).
 fn number_after(prefix: &str, key: &[u8]) -> Option<u64> {
@@ -167,6 +169,11 @@ impl Key {
         ))
     }
 
+    /// Prefix of every version of every repository.
+    pub fn all_versions() -> Key {
+        Key(VERSION.to_string())
+    }
+
     /// Whether a raw key (from a batch or a scan) is a package version's.
     pub fn is_version(key: &[u8]) -> bool {
         key.starts_with(VERSION.as_bytes())
@@ -181,6 +188,63 @@ impl Key {
         }
         let end = key.iter().rposition(|&b| b == b'/')?;
         Some(&key[..=end])
+    }
+
+    /// Whether a key is derived from other records (the version-order index): the store
+    /// writes it at every commit from the version records the commit changes, and nothing
+    /// else may (`Committer::commit`); snapshots leave it out and loading rebuilds it.
+    pub fn is_derived(key: &[u8]) -> bool {
+        key.starts_with(VERSION_ORDER.as_bytes())
+    }
+
+    /// Prefix of the whole version-order index.
+    pub fn version_order_all() -> Key {
+        Key(VERSION_ORDER.to_string())
+    }
+
+    /// Prefix of one package's versions in listing order: newest published first, the
+    /// version string (in byte order) breaking ties. Each entry is this prefix followed by
+    /// `Key::version_order_position`.
+    pub fn version_order_of(
+        r: &RepoPath<'_>,
+        format: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Key {
+        let versions = Key::versions_of(r, format, namespace, name);
+        Key::version_order_beside(versions.as_bytes()).expect("a versions prefix")
+    }
+
+    /// The version-order prefix of the package a versions prefix (or version key) is of.
+    fn version_order_beside(version_key: &[u8]) -> Option<Key> {
+        let prefix = Key::versions_prefix_of(version_key)?;
+        let rest = std::str::from_utf8(&prefix[VERSION.len()..]).ok()?;
+        Some(Key(format!("{VERSION_ORDER}{rest}")))
+    }
+
+    /// Where a version sorts in its package's listing order: its publish time, inverted so
+    /// that the newest sorts first, as 16 hex digits, then `/` and the version.
+    pub fn version_order_position(published_ms: i64, version: &str) -> String {
+        // Flipping the sign bit maps i64 order onto u64 order; inverting puts newest first.
+        let rank = !(u64::from_be_bytes(published_ms.to_be_bytes()) ^ (1 << 63));
+        format!("{rank:016x}/{version}")
+    }
+
+    /// The index entry of a version (the key of its record, its publish time, its version).
+    pub fn version_order_entry(
+        version_key: &[u8],
+        published_ms: i64,
+        version: &str,
+    ) -> Option<Key> {
+        let mut key = Key::version_order_beside(version_key)?;
+        key.0
+            .push_str(&Key::version_order_position(published_ms, version));
+        Some(key)
+    }
+
+    /// An entry of the index under `prefix` at `position` (a listing's cursor).
+    pub fn version_order_at(prefix: &Key, position: &str) -> Key {
+        Key(format!("{}{position}", prefix.0))
     }
 
     /// The last event sequence number of a package in a repository (events spec §3). Kept
@@ -300,10 +364,11 @@ impl<'a> From<&'a RepositoryRecord> for RepoPath<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const TEAM: RepoPath<'static> = RepoPath {
+    /// A repository's path, for tests of keys and of the store.
+    pub(in crate::registry::store) const TEAM: RepoPath<'static> = RepoPath {
         region: "us-east-1",
         owner: "111122223333",
         domain: "acme",
@@ -357,6 +422,48 @@ mod tests {
         assert!(own
             .as_bytes()
             .starts_with(Key::versions_in(&TEAM).as_bytes()));
+    }
+
+    #[test]
+    fn version_order_entries_sort_newest_first_then_by_version() {
+        let key = |ms: i64, v: &str| {
+            let version = Key::version(&TEAM, "npm", None, "left", v);
+            Key::version_order_entry(version.as_bytes(), ms, v).unwrap()
+        };
+        let mut entries = vec![
+            key(-5, "0.1.0"),
+            key(1_700_000_000_000, "1.0.0"),
+            key(0, "0.2.0"),
+            key(1_700_000_000_000, "0.9.0"),
+            key(i64::MAX, "9.0.0"),
+            key(i64::MIN, "0.0.1"),
+        ];
+        entries.sort();
+        let versions: Vec<&str> = entries
+            .iter()
+            .map(|k| std::str::from_utf8(k.as_bytes()).unwrap())
+            .map(|k| &k[k.rfind('/').unwrap() + 1..])
+            .collect();
+        assert_eq!(
+            versions,
+            ["9.0.0", "0.9.0", "1.0.0", "0.2.0", "0.1.0", "0.0.1"]
+        );
+        let prefix = Key::version_order_of(&TEAM, "npm", None, "left");
+        let other = Key::version_order_of(&TEAM, "npm", None, "left-pad");
+        for entry in &entries {
+            assert!(entry.as_bytes().starts_with(prefix.as_bytes()));
+            assert!(!entry.as_bytes().starts_with(other.as_bytes()));
+            assert!(Key::is_derived(entry.as_bytes()));
+            assert!(!Key::is_version(entry.as_bytes()));
+        }
+        let position = Key::version_order_position(0, "0.2.0");
+        assert_eq!(Key::version_order_at(&prefix, &position), key(0, "0.2.0"));
+        let version = Key::version(&TEAM, "npm", None, "left", "1.0.0");
+        assert!(!Key::is_derived(version.as_bytes()));
+        assert_eq!(
+            Key::version_order_entry(Key::schema().as_bytes(), 0, "1"),
+            None
+        );
     }
 
     #[test]

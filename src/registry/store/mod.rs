@@ -24,18 +24,21 @@ pub(super) use records::SchemaRecord;
 pub use records::{
     AssetRef, BlobRecord, Dependency, DomainRecord, License, Origin, PackageGroupRecord,
     PackageRecord, PolicyRecord, RepositoryRecord, TagsRecord, UpstreamRef, UsageRecord,
-    VersionMetadata, VersionRecord, VersionStatus,
+    VersionMetadata, VersionRecord, VersionStatus, VersionSummary,
 };
 use sled_kv::SledKv;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 /// The schema version this build writes and understands. A store written by a newer build is
-/// refused at open rather than misread.
-pub(in crate::registry) const SCHEMA_VERSION: u32 = 1;
+/// refused at open rather than misread. 2 added the version-order index; a store of
+/// schema 1 is upgraded at open (`Committer::rebuild_version_order`).
+pub(in crate::registry) const SCHEMA_VERSION: u32 = 2;
+/// The schema before the version-order index: its records are the same, the index missing.
+pub(in crate::registry) const SCHEMA_WITHOUT_ORDER: u32 = 1;
 
 /// A storage failure: the engine failed, or a stored record could not be decoded.
 #[derive(Debug)]
@@ -134,35 +137,18 @@ pub(super) fn in_memory() -> (Reader, Committer) {
 }
 
 fn handles(kv: Arc<dyn Kv>) -> (Reader, Committer) {
-    let changed = Arc::new(Mutex::new(Changed::default()));
     (
         Reader {
             kv: Arc::clone(&kv),
-            changed: Arc::clone(&changed),
         },
-        Committer { kv, changed },
+        Committer { kv },
     )
 }
-
-/// When each package's versions last changed, so that a view of one package's versions
-/// (a listing order) outlives commits to other packages: by versions prefix, the generation
-/// of the last commit that wrote under it (`u64::MAX` while one is being applied).
-#[derive(Default)]
-struct Changed {
-    /// Views read before this generation are stale whatever they show: a failed commit
-    /// reopened the store, or the map was emptied to stay bounded.
-    floor: u64,
-    by_prefix: std::collections::HashMap<Vec<u8>, u64>,
-}
-
-/// Packages remembered in `Changed` before it is emptied (and its floor raised).
-const CHANGED_KEPT: usize = 100_000;
 
 /// Reads the store; cannot write. Cheap to clone.
 #[derive(Clone)]
 pub(super) struct Reader {
     kv: Arc<dyn Kv>,
-    changed: Arc<Mutex<Changed>>,
 }
 
 impl Reader {
@@ -199,65 +185,91 @@ impl Reader {
     pub fn generation(&self) -> u64 {
         self.kv.generation()
     }
-
-    /// Whether what was read under a package's versions prefix when the generation was
-    /// `read_at` is still what the store holds: no commit has written under that prefix
-    /// since (nor is one being applied), and no failure has reopened the store.
-    pub fn versions_unchanged(&self, prefix: &[u8], read_at: u64) -> bool {
-        let changed = self.changed.lock().unwrap_or_else(PoisonError::into_inner);
-        read_at >= changed.floor
-            && changed
-                .by_prefix
-                .get(prefix)
-                .is_none_or(|&at| read_at >= at)
-    }
 }
 
 /// The one way a batch reaches the engine. One exists per open store, and the registry's
 /// write transaction owns it.
 pub(super) struct Committer {
     kv: Arc<dyn Kv>,
-    changed: Arc<Mutex<Changed>>,
 }
 
+/// Index entries written per commit when the index is rebuilt.
+const REBUILD_BATCH: usize = 10_000;
+
 impl Committer {
-    /// Applies a batch atomically and durably (nothing happens for an empty one), and
-    /// records which packages' versions it changed (`Reader::versions_unchanged`).
-    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+    /// Applies a batch atomically and durably (nothing happens for an empty one), with the
+    /// version-order index kept in step in the same batch: for each version the batch
+    /// writes, the entry of the record it replaces goes and the entry of the new record
+    /// comes. A batch's own writes under the index are dropped, so the index is only ever
+    /// what the version records imply.
+    pub fn commit(&self, mut batch: Batch) -> Result<(), StoreError> {
+        batch.ops.retain(|op| match op {
+            Op::Put(key, _) | Op::Delete(key) => !Key::is_derived(key),
+        });
         if batch.ops.is_empty() {
             return Ok(());
         }
-        let mut prefixes: Vec<Vec<u8>> = batch
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                Op::Put(key, _) | Op::Delete(key) => Key::versions_prefix_of(key),
-            })
-            .map(<[u8]>::to_vec)
-            .collect();
-        prefixes.sort_unstable();
-        prefixes.dedup();
-        let lock = || self.changed.lock().unwrap_or_else(PoisonError::into_inner);
-        {
-            // Views of these packages are stale from before the engine shows the change.
-            let mut changed = lock();
-            for prefix in &prefixes {
-                changed.by_prefix.insert(prefix.clone(), u64::MAX);
+        let mut index = Vec::new();
+        for (key, value) in batch.version_writes() {
+            if let Some(old) = self.kv.get(key)? {
+                index.push(Op::Delete(order_entry(key, &old)?.0));
+            }
+            if let Some(new) = value {
+                let (entry, summary) = order_entry(key, new)?;
+                index.push(Op::Put(entry, summary));
             }
         }
-        let result = self.kv.commit(batch.ops);
-        let now = self.kv.generation();
-        let mut changed = lock();
-        if result.is_err() || changed.by_prefix.len() > CHANGED_KEPT {
-            changed.floor = now;
-            changed.by_prefix.clear();
-        } else {
-            for prefix in prefixes {
-                changed.by_prefix.insert(prefix, now);
-            }
-        }
-        result
+        batch.ops.extend(index);
+        self.kv.commit(batch.ops)
     }
+
+    /// Writes the version-order index afresh from the version records, for a store made
+    /// before it existed: whatever is under its prefix goes, then one entry per version,
+    /// a few thousand per commit. Run again after a crash, it ends the same. Returns the
+    /// number of versions indexed.
+    pub fn rebuild_version_order(&self) -> Result<u64, StoreError> {
+        loop {
+            let stale: Vec<Op> = self
+                .kv
+                .scan(Key::version_order_all().as_bytes(), None)
+                .take(REBUILD_BATCH)
+                .map(|pair| pair.map(|(key, _)| Op::Delete(key)))
+                .collect::<Result<_, _>>()?;
+            if stale.is_empty() {
+                break;
+            }
+            self.kv.commit(stale)?;
+        }
+        let mut indexed = 0;
+        let mut ops = Vec::new();
+        for pair in self.kv.scan(Key::all_versions().as_bytes(), None) {
+            let (key, value) = pair?;
+            let (entry, summary) = order_entry(&key, &value)?;
+            ops.push(Op::Put(entry, summary));
+            indexed += 1;
+            if ops.len() >= REBUILD_BATCH {
+                self.kv.commit(std::mem::take(&mut ops))?;
+            }
+        }
+        if !ops.is_empty() {
+            self.kv.commit(ops)?;
+        }
+        Ok(indexed)
+    }
+}
+
+/// The version-order index entry of a version record stored at `key`: its key and value.
+fn order_entry(key: &[u8], record: &[u8]) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    let summary: VersionSummary = decode(key, record)?;
+    let entry =
+        Key::version_order_entry(key, summary.published_ms, &summary.version).ok_or_else(|| {
+            StoreError(format!(
+                "not a version key: {}",
+                String::from_utf8_lossy(key)
+            ))
+        })?;
+    let value = serde_json::to_vec(&summary).expect("records always serialize");
+    Ok((entry.as_bytes().to_vec(), value))
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
@@ -267,4 +279,89 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError
             String::from_utf8_lossy(key)
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys::tests::TEAM;
+    use super::*;
+
+    fn record(version: &str, published_ms: i64) -> Vec<u8> {
+        let record = VersionRecord {
+            version: version.into(),
+            status: VersionStatus::Published,
+            revision: format!("r-{version}"),
+            origin: Origin::Unknown,
+            published_ms,
+            assets: Vec::new(),
+            metadata: VersionMetadata::default(),
+        };
+        serde_json::to_vec(&record).unwrap()
+    }
+
+    fn index(kv: &dyn Kv) -> Vec<(String, VersionSummary)> {
+        kv.scan(Key::version_order_all().as_bytes(), None)
+            .map(|pair| {
+                let (key, value) = pair.unwrap();
+                let summary = serde_json::from_slice(&value).unwrap();
+                (String::from_utf8(key).unwrap(), summary)
+            })
+            .collect()
+    }
+
+
+    #[test]
+    fn a_store_without_the_index_gets_it_from_its_records_alone() {
+        let kv = Arc::new(mem_kv::MemKv::new());
+        let (_, committer) = handles(kv.clone());
+        // As a schema 1 store holds them: records only (written past the committer), and a
+        // stray entry that no record implies.
+        let old = Key::version(&TEAM, "npm", None, "left", "1.0.0");
+        let new = Key::version(&TEAM, "npm", None, "left", "2.0.0");
+        let stray = Key::version_order_entry(old.as_bytes(), 5, "0.0.1").unwrap();
+        kv.commit(vec![
+            Op::Put(old.as_bytes().to_vec(), record("1.0.0", 10)),
+            Op::Put(new.as_bytes().to_vec(), record("2.0.0", 20)),
+            Op::Put(stray.as_bytes().to_vec(), b"{}".to_vec()),
+        ])
+        .unwrap();
+        assert_eq!(committer.rebuild_version_order().unwrap(), 2);
+        let versions: Vec<(i64, String)> = index(kv.as_ref())
+            .into_iter()
+            .map(|(_, s)| (s.published_ms, s.version))
+            .collect();
+        assert_eq!(versions, [(20, "2.0.0".into()), (10, "1.0.0".into())]);
+        // Run again (a crash midway), it ends the same.
+        assert_eq!(committer.rebuild_version_order().unwrap(), 2);
+        assert_eq!(index(kv.as_ref()).len(), 2);
+    }
+
+    #[test]
+    fn a_commit_moves_the_entry_with_its_record_and_ignores_writes_to_the_index() {
+        let kv = Arc::new(mem_kv::MemKv::new());
+        let (_, committer) = handles(kv.clone());
+        let key = Key::version(&TEAM, "npm", None, "left", "1.0.0");
+        let forged = Key::version_order_entry(key.as_bytes(), 99, "9.9.9").unwrap();
+        let mut batch = Batch::default();
+        batch.put_raw(key.as_bytes().to_vec(), record("1.0.0", 10));
+        batch.put_raw(forged.as_bytes().to_vec(), b"{}".to_vec());
+        committer.commit(batch).unwrap();
+        let entries = index(kv.as_ref());
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0].1.published_ms, 10);
+        // Rewritten with another publish time (a re-publish): the old entry goes.
+        let mut batch = Batch::default();
+        batch.put_raw(key.as_bytes().to_vec(), record("1.0.0", 30));
+        committer.commit(batch).unwrap();
+        let entries = index(kv.as_ref());
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0].1.published_ms, 30);
+        // Written and deleted in one batch: nothing.
+        let mut batch = Batch::default();
+        batch.put_raw(key.as_bytes().to_vec(), record("1.0.0", 40));
+        batch.delete(&key);
+        committer.commit(batch).unwrap();
+        assert!(index(kv.as_ref()).is_empty());
+        assert!(kv.get(key.as_bytes()).unwrap().is_none());
+    }
 }

@@ -207,6 +207,18 @@ pub struct VersionRecord {
     pub metadata: VersionMetadata,
 }
 
+/// A version as a listing shows it: no assets, no metadata. The value of its entry in the
+/// version-order index, derived from its `VersionRecord` (whose JSON it reads, ignoring the
+/// rest) by the store at every commit that writes the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub version: String,
+    pub status: VersionStatus,
+    pub revision: String,
+    pub origin: Origin,
+    pub published_ms: i64,
+}
+
 /// A blob in a domain's content-addressed store, with every digest the API reports and the
 /// number of asset references to it across the domain's repositories.
 #[derive(Debug, Clone, Serialize, Deserialize)]

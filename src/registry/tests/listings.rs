@@ -119,16 +119,17 @@ fn pages_of_versions_give_every_version_once_newest_first() {
     registry.import_versions(&big, Vec::new(), items).unwrap();
 
     let walk = |keep: Option<&dyn Fn(&crate::registry::VersionSummary) -> bool>| {
-        let order = registry.versions_newest_first(&big, &p).unwrap();
         let mut seen = Vec::new();
-        let mut start = 0;
+        let mut after: Option<String> = None;
         loop {
-            let (page, more) = order.page(start, 7, keep);
-            assert!(page.len() <= 7);
-            start += page.len();
-            seen.extend(page.iter().map(|v| v.version.clone()));
-            if !more {
-                break;
+            let page = registry
+                .versions_page(&big, &p, after.as_deref(), 7, keep)
+                .unwrap();
+            assert!(page.versions.len() <= 7);
+            seen.extend(page.versions.iter().map(|v| v.version.clone()));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
             }
         }
         seen
@@ -142,62 +143,165 @@ fn pages_of_versions_give_every_version_once_newest_first() {
         .collect();
     let only_unlisted = |v: &crate::registry::VersionSummary| v.status == VersionStatus::Unlisted;
     assert_eq!(walk(Some(&only_unlisted)), unlisted);
-    let order = registry.versions_newest_first(&big, &p).unwrap();
     let newest_published = expected
         .iter()
         .find(|e| e.2 == VersionStatus::Published)
         .map(|e| e.1.clone());
-    assert_eq!(order.newest_published, newest_published);
-    // Past the end: nothing, and no more.
-    let (none, more) = order.page(250, 7, None);
-    assert!(none.is_empty() && !more);
-    // A write is seen by the next listing: the kept order is of an older store.
+    assert_eq!(
+        registry.newest_published_version(&big, &p).unwrap(),
+        newest_published
+    );
+    // After the last version: nothing, and no more. A page of exactly the rest: no more.
+    let last = expected.last().unwrap();
+    let end = crate::registry::store::Key::version_order_position(last.0, &last.1);
+    let none = registry
+        .versions_page(&big, &p, Some(&end), 7, None)
+        .unwrap();
+    assert!(none.versions.is_empty() && none.next.is_none());
+    let whole = registry.versions_page(&big, &p, None, 250, None).unwrap();
+    assert_eq!(whole.versions.len(), 250);
+    assert!(whole.next.is_none());
+    // A write is seen by the next listing.
     publish(&registry, "big", &p, "2.0.0");
-    let order = registry.versions_newest_first(&big, &p).unwrap();
-    assert_eq!(order.versions.len(), 251);
-    assert_eq!(order.versions[0].version, "2.0.0");
-    assert_eq!(order.newest_published.as_deref(), Some("2.0.0"));
+    let first = registry.versions_page(&big, &p, None, 1, None).unwrap();
+    assert_eq!(first.versions[0].version, "2.0.0");
+    assert_eq!(
+        registry
+            .newest_published_version(&big, &p)
+            .unwrap()
+            .as_deref(),
+        Some("2.0.0")
+    );
+    index_matches_records(&registry);
+}
+
+/// The version-order index holds exactly one entry per version record, at the record's
+/// position, with the record's listing fields: what every write must leave behind.
+pub(super) fn index_matches_records(registry: &crate::registry::Registry) {
+    use crate::registry::store::Key;
+    use crate::registry::{VersionRecord, VersionSummary};
+    let mut expected = std::collections::BTreeMap::new();
+    for pair in registry.kv.scan_raw(&Key::all_versions()) {
+        let (key, value) = pair.unwrap();
+        let v: VersionRecord = serde_json::from_slice(&value).unwrap();
+        let entry = Key::version_order_entry(&key, v.published_ms, &v.version).unwrap();
+        let summary = VersionSummary {
+            version: v.version,
+            status: v.status,
+            revision: v.revision,
+            origin: v.origin,
+            published_ms: v.published_ms,
+        };
+        expected.insert(entry.as_bytes().to_vec(), summary);
+    }
+    let mut found = std::collections::BTreeMap::new();
+    for pair in registry.kv.scan_raw(&Key::version_order_all()) {
+        let (key, value) = pair.unwrap();
+        let summary: VersionSummary = serde_json::from_slice(&value).unwrap();
+        found.insert(key, summary);
+    }
+    assert_eq!(
+        found, expected,
+        "the version-order index against the records"
+    );
 }
 
 #[test]
-fn a_kept_version_order_outlives_writes_to_other_packages_only() {
-    use crate::registry::{VersionAction, VersionChange, VersionStatus};
-    use std::sync::Arc;
+fn the_version_order_follows_every_kind_of_write() {
+    use crate::registry::{CopyRequest, VersionAction, VersionChange, VersionStatus};
     let registry = registry();
     create(&registry, "A", &[]);
     create(&registry, "B", &[]);
     let a = repo(&registry, "A");
     let (p, q) = (npm("kept"), npm("other"));
-    publish(&registry, "A", &p, "1.0.0");
-    let first = registry.versions_newest_first(&a, &p).unwrap();
-    // Writes to another package, in this repository and another, leave it current.
-    publish(&registry, "A", &q, "1.0.0");
-    publish(&registry, "B", &p, "9.0.0");
-    let again = registry.versions_newest_first(&a, &p).unwrap();
-    assert!(
-        Arc::ptr_eq(&first, &again),
-        "read again after writes elsewhere"
-    );
-    // A publish and a status change of this package are each seen by the next listing.
-    publish(&registry, "A", &p, "2.0.0");
-    let after_publish = registry.versions_newest_first(&a, &p).unwrap();
-    let mut versions: Vec<&str> = after_publish
-        .versions
-        .iter()
-        .map(|v| v.version.as_str())
-        .collect();
-    versions.sort_unstable();
-    assert_eq!(versions, ["1.0.0", "2.0.0"]);
-    let change = VersionChange {
-        action: VersionAction::SetStatus(VersionStatus::Archived),
+    let versions = |r: &crate::registry::RepositoryRecord, p: &crate::registry::PackageId| {
+        let page = registry.versions_page(r, p, None, 100, None).unwrap();
+        page.versions
+            .into_iter()
+            .map(|v| (v.version, v.status))
+            .collect::<Vec<_>>()
+    };
+    let published = VersionStatus::Published;
+    let change = |action| VersionChange {
+        action,
         expected_status: None,
         revisions: None,
     };
+    publish(&registry, "A", &p, "1.0.0");
+    publish(&registry, "A", &q, "1.0.0");
+    publish(&registry, "B", &p, "9.0.0");
+    // Later than 1.0.0: newest first, not by version.
+    registry.clock.set_ms(1_700_000_000_000 + 1);
+    publish(&registry, "A", &p, "10.0.0");
+    registry.clock.set_ms(1_700_000_000_000 + 2);
+    publish(&registry, "A", &p, "2.0.0");
+    let ten = ["10.0.0".to_string()];
     registry
-        .change_versions(&a, &p, &["2.0.0".to_string()], change)
+        .change_versions(&a, &p, &ten, change(VersionAction::Delete))
         .unwrap();
-    let after_status = registry.versions_newest_first(&a, &p).unwrap();
-    let archived = after_status.versions.iter().find(|v| v.version == "2.0.0");
-    assert_eq!(archived.map(|v| v.status), Some(VersionStatus::Archived));
-    assert_eq!(after_status.newest_published.as_deref(), Some("1.0.0"));
+    assert_eq!(
+        versions(&a, &p),
+        [("2.0.0".into(), published), ("1.0.0".into(), published)]
+    );
+    index_matches_records(&registry);
+    let two = ["2.0.0".to_string()];
+    registry
+        .change_versions(
+            &a,
+            &p,
+            &two,
+            change(VersionAction::SetStatus(VersionStatus::Archived)),
+        )
+        .unwrap();
+    assert_eq!(
+        versions(&a, &p)[0],
+        ("2.0.0".into(), VersionStatus::Archived)
+    );
+    assert_eq!(
+        registry
+            .newest_published_version(&a, &p)
+            .unwrap()
+            .as_deref(),
+        Some("1.0.0")
+    );
+    registry
+        .change_versions(&a, &p, &two, change(VersionAction::Dispose))
+        .unwrap();
+    assert_eq!(
+        versions(&a, &p)[0],
+        ("2.0.0".into(), VersionStatus::Disposed)
+    );
+    index_matches_records(&registry);
+    registry
+        .change_versions(&a, &p, &two, change(VersionAction::Delete))
+        .unwrap();
+    assert_eq!(versions(&a, &p), [("1.0.0".into(), published)]);
+    index_matches_records(&registry);
+    // A copy into another repository, then that repository's deletion.
+    let b = repo(&registry, "B");
+    let one = "1.0.0".to_string();
+    let request = CopyRequest {
+        versions: vec![(one, None)],
+        allow_overwrite: false,
+        include_from_upstream: false,
+    };
+    registry
+        .copy_versions(&a, &b, &p, &request, |_| Ok(None))
+        .unwrap();
+    assert_eq!(versions(&b, &p).len(), 2);
+    index_matches_records(&registry);
+    registry.delete_repository(b.domain_id(), "B").unwrap();
+    index_matches_records(&registry);
+    assert!(versions(&b, &p).is_empty());
+    // A reset empties it; a snapshot brings it back with the records.
+    let mut archive = Vec::new();
+    registry.save_snapshot(&mut archive).unwrap();
+    registry.restore_snapshot(None::<&[u8]>).unwrap();
+    index_matches_records(&registry);
+    registry.restore_snapshot(Some(archive.as_slice())).unwrap();
+    index_matches_records(&registry);
+    assert_eq!(
+        versions(&repo(&registry, "A"), &p),
+        [("1.0.0".into(), published)]
+    );
 }

@@ -266,3 +266,28 @@ fn events_committed_but_not_yet_delivered_are_kept_for_the_stream() {
     assert_eq!(next, 3);
     drop(release);
 }
+
+#[test]
+fn a_schema_1_store_is_upgraded_with_its_version_order() {
+    use crate::registry::store::{SchemaRecord, SCHEMA_VERSION, SCHEMA_WITHOUT_ORDER};
+    let registry = registry();
+    create(&registry, "team", &[]);
+    publish(&registry, "team", &npm("left"), "1.0.0");
+    let mut tx = registry.begin_write();
+    tx.put(
+        &Key::schema(),
+        &SchemaRecord {
+            version: SCHEMA_WITHOUT_ORDER,
+        },
+    );
+    tx.commit().unwrap();
+    registry.check_schema().unwrap();
+    let schema: SchemaRecord = registry.kv.get(&Key::schema()).unwrap().unwrap();
+    assert_eq!(schema.version, SCHEMA_VERSION);
+    super::listings::index_matches_records(&registry);
+    let team = repo(&registry, "team");
+    let page = registry
+        .versions_page(&team, &npm("left"), None, 10, None)
+        .unwrap();
+    assert_eq!(page.versions.len(), 1);
+}
