@@ -1,6 +1,7 @@
 //! In-memory caches of rendered and fetched documents: listing pages rendered from the
 //! store (valid while the store's commit generation has not moved, and, for a page that
-//! shows a public registry's listing too, no longer than its time-to-live) and public
+//! shows a public registry's documents too, with the digests of those documents, so the
+//! page can be reused while asking for them again brings back the same bytes) and public
 //! registries' listing documents (kept for a time-to-live).
 //!
 //! A leaf: it imports nothing from the crate and renders nothing; it only keeps bytes.
@@ -10,7 +11,7 @@ use sha2::Digest as _;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A rendered listing page: body, content type and entity tag.
 #[derive(Debug, Clone)]
@@ -78,31 +79,67 @@ const ENTRIES: usize = 4096;
 /// Repository id, page name, base URL.
 pub type PageKey = (String, String, String);
 
-/// Rendered listing pages, each valid for the store generation it was rendered at.
+/// A public registry's document a page was rendered from: how it was asked for and what
+/// came back (the SHA-256 of the body; `None` when nothing did), so that asking again
+/// tells whether the page would come out the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub connection: String,
+    pub url: String,
+    pub accept: String,
+    pub limit: usize,
+    /// Asked for as a listing (reused for the metadata TTL), not a plain GET.
+    pub listing: bool,
+    pub sha256: Option<[u8; 32]>,
+}
+
+impl Source {
+    /// The digest a `Source` records for a body.
+    pub fn digest(body: Option<&[u8]>) -> Option<[u8; 32]> {
+        body.map(|body| sha2::Sha256::digest(body).into())
+    }
+}
+
+/// A kept page: the generation and time it was rendered (or last found current) at, the
+/// page, and the public documents it was rendered from.
+#[derive(Clone)]
+pub struct Kept {
+    pub generation: u64,
+    pub at: Instant,
+    pub page: Page,
+    pub sources: Arc<[Source]>,
+}
+
+/// Rendered listing pages, each valid for the store generation it was rendered at (and,
+/// when it shows public documents, while they are what they were).
 #[derive(Default)]
 pub struct PageCache {
-    entries: Mutex<HashMap<PageKey, (u64, Instant, Page)>>,
+    entries: Mutex<HashMap<PageKey, Kept>>,
 }
 
 impl PageCache {
-    /// The page rendered at `generation`, if it is still the one kept and, with `max_age`,
-    /// was rendered no longer than that ago.
-    pub fn get(&self, key: &PageKey, generation: u64, max_age: Option<Duration>) -> Option<Page> {
+    /// The page kept under `key`, if it was rendered at `generation`.
+    pub fn get(&self, key: &PageKey, generation: u64) -> Option<Kept> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(key)
-            .filter(|(at, rendered, _)| {
-                *at == generation && max_age.is_none_or(|age| rendered.elapsed() < age)
-            })
-            .map(|(_, _, page)| page.clone())
+            .filter(|kept| kept.generation == generation)
+            .cloned()
     }
 
-    pub fn put(&self, key: PageKey, generation: u64, page: Page) {
+    /// Keeps a page rendered (or found current again) at `generation`, as of now.
+    pub fn put(&self, key: PageKey, generation: u64, page: Page, sources: Arc<[Source]>) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= ENTRIES {
             entries.clear();
         }
-        entries.insert(key, (generation, Instant::now(), page));
+        let kept = Kept {
+            generation,
+            at: Instant::now(),
+            page,
+            sources,
+        };
+        entries.insert(key, kept);
     }
 }
 
@@ -136,6 +173,7 @@ impl ListingCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_page_is_compressed_once_and_only_when_it_gains() {
@@ -167,15 +205,27 @@ mod tests {
             "npm:x".to_string(),
             "http://h/".to_string(),
         );
-        cache.put(key.clone(), 7, Page::new("body", "text/plain"));
-        assert!(cache.get(&key, 7, None).is_some());
-        assert!(cache.get(&key, 8, None).is_none());
-        // A page that shows a public listing too is kept no longer than the listing's TTL.
-        assert!(cache.get(&key, 7, Some(Duration::from_secs(60))).is_some());
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(cache
-            .get(&key, 7, Some(Duration::from_millis(10)))
-            .is_none());
-        assert!(cache.get(&key, 7, None).is_some());
+        let source = Source {
+            connection: "public:npmjs".into(),
+            url: "http://127.0.0.1:1/x".into(),
+            accept: "application/json".into(),
+            limit: 1024,
+            listing: true,
+            sha256: Source::digest(Some(b"{}")),
+        };
+        let sources: Arc<[Source]> = Arc::from(vec![source.clone()]);
+        cache.put(key.clone(), 7, Page::new("body", "text/plain"), sources);
+        let kept = cache.get(&key, 7).expect("kept at its generation");
+        assert_eq!(&kept.sources[..], [source]);
+        assert!(cache.get(&key, 8).is_none());
+        let before = kept.at;
+        std::thread::sleep(Duration::from_millis(5));
+        cache.put(key.clone(), 7, kept.page, kept.sources);
+        assert!(
+            cache.get(&key, 7).unwrap().at > before,
+            "found current again: renewed"
+        );
+        assert_ne!(Source::digest(Some(b"{}")), Source::digest(Some(b"{ }")));
+        assert_ne!(Source::digest(Some(b"")), Source::digest(None));
     }
 }

@@ -16,7 +16,7 @@ pub mod upstream;
 use crate::access::{self, table::RouteClass};
 use crate::addressing::Target;
 use crate::auth::{token_from_authorization, TokenClaims};
-use crate::cache::Page;
+use crate::cache::{Page, Source};
 use crate::permissions::{self, Asker, Refusal, Subject};
 use crate::registry::{DomainId, ExternalSource, PackageId, RepositoryRecord};
 use crate::state::App;
@@ -24,7 +24,7 @@ use crate::wire::{full, Body, BodyError, RequestBody};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use std::future::Future;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// What a route needs, as the authorization table's route classes name it
 /// (`access::table::route`), with the package it acts on where the service checks the
@@ -301,6 +301,9 @@ pub struct RepoCx<'a> {
     /// Set when the route publishes a package its path does not name: the one publish path
     /// decides `PublishPackageVersion` on the package once the body has named it.
     publish_unchecked: bool,
+    /// The public registries' documents this request has been given (`Upstream::listing`,
+    /// `Upstream::get`), in order: what a page rendered in it was rendered from.
+    consulted: Mutex<Vec<Source>>,
     /// Only [`open`] makes a `RepoCx`: a handler never runs for an unchecked token or a
     /// repository that does not exist.
     _opened: Opened,
@@ -589,6 +592,7 @@ pub fn open<'a, B>(
         claims,
         base_url,
         publish_unchecked: false,
+        consulted: Mutex::default(),
         _opened: Opened,
     })
 }
@@ -637,8 +641,12 @@ impl RepoCx<'_> {
     /// store has not changed, otherwise rendered anew. `name` identifies the page within
     /// the repository (format, package and representation); links embed the base URL, so
     /// it is part of the key too. A repository whose upstreams reach an external connection
-    /// shows a public registry's listing, which can change without the store changing: its
-    /// pages are reused for at most the upstream metadata TTL (not at all with a TTL of 0).
+    /// shows a public registry's documents, which can change without the store changing:
+    /// such a page is reused as it is for at most the upstream metadata TTL (not at all
+    /// with a TTL of 0); after that, each document it was rendered from is asked for again
+    /// (as a render would ask, through the listing cache), and the page is reused while
+    /// every one comes back with the same bytes (the render is a function of the store's
+    /// generation and those documents), rendered anew as soon as one differs.
     pub fn cached_page(
         &self,
         name: String,
@@ -650,18 +658,50 @@ impl RepoCx<'_> {
         } else {
             None
         };
-        let cacheable = max_age != Some(Duration::ZERO);
         let key = (self.repo.id.clone(), name, self.base_url.clone());
-        if cacheable {
-            if let Some(page) = self.app.pages.get(&key, generation, max_age) {
-                return Ok(Some(page));
+        if let Some(kept) = self.app.pages.get(&key, generation) {
+            let fresh = max_age.is_none_or(|age| kept.at.elapsed() < age);
+            if fresh || self.sources_unchanged(&kept.sources) {
+                // An enclosing page (a checksum of this one) was rendered from these too.
+                self.consulted().extend(kept.sources.iter().cloned());
+                if !fresh {
+                    self.app
+                        .pages
+                        .put(key, generation, kept.page.clone(), kept.sources);
+                }
+                return Ok(Some(kept.page));
             }
         }
+        let start = self.consulted().len();
         let page = render()?;
-        if let (true, Some(page)) = (cacheable, &page) {
-            self.app.pages.put(key, generation, page.clone());
+        if let Some(page) = &page {
+            let sources: Arc<[Source]> = Arc::from(&self.consulted()[start..]);
+            self.app.pages.put(key, generation, page.clone(), sources);
         }
         Ok(page)
+    }
+
+    /// The public documents given to this request so far.
+    pub(super) fn consulted(&self) -> MutexGuard<'_, Vec<Source>> {
+        self.consulted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether asking again for each document a page was rendered from brings back the
+    /// same bytes (or, again, nothing), stopping at the first that differs.
+    fn sources_unchanged(&self, sources: &[Source]) -> bool {
+        sources.iter().all(|source| {
+            let Some(upstream) = self.upstream(&source.connection) else {
+                return source.sha256.is_none();
+            };
+            let body = if source.listing {
+                upstream.fetch_listing(&source.url, &source.accept, source.limit)
+            } else {
+                upstream.fetch(&source.url, &source.accept, source.limit)
+            };
+            Source::digest(body.as_deref()) == source.sha256
+        })
     }
 }
 

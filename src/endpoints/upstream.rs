@@ -4,6 +4,7 @@
 //! calling thread, off the async workers.
 
 use super::RepoCx;
+use crate::cache::Source;
 use crate::outbound::{origin, with_credentials_of, FetchError};
 use crate::registry::StagedBlob;
 use bytes::Bytes;
@@ -99,7 +100,27 @@ impl Upstream<'_> {
 
     /// GETs a URL of the registry (built from [`Upstream::base`] or read from one of its
     /// documents); `None` when it is absent (404), unreachable or off its origin (logged).
+    /// Recorded as a source of the page being rendered (`RepoCx::cached_page`).
     pub fn get(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
+        let body = self.fetch(url, accept, limit);
+        self.record(url, accept, limit, false, body.as_deref());
+        body
+    }
+
+    /// Notes a document given to this request.
+    fn record(&self, url: &str, accept: &str, limit: usize, listing: bool, body: Option<&[u8]>) {
+        self.cx.consulted().push(Source {
+            connection: self.connection.to_string(),
+            url: url.to_string(),
+            accept: accept.to_string(),
+            limit,
+            listing,
+            sha256: Source::digest(body),
+        });
+    }
+
+    /// [`Upstream::get`], unrecorded.
+    pub(super) fn fetch(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
         match self.get_once(url, accept, limit) {
             Ok(body) => Some(body),
             Err(FetchError::NotFound) => None,
@@ -123,7 +144,7 @@ impl Upstream<'_> {
         limit: usize,
         verify: impl FnOnce(&StagedBlob) -> Result<(), String>,
     ) -> Option<(StagedBlob, Bytes)> {
-        let bytes = self.get(url, "application/octet-stream", limit)?;
+        let bytes = self.fetch(url, "application/octet-stream", limit)?;
         let staged = match self.cx.app.registry.stage_bytes(&bytes) {
             Ok(staged) => staged,
             Err(e) => {
@@ -147,10 +168,18 @@ impl Upstream<'_> {
     /// for the configured metadata TTL as the service's metadata cache reuses it. An
     /// expired copy answers while the registry is unreachable; one the registry no longer
     /// has (404) is dropped.
+    /// Recorded as a source of the page being rendered (`RepoCx::cached_page`).
     pub fn listing(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
+        let body = self.fetch_listing(url, accept, limit);
+        self.record(url, accept, limit, true, body.as_deref());
+        body
+    }
+
+    /// [`Upstream::listing`], unrecorded.
+    pub(super) fn fetch_listing(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
         let ttl = self.cx.app.settings.upstream_metadata_ttl;
         if ttl.is_zero() {
-            return self.get(url, accept, limit);
+            return self.fetch(url, accept, limit);
         }
         let listings = &self.cx.app.listings;
         let key = (url.to_string(), accept.to_string());

@@ -390,6 +390,36 @@ def test_internal_package_hides_public_versions(server, ca, track, tmp_path, pub
 # --------------------------------------------------------------------------------------------
 
 
+def test_a_checksum_of_metadata_follows_the_public_metadata_with_a_ttl_of_0(
+        server, ca, track, tmp_path, public: PublicRepo):
+    """With the default TTL of 0, `maven-metadata.xml.sha1` (a page made from the page of
+    the document) is kept only while the public document is unchanged: asked for first
+    after a public release, it is already the checksum of the new document."""
+    chain = Chain(server, ca, track, tmp_path)
+    a = chain.http("repo-a")
+    pub_http = MavenHttp(public.endpoint, public.token)
+    artifact = f"ext-sum-{chain.domain}"
+    path = gav_path(EXT_GROUP, artifact, None, "maven-metadata.xml")
+
+    def checksum_then_document() -> tuple[str, bytes]:
+        s = a.get(path + ".sha1")
+        d = a.get(path)
+        assert s.status == 200 and d.status == 200, (s, d)
+        return s.body.decode().strip(), d.body
+
+    pom = lambda v: {f"{artifact}-{v}.pom": pom_xml(EXT_GROUP, artifact, v)}  # noqa: E731
+    pub_http.publish(EXT_GROUP, artifact, "1.0", pom("1.0"))
+    # The document first: the checksum page is then made from a kept document page.
+    doc = a.get(path).body
+    first = a.get(path + ".sha1").body.decode().strip()
+    assert first == digest(doc, "sha1")
+    assert checksum_then_document() == (first, doc), "unchanged: the same checksum"
+    pub_http.publish(EXT_GROUP, artifact, "2.0", pom("2.0"), metadata_versions=["1.0", "2.0"])
+    second, doc = checksum_then_document()
+    assert b"<version>2.0</version>" in doc, doc
+    assert second == digest(doc, "sha1") != first, "the checksum of the new document"
+
+
 def test_public_metadata_is_cached_for_the_ttl_and_outlives_an_outage(server_factory, tmp_path, _isolated_aws_env):
     public = server_factory()
     pub = PublicSide(public, "maven", PUBLIC_REPO)

@@ -366,6 +366,40 @@ def test_packuments_through_a_connection_follow_the_ttl_and_local_ones_every_wri
     assert versions("solo", "solo-pkg") == ["1.0.0", "1.1.0"], "a local write shows at once"
 
 
+def test_with_a_ttl_of_0_a_kept_packument_answers_only_while_the_public_one_is_unchanged(
+        server, ca, track, tmp_path, public):
+    """With the default TTL of 0 a packument through a connection is reused only after the
+    public packument it was made from has been fetched again and found byte-identical: a
+    new public version shows on the very next request, as does a local write (which here
+    blocks the upstream), and each request in between gives the same document."""
+    chain = Chain(server, ca, track, tmp_path)
+    token = chain.ca.get_authorization_token(domain=chain.domain)["authorizationToken"]
+    public_npm = login(public.srv.endpoint, tmp_path / "public-home", public.domain, public.repo)
+    name = f"ext-fresh-{chain.domain}"
+
+    url = urllib.parse.urlsplit(chain.endpoint("repo-a") + name)
+
+    def packument() -> tuple[list[str], str]:
+        r = http_request(url.hostname, url.port, "GET", url.path, None,
+                         {"Host": url.netloc, "Authorization": f"Bearer {token}"})
+        assert r.status == 200, r
+        return sorted(r.json["versions"]), r.headers["ETag"]
+
+    publish(public_npm, tmp_path / "p1", name, "1.0.0")
+    first, tag = packument()
+    assert first == ["1.0.0"]
+    assert packument() == (first, tag), "unchanged: the same document"
+    publish(public_npm, tmp_path / "p2", name, "1.1.0")
+    assert packument()[0] == ["1.0.0", "1.1.0"], "a new public version shows at once"
+    assert packument()[0] == ["1.0.0", "1.1.0"]
+    publish(public_npm, tmp_path / "p3", name, "1.2.0")
+    assert packument()[0] == ["1.0.0", "1.1.0", "1.2.0"], "and the next one too"
+    # A first local publish sets the package's upstream control to BLOCK (§ origin
+    # controls): the store changed, so the next packument shows only the local version.
+    publish(chain.npm("repo-a"), tmp_path / "a1", name, "9.0.0")
+    assert packument()[0] == ["9.0.0"], "a local write shows at once"
+
+
 # --------------------------------------------------------------------------------------------
 # 6. Integrity of fetched tarballs (fixture registry)
 # --------------------------------------------------------------------------------------------

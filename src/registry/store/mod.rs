@@ -309,7 +309,6 @@ mod tests {
             .collect()
     }
 
-
     #[test]
     fn a_store_without_the_index_gets_it_from_its_records_alone() {
         let kv = Arc::new(mem_kv::MemKv::new());
