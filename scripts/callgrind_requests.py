@@ -10,9 +10,11 @@ valgrind, answering N and then 2N requests on one keep-alive connection;
 (Ir(2N) - Ir(N)) / N is the cost of one request, start-up and shutdown cancelling out.
 Run it with the test venv's python (botocore signs). Only 127.0.0.1 is contacted.
 Background threads that tick with time (the store's flusher) add noise that grows with
-how long valgrind takes; `callgrind_annotate --inclusive=yes` on the two profiles shows
-where the difference is. Prints one JSON line per binary; profiles stay in
-$CALLGRIND_OUT (default /tmp)."""
+how long valgrind takes, enough to swamp `ir_per_request` on a busy machine;
+`worker_ir_per_request` counts only what runs on tokio's worker threads (inclusive cost
+of `worker::run`, by callgrind_annotate), where requests are served, and is stable.
+`callgrind_annotate --inclusive=yes` on the two profiles shows where the difference is.
+Prints one JSON line per binary; profiles stay in $CALLGRIND_OUT (default /tmp)."""
 import hashlib, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile, threading
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -74,10 +76,19 @@ def run(binary, n, kind, log):
     m = re.search(r"^summary: (\d+)", text, re.M) or re.search(r"^totals: (\d+)", text, re.M)
     return int(m.group(1)), out
 
+def worker_ir(profile):
+    """Inclusive Ir of tokio's worker threads in a profile."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", profile],
+                          capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^\s*([\d,]+) .*scheduler::multi_thread::worker::run \[", text, re.M)
+    return int(m.group(1).replace(",", "")) if m else 0
+
 if __name__ == "__main__":
     kind, n, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     for binary in sys.argv[4:]:
-        a, _ = run(binary, n, kind, log)
+        a, first = run(binary, n, kind, log)
         b, out = run(binary, 2 * n, kind, log)
         print(json.dumps({"binary": binary, "kind": kind, "log": log, "n": n,
-                          "ir_per_request": (b - a) / n, "profile": out}), flush=True)
+                          "ir_per_request": (b - a) / n,
+                          "worker_ir_per_request": (worker_ir(out) - worker_ir(first)) / n,
+                          "profile": out}), flush=True)
