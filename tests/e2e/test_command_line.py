@@ -316,3 +316,111 @@ def test_log_level_flag_and_rust_log(run_server):
     healthy(loud.endpoint)
     time.sleep(0.2)
     assert len(access_lines(loud.log())) == 1, loud.log()
+
+
+def started_at(run_server, *args: str, env: dict[str, str] | None = None) -> Running:
+    """A server on a free port, ready once /health answers (without an info `ready` line,
+    or with a JSON one, there is nothing to read the address from)."""
+    port = free_port()
+    srv = run_server("--listen", f"127.0.0.1:{port}", *args, env=env, wait=False)
+    srv.address = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and srv.proc.poll() is None:
+        try:
+            if healthy(srv.endpoint):
+                return srv
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"not healthy in 30 s:\n{srv.log()}")
+
+
+SEED = '{"version": 1, "domains": [{"name": "seeded", "repositories": [{"name": "r1"}]}]}'
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+REQUEST_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def seeded_and_called(run_server, tmp_path: Path, *args: str,
+                      env: dict[str, str] | None = None) -> tuple[Running, str]:
+    """A server started with `SEED`, after CreateDomain, DescribeDomain (its request id
+    returned) and a DescribeDomain that fails."""
+    seed = tmp_path / "seed.json"
+    seed.write_text(SEED)
+    srv = started_at(run_server, "--seed", str(seed), *args, env=env)
+    ca = make_client(srv.endpoint)
+    ca.create_domain(domain="logged")
+    request_id = ca.describe_domain(domain="logged")["ResponseMetadata"]["RequestId"]
+    with pytest.raises(ca.exceptions.ResourceNotFoundException):
+        ca.describe_domain(domain="nope")
+    time.sleep(0.2)
+    return srv, request_id
+
+
+def test_access_line_shape_and_in_process_requests_at_debug(run_server, tmp_path):
+    """The text line, whole; the seed's in-process requests at debug only; `access=warn`."""
+    srv, request_id = seeded_and_called(run_server, tmp_path, "--log-level", "info,access=debug")
+    lines = access_lines(srv.log())
+    seeded = [line for line in lines if " DEBUG access: in-process request " in line]
+    assert len(seeded) == 4, lines  # Describe/Create of the domain, then of the repository
+    assert re.fullmatch(
+        rf'{STAMP} DEBUG access: in-process request request_id="{REQUEST_ID}" method=GET '
+        r'path="/v1/domain" operation=DescribeDomain status=404 bytes=\d+ micros=\d+ '
+        r'error="ResourceNotFoundException"', seeded[0]), seeded
+    assert re.fullmatch(
+        rf'{STAMP} DEBUG access: in-process request request_id="{REQUEST_ID}" method=POST '
+        r'path="/v1/repository" operation=CreateRepository status=200 bytes=\d+ micros=\d+',
+        seeded[3]), seeded
+    served = [line for line in lines if line not in seeded]
+    assert len(served) == 4, lines  # the health check, then the three calls
+    assert re.fullmatch(
+        rf'{STAMP}  INFO access: request request_id="{request_id}" method=GET path="/v1/domain" '
+        r'operation=DescribeDomain status=200 bytes=\d+ micros=\d+', served[2]), served
+    assert re.fullmatch(
+        rf'{STAMP}  INFO access: request failed request_id="{REQUEST_ID}" method=GET '
+        r'path="/v1/domain" operation=DescribeDomain status=404 bytes=\d+ micros=\d+ '
+        r'error="ResourceNotFoundException"', served[3]), served
+
+    # at info the seed's requests are not logged; `access=warn` drops the rest too
+    for level, expected in [("info", 2), ("info,access=warn", 0)]:
+        again = started_at(run_server, "--seed", str(tmp_path / "seed.json"),
+                           env=clean_env(RUST_LOG=level))
+        healthy(again.endpoint)
+        time.sleep(0.2)
+        lines = access_lines(again.log())
+        assert len(lines) == expected and all(" INFO access: request " in l for l in lines), lines
+        assert "seed applied" in again.log()
+
+
+def test_json_access_lines(run_server, tmp_path):
+    """`--log-format json`: every line one JSON object; the access line's keys, in order, and
+    values, typed; the seed's in-process requests at debug."""
+    import json
+
+    srv, request_id = seeded_and_called(run_server, tmp_path, "--log-format", "json",
+                                        env=clean_env(RUST_LOG="info,access=debug"))
+    records = [json.loads(line) for line in srv.log().splitlines()]
+    access = [r for r in records if r["target"] == "access"]
+    assert len(access) == 8, access  # the seed's four, the health check, the three calls
+    for r in access:
+        assert list(r) == ["timestamp", "level", "fields", "target"], r
+        assert re.fullmatch(STAMP, r["timestamp"]), r
+        assert re.fullmatch(REQUEST_ID, r["fields"]["request_id"]), r
+        keys = ["message", "request_id", "method", "path", "operation", "status", "bytes", "micros"]
+        if r["fields"]["status"] >= 400:
+            keys.append("error")
+        assert list(r["fields"]) == keys, r
+        assert all(type(r["fields"][k]) is int for k in ["status", "bytes", "micros"]), r
+    seeded = [r for r in access if r["level"] == "DEBUG"]
+    assert [(r["fields"]["message"], r["fields"]["operation"], r["fields"]["status"]) for r in seeded] == [
+        ("in-process request", "DescribeDomain", 404), ("in-process request", "CreateDomain", 200),
+        ("in-process request", "DescribeRepository", 404), ("in-process request", "CreateRepository", 200)]
+    described = [r for r in access if r["fields"]["request_id"] == request_id]
+    assert described == [{
+        "timestamp": described[0]["timestamp"], "level": "INFO",
+        "fields": {"message": "request", "request_id": request_id, "method": "GET",
+                   "path": "/v1/domain", "operation": "DescribeDomain", "status": 200,
+                   "bytes": described[0]["fields"]["bytes"], "micros": described[0]["fields"]["micros"]},
+        "target": "access"}], access
+    failed = access[-1]
+    assert failed["level"] == "INFO" and failed["fields"]["message"] == "request failed", failed
+    assert failed["fields"]["error"] == "ResourceNotFoundException", failed
+    assert failed["fields"]["path"] == "/v1/domain" and failed["fields"]["method"] == "GET", failed
