@@ -304,6 +304,9 @@ pub struct RepoCx<'a> {
     /// The public registries' documents this request has been given (`Upstream::listing`,
     /// `Upstream::get`), in order: what a page rendered in it was rendered from.
     consulted: Mutex<Vec<Source>>,
+    /// Documents fetched again to check a kept page, handed to the render that follows
+    /// when one of them changed (so it does not fetch them a second time).
+    refetched: Mutex<Vec<(Source, Option<Bytes>)>>,
     /// Only [`open`] makes a `RepoCx`: a handler never runs for an unchecked token or a
     /// repository that does not exist.
     _opened: Opened,
@@ -593,6 +596,7 @@ pub fn open<'a, B>(
         base_url,
         publish_unchecked: false,
         consulted: Mutex::default(),
+        refetched: Mutex::default(),
         _opened: Opened,
     })
 }
@@ -689,9 +693,11 @@ impl RepoCx<'_> {
     }
 
     /// Whether asking again for each document a page was rendered from brings back the
-    /// same bytes (or, again, nothing), stopping at the first that differs.
+    /// same bytes (or, again, nothing), stopping at the first that differs. What was
+    /// fetched is kept for the render that follows (`Upstream::listing`, `Upstream::get`).
     fn sources_unchanged(&self, sources: &[Source]) -> bool {
-        sources.iter().all(|source| {
+        let mut refetched = Vec::new();
+        let unchanged = sources.iter().all(|source| {
             let Some(upstream) = self.upstream(&source.connection) else {
                 return source.sha256.is_none();
             };
@@ -700,8 +706,42 @@ impl RepoCx<'_> {
             } else {
                 upstream.fetch(&source.url, &source.accept, source.limit)
             };
-            Source::digest(body.as_deref()) == source.sha256
-        })
+            let same = Source::digest(body.as_deref()) == source.sha256;
+            refetched.push((source.clone(), body));
+            same
+        });
+        if !unchanged {
+            *self
+                .refetched
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = refetched;
+        }
+        unchanged
+    }
+
+    /// A document just fetched again by `sources_unchanged` for the same question, taken
+    /// (each is handed out once).
+    pub(super) fn take_refetched(&self, asked: &Source) -> Option<Option<Bytes>> {
+        let mut refetched = self
+            .refetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let at = refetched.iter().position(|(source, _)| {
+            (
+                source.listing,
+                &source.connection,
+                &source.url,
+                &source.accept,
+                source.limit,
+            ) == (
+                asked.listing,
+                &asked.connection,
+                &asked.url,
+                &asked.accept,
+                asked.limit,
+            )
+        })?;
+        Some(refetched.swap_remove(at).1)
     }
 }
 

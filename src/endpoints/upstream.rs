@@ -102,21 +102,31 @@ impl Upstream<'_> {
     /// documents); `None` when it is absent (404), unreachable or off its origin (logged).
     /// Recorded as a source of the page being rendered (`RepoCx::cached_page`).
     pub fn get(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
-        let body = self.fetch(url, accept, limit);
-        self.record(url, accept, limit, false, body.as_deref());
-        body
+        self.recorded(url, accept, limit, false, || self.fetch(url, accept, limit))
     }
 
-    /// Notes a document given to this request.
-    fn record(&self, url: &str, accept: &str, limit: usize, listing: bool, body: Option<&[u8]>) {
-        self.cx.consulted().push(Source {
+    /// A document given to this request, noted as such: the one `RepoCx::cached_page` has
+    /// just fetched again for the same question if there is one, else `fetch`'s.
+    fn recorded(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: usize,
+        listing: bool,
+        fetch: impl FnOnce() -> Option<Bytes>,
+    ) -> Option<Bytes> {
+        let mut source = Source {
             connection: self.connection.to_string(),
             url: url.to_string(),
             accept: accept.to_string(),
             limit,
             listing,
-            sha256: Source::digest(body),
-        });
+            sha256: None,
+        };
+        let body = self.cx.take_refetched(&source).unwrap_or_else(fetch);
+        source.sha256 = Source::digest(body.as_deref());
+        self.cx.consulted().push(source);
+        body
     }
 
     /// [`Upstream::get`], unrecorded.
@@ -170,9 +180,9 @@ impl Upstream<'_> {
     /// has (404) is dropped.
     /// Recorded as a source of the page being rendered (`RepoCx::cached_page`).
     pub fn listing(&self, url: &str, accept: &str, limit: usize) -> Option<Bytes> {
-        let body = self.fetch_listing(url, accept, limit);
-        self.record(url, accept, limit, true, body.as_deref());
-        body
+        self.recorded(url, accept, limit, true, || {
+            self.fetch_listing(url, accept, limit)
+        })
     }
 
     /// [`Upstream::listing`], unrecorded.

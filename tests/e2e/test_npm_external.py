@@ -385,12 +385,23 @@ def test_with_a_ttl_of_0_a_kept_packument_answers_only_while_the_public_one_is_u
         assert r.status == 200, r
         return sorted(r.json["versions"]), r.headers["ETag"]
 
+    def public_fetches() -> int:
+        """GETs of the package's public packument the public server has answered so far."""
+        return sum(1 for line in public.srv.log().splitlines()
+                   if " access: " in line and "method=GET" in line and f'/{name}"' in line)
+
     publish(public_npm, tmp_path / "p1", name, "1.0.0")
     first, tag = packument()
     assert first == ["1.0.0"]
+    before = public_fetches()
     assert packument() == (first, tag), "unchanged: the same document"
+    per_request = public_fetches() - before
+    assert per_request >= 1, "with a TTL of 0 the public packument is asked for on every request"
     publish(public_npm, tmp_path / "p2", name, "1.1.0")
+    before = public_fetches()
     assert packument()[0] == ["1.0.0", "1.1.0"], "a new public version shows at once"
+    assert public_fetches() - before == per_request, \
+        "the render after a changed document uses the copy just fetched, not a second one"
     assert packument()[0] == ["1.0.0", "1.1.0"]
     publish(public_npm, tmp_path / "p3", name, "1.2.0")
     assert packument()[0] == ["1.0.0", "1.1.0", "1.2.0"], "and the next one too"
