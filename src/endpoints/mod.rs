@@ -24,6 +24,7 @@ use crate::wire::{full, Body, BodyError, RequestBody};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// What a route needs, as the authorization table's route classes name it
@@ -301,9 +302,12 @@ pub struct RepoCx<'a> {
     /// Set when the route publishes a package its path does not name: the one publish path
     /// decides `PublishPackageVersion` on the package once the body has named it.
     publish_unchecked: bool,
-    /// The public registries' documents this request has been given (`Upstream::listing`,
-    /// `Upstream::get`), in order: what a page rendered in it was rendered from.
+    /// The public registries' documents this request's renders have been given
+    /// (`Upstream::listing`, `Upstream::get`), in order: what its pages were rendered from.
     consulted: Mutex<Vec<Source>>,
+    /// Pages being rendered in this request (one inside another for a checksum page):
+    /// documents are recorded only while this is above 0.
+    rendering: AtomicUsize,
     /// Documents fetched again to check a kept page, handed to the render that follows
     /// when one of them changed (so it does not fetch them a second time).
     refetched: Mutex<Vec<(Source, Option<Bytes>)>>,
@@ -596,6 +600,7 @@ pub fn open<'a, B>(
         base_url,
         publish_unchecked: false,
         consulted: Mutex::default(),
+        rendering: AtomicUsize::new(0),
         refetched: Mutex::default(),
         _opened: Opened,
     })
@@ -677,7 +682,10 @@ impl RepoCx<'_> {
             }
         }
         let start = self.consulted().len();
-        let page = render()?;
+        self.rendering.fetch_add(1, Ordering::Relaxed);
+        let page = render();
+        self.rendering.fetch_sub(1, Ordering::Relaxed);
+        let page = page?;
         if let Some(page) = &page {
             let sources: Arc<[Source]> = Arc::from(&self.consulted()[start..]);
             self.app.pages.put(key, generation, page.clone(), sources);
@@ -685,7 +693,13 @@ impl RepoCx<'_> {
         Ok(page)
     }
 
-    /// The public documents given to this request so far.
+    /// Whether a page is being rendered, so the public documents given to the request are
+    /// what it is rendered from.
+    pub(super) fn rendering(&self) -> bool {
+        self.rendering.load(Ordering::Relaxed) > 0
+    }
+
+    /// The public documents given to this request's renders so far.
     pub(super) fn consulted(&self) -> MutexGuard<'_, Vec<Source>> {
         self.consulted
             .lock()

@@ -105,8 +105,9 @@ impl Upstream<'_> {
         self.recorded(url, accept, limit, false, || self.fetch(url, accept, limit))
     }
 
-    /// A document given to this request, noted as such: the one `RepoCx::cached_page` has
-    /// just fetched again for the same question if there is one, else `fetch`'s.
+    /// A document given to this request, noted as such while a page is being rendered: the
+    /// one `RepoCx::cached_page` has just fetched again for the same question if there is
+    /// one, else `fetch`'s.
     fn recorded(
         &self,
         url: &str,
@@ -115,6 +116,10 @@ impl Upstream<'_> {
         listing: bool,
         fetch: impl FnOnce() -> Option<Bytes>,
     ) -> Option<Bytes> {
+        if !self.cx.rendering() {
+            // Not for a page (an asset's resolution): nothing keeps what it was given.
+            return fetch();
+        }
         let mut source = Source {
             connection: self.connection.to_string(),
             url: url.to_string(),
